@@ -1,0 +1,9 @@
+/**
+ * flops-fit as a library: the same functions the HTTP service calls, without HTTP.
+ *
+ * @module
+ */
+export { createApp } from "./routes/mod.ts";
+export type { AppOptions } from "./routes/mod.ts";
+export { loadConfig } from "./lib/service/config.ts";
+export type { ServiceConfig } from "./lib/service/config.ts";

@@ -1,0 +1,196 @@
+/**
+ * RFC 9457 problem details: the one shape every error response takes.
+ *
+ * Handlers and library code throw; the app's `onError` turns the throw into an
+ * `application/problem+json` response with {@linkcode problemResponse}. Nothing
+ * else writes error bodies, and no stack trace ever leaves the process.
+ *
+ * @module
+ */
+import type { Context } from "hono";
+import { HTTPException } from "hono/http-exception";
+import type { z } from "zod";
+
+/** Media type of every error body. */
+export const PROBLEM_CONTENT_TYPE = "application/problem+json";
+
+/** One offending field: a JSON pointer into the request and a sentence about it. */
+export interface FieldError {
+  /** RFC 6901 pointer into the request body or query, e.g. `#/points/3/N`. */
+  pointer: string;
+  /** The same location written as a path, e.g. `points[3].N`. */
+  field: string;
+  /** What is wrong with it. */
+  detail: string;
+}
+
+/** The members of a problem document (RFC 9457 §3.1) plus flops-fit's extensions. */
+export interface Problem {
+  /** URI naming the problem type; `about:blank` when the status says it all. */
+  type?: string;
+  /** Short, human-readable summary of the problem type. */
+  title: string;
+  /** HTTP status code. */
+  status: number;
+  /** Explanation specific to this occurrence, naming the field when there is one. */
+  detail?: string;
+  /** The first offending field's path (extension member). */
+  field?: string;
+  /** Every offending field (extension member). */
+  errors?: FieldError[];
+  /** Extra members, e.g. `limit` for a limit that was exceeded. */
+  [extension: string]: unknown;
+}
+
+/**
+ * An error that becomes a problem+json response when thrown from a handler.
+ *
+ * @example
+ * ```ts
+ * import { ProblemError } from "./problem.ts";
+ * const err = new ProblemError({ status: 422, title: "Invalid request", detail: "points is empty", field: "points" });
+ * if (err.problem.status !== 422) throw new Error("unexpected");
+ * ```
+ */
+export class ProblemError extends Error {
+  /** The problem document sent to the client. */
+  readonly problem: Problem;
+  /** Extra response headers, e.g. `Retry-After`. */
+  readonly headers: Record<string, string>;
+
+  /**
+   * @param problem The problem document.
+   * @param headers Extra response headers.
+   */
+  constructor(problem: Problem, headers: Record<string, string> = {}) {
+    super(problem.detail ?? problem.title);
+    this.name = "ProblemError";
+    this.problem = problem;
+    this.headers = headers;
+  }
+}
+
+/** Status → title for the statuses this service answers with. */
+const TITLES: Record<number, string> = {
+  400: "Bad request",
+  401: "Unauthorized",
+  403: "Forbidden",
+  404: "Not found",
+  405: "Method not allowed",
+  408: "Request timeout",
+  409: "Conflict",
+  413: "Content too large",
+  415: "Unsupported media type",
+  422: "Invalid request",
+  429: "Too many requests",
+  499: "Client closed request",
+  500: "Internal server error",
+  503: "Service unavailable",
+  504: "Gateway timeout",
+};
+
+/**
+ * The standard title for an HTTP status.
+ *
+ * @param status HTTP status code.
+ * @returns A short title, or "Error" for statuses this service does not use.
+ */
+export function statusTitle(status: number): string {
+  return TITLES[status] ?? "Error";
+}
+
+/**
+ * Write a JSON pointer path as a readable field path: `["points", 3, "N"]` → `points[3].N`.
+ *
+ * @param path Path segments as zod reports them.
+ * @returns The dotted path, or `(body)` for the root.
+ */
+export function fieldPath(path: readonly PropertyKey[]): string {
+  let out = "";
+  for (const key of path) {
+    if (typeof key === "number") out += `[${key}]`;
+    else out += out === "" ? String(key) : `.${String(key)}`;
+  }
+  return out === "" ? "(body)" : out;
+}
+
+/**
+ * Write path segments as an RFC 6901 JSON pointer fragment: `["points", 3]` → `#/points/3`.
+ *
+ * @param path Path segments.
+ * @returns The pointer, `#` for the root.
+ */
+export function jsonPointer(path: readonly PropertyKey[]): string {
+  return "#" +
+    path.map((k) => "/" + String(k).replaceAll("~", "~0").replaceAll("/", "~1")).join("");
+}
+
+/**
+ * Turn zod issues into a 422 problem naming every offending field.
+ *
+ * @param issues The issues of a failed `safeParse`.
+ * @param where Prefix naming what was validated ("body" or "query"), used in pointers.
+ * @returns A {@linkcode ProblemError} with status 422.
+ */
+export function validationProblem(
+  issues: readonly z.core.$ZodIssue[],
+  where: "body" | "query" | "param" | "header" = "body",
+): ProblemError {
+  const errors: FieldError[] = issues.slice(0, 50).map((issue) => ({
+    pointer: jsonPointer(issue.path),
+    field: fieldPath(issue.path),
+    detail: issue.message,
+  }));
+  const first = errors[0];
+  const detail = first === undefined
+    ? `The request ${where} is invalid.`
+    : `${where === "body" ? "" : `${where} `}${first.field}: ${first.detail}` +
+      (errors.length > 1 ? ` (and ${issues.length - 1} more)` : "");
+  return new ProblemError({
+    type: "about:blank",
+    title: statusTitle(422),
+    status: 422,
+    detail,
+    ...(first === undefined ? {} : { field: first.field }),
+    errors,
+  });
+}
+
+/**
+ * Build the problem+json response for any thrown value.
+ *
+ * - {@linkcode ProblemError}: its own document and headers.
+ * - Hono's `HTTPException` (malformed JSON, body limit…): its status, with its message.
+ * - Anything else: a bare 500 whose detail holds no internals.
+ *
+ * @param c Hono context of the failed request.
+ * @param error The thrown value.
+ * @returns The response to send.
+ */
+export function problemResponse(c: Context, error: unknown): Response {
+  let problem: Problem;
+  let headers: Record<string, string> = {};
+  if (error instanceof ProblemError) {
+    problem = error.problem;
+    headers = error.headers;
+  } else if (error instanceof HTTPException) {
+    const status = error.status;
+    const detail = /json/i.test(error.message) && status === 400
+      ? "The request body is not valid JSON."
+      : error.message || statusTitle(status);
+    problem = { type: "about:blank", title: statusTitle(status), status, detail };
+  } else {
+    problem = {
+      type: "about:blank",
+      title: statusTitle(500),
+      status: 500,
+      detail: "The server failed to handle this request.",
+    };
+  }
+  const instance = c.req.path;
+  const body = JSON.stringify({ ...problem, instance });
+  return new Response(body, {
+    status: problem.status,
+    headers: { "content-type": PROBLEM_CONTENT_TYPE, ...headers },
+  });
+}

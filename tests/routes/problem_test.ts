@@ -1,0 +1,60 @@
+import assert from "node:assert/strict";
+import { z } from "zod";
+import { Hono } from "hono";
+import { HTTPException } from "hono/http-exception";
+import {
+  fieldPath,
+  jsonPointer,
+  ProblemError,
+  problemResponse,
+  statusTitle,
+  validationProblem,
+} from "../../routes/problem.ts";
+
+Deno.test("fieldPath() writes zod paths as readable field paths", () => {
+  assert.equal(fieldPath(["points", 3, "N"]), "points[3].N");
+  assert.equal(fieldPath([]), "(body)");
+  assert.equal(fieldPath([0]), "[0]");
+});
+
+Deno.test("jsonPointer() escapes ~ and / per RFC 6901", () => {
+  assert.equal(jsonPointer(["a/b", "c~d", 1]), "#/a~1b/c~0d/1");
+  assert.equal(jsonPointer([]), "#");
+});
+
+Deno.test("validationProblem() names the first offending field and lists all", () => {
+  const schema = z.object({ points: z.array(z.object({ N: z.number().positive() })).min(1) });
+  const parsed = schema.safeParse({ points: [{ N: 1 }, { N: -2 }, { N: "x" }] });
+  assert.ok(!parsed.success);
+  const err = validationProblem(parsed.error.issues);
+  assert.equal(err.problem.status, 422);
+  assert.equal(err.problem.field, "points[1].N");
+  assert.match(err.problem.detail!, /^points\[1\]\.N: /);
+  assert.equal(err.problem.errors!.length, 2);
+  assert.equal(err.problem.errors![1]!.pointer, "#/points/2/N");
+});
+
+Deno.test("problemResponse() hides internals of unexpected errors", async () => {
+  const app = new Hono();
+  app.get("/boom", () => {
+    throw new Error("secret stack detail");
+  });
+  app.get("/http", () => {
+    throw new HTTPException(400, { message: "Malformed JSON in request body" });
+  });
+  app.get("/problem", () => {
+    throw new ProblemError({ title: "Too many requests", status: 429 }, { "retry-after": "5" });
+  });
+  app.onError((e, c) => problemResponse(c, e));
+  const boom = await app.request("/boom");
+  assert.equal(boom.status, 500);
+  const text = await boom.text();
+  assert.ok(!text.includes("secret"));
+  const http = await app.request("/http");
+  assert.equal(http.status, 400);
+  assert.equal((await http.json()).detail, "The request body is not valid JSON.");
+  const problem = await app.request("/problem");
+  assert.equal(problem.status, 429);
+  assert.equal(problem.headers.get("retry-after"), "5");
+  assert.equal(statusTitle(418), "Error");
+});
