@@ -17,6 +17,13 @@ export const ENV_VARS = {
   maxFitPoints: "FLOPS_FIT_MAX_FIT_POINTS",
   maxBootstrap: "FLOPS_FIT_MAX_BOOTSTRAP",
   maxTrainFlops: "FLOPS_FIT_MAX_TRAIN_FLOPS",
+  maxModelParams: "FLOPS_FIT_MAX_MODEL_PARAMS",
+  maxBatchSize: "FLOPS_FIT_MAX_BATCH_SIZE",
+  maxTrainWallS: "FLOPS_FIT_MAX_TRAIN_WALL_S",
+  maxConcurrentTrainings: "FLOPS_FIT_MAX_CONCURRENT_TRAININGS",
+  retryAfterS: "FLOPS_FIT_RETRY_AFTER_S",
+  shutdownGraceS: "FLOPS_FIT_SHUTDOWN_GRACE_S",
+  logRequests: "FLOPS_FIT_LOG_REQUESTS",
   token: "FLOPS_FIT_TOKEN",
   corsOrigins: "FLOPS_FIT_CORS_ORIGINS",
 } as const;
@@ -35,6 +42,23 @@ export const ServiceConfigSchema = z.object({
   maxBootstrap: z.coerce.number().int().nonnegative().default(10_000),
   /** Largest training budget one `/v1/train` request may ask for, in FLOPs. @default 1e15 */
   maxTrainFlops: z.coerce.number().positive().default(1e15),
+  /** Largest model one `/v1/train` request may build, in parameters (more → 422). @default 50e6 */
+  maxModelParams: z.coerce.number().int().positive().default(50_000_000),
+  /** Largest batch size one `/v1/train` request may ask for, in samples (more → 422). @default 4096 */
+  maxBatchSize: z.coerce.number().int().positive().default(4096),
+  /** Longest wall time one training may run before it is stopped, in seconds (past it → 422). @default 3600 */
+  maxTrainWallS: z.coerce.number().positive().default(3600),
+  /** Trainings run at once by this process; the rest are answered 429 with `Retry-After`. @default 1 */
+  maxConcurrentTrainings: z.coerce.number().int().positive().default(1),
+  /** `Retry-After` seconds sent with a 429 when every training slot is taken. @default 30 */
+  retryAfterS: z.coerce.number().int().positive().default(30),
+  /** On SIGTERM, how long in-flight requests may run before trainings are cancelled, in seconds. @default 30 */
+  shutdownGraceS: z.coerce.number().nonnegative().default(30),
+  /** One JSON line per request on stdout ("false" or "0" silences it, e.g. in tests). @default true */
+  logRequests: z.preprocess(
+    (v) => typeof v === "string" ? !/^(false|0|no|off)$/i.test(v.trim()) : v,
+    z.boolean(),
+  ).default(true),
   /** Bearer token required for training and dataset preparation when set. @default unset */
   token: z.string().min(1).optional(),
   /** Comma-separated CORS origins ("*" for any); empty disables CORS headers. @default "" */

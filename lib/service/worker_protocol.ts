@@ -1,0 +1,103 @@
+/**
+ * Messages between the training pool and its workers, and how a thrown value
+ * crosses the worker boundary without its stack.
+ *
+ * @module
+ */
+
+/** Parent → worker. */
+export type WorkerRequest =
+  | { type: "run"; module: string; exportName: string; request: unknown }
+  | { type: "abort" };
+
+/** A thrown value, reduced to what may leave the worker. */
+export interface WorkerError {
+  /** The error's class name, e.g. `RuntimeError`, `RangeError`, `LimitExceededError`. */
+  name: string;
+  /** Its message's first line, at most {@linkcode MAX_ERROR_MESSAGE_CHARS} characters. */
+  message: string;
+  /** `LimitExceededError` fields, when the thrown value had them. */
+  limit?: { name: string; value: number; actual?: number; field?: string; status?: number };
+}
+
+/** Worker → parent. */
+export type WorkerResponse =
+  | { type: "progress"; event: unknown }
+  | { type: "result"; result: unknown }
+  | { type: "error"; error: WorkerError };
+
+/** Longest error message passed on to a client: enough to say what failed, never a dump. */
+export const MAX_ERROR_MESSAGE_CHARS = 300;
+
+/**
+ * Reduce any thrown value to a {@linkcode WorkerError}: name, first message line, limit fields.
+ *
+ * @param error The thrown value (an `Error`, a string, anything).
+ * @returns A structured-cloneable description with no stack trace.
+ *
+ * @example
+ * ```ts
+ * import { describeError } from "./worker_protocol.ts";
+ * const d = describeError(new RangeError("batch too big\n    at f (x.ts:1:1)"));
+ * if (d.message !== "batch too big" || d.name !== "RangeError") throw new Error("unexpected");
+ * ```
+ */
+export function describeError(error: unknown): WorkerError {
+  let name = "Error";
+  let message: string;
+  if (error instanceof Error) {
+    name = error.name || error.constructor?.name || "Error";
+    message = error.message;
+  } else if (typeof error === "string") {
+    message = error;
+  } else {
+    message = String(error);
+  }
+  const firstLine = (message.split("\n").find((line) => line.trim() !== "") ?? "").trim();
+  const out: WorkerError = { name, message: firstLine.slice(0, MAX_ERROR_MESSAGE_CHARS) };
+  if (error instanceof Error && name === "LimitExceededError") {
+    const e = error as Error & {
+      limitName?: unknown;
+      value?: unknown;
+      actual?: unknown;
+      field?: unknown;
+      status?: unknown;
+    };
+    if (typeof e.limitName === "string" && typeof e.value === "number") {
+      out.limit = {
+        name: e.limitName,
+        value: e.value,
+        ...(typeof e.actual === "number" ? { actual: e.actual } : {}),
+        ...(typeof e.field === "string" ? { field: e.field } : {}),
+        ...(typeof e.status === "number" ? { status: e.status } : {}),
+      };
+    }
+  }
+  return out;
+}
+
+/**
+ * Messages that mean the training ran out of memory: emscripten's abort when the
+ * wasm heap cannot grow past its cap, out-of-bounds accesses after a failed allocation,
+ * V8's failure to allocate an ArrayBuffer, WebGPU's out-of-memory.
+ */
+const OUT_OF_MEMORY_PATTERN =
+  /Aborted\(|out of memory|\bOOM\b|memory access out of bounds|Cannot enlarge memory|could not allocate|Array buffer allocation failed|Invalid typed array length|WebAssembly\.Memory/i;
+
+/**
+ * Whether a worker error says the training ran out of memory.
+ *
+ * @param error The worker's error.
+ * @returns True for wasm aborts, heap exhaustion and allocation failures.
+ *
+ * @example
+ * ```ts
+ * import { isOutOfMemory } from "./worker_protocol.ts";
+ * if (!isOutOfMemory({ name: "RuntimeError", message: "Aborted(). Build with -sASSERTIONS" })) {
+ *   throw new Error("unexpected");
+ * }
+ * ```
+ */
+export function isOutOfMemory(error: WorkerError): boolean {
+  return OUT_OF_MEMORY_PATTERN.test(`${error.name}: ${error.message}`);
+}

@@ -1,0 +1,179 @@
+import assert from "node:assert/strict";
+import { LimitExceededError } from "../../../lib/service/limits.ts";
+import {
+  classifyWorkerError,
+  runTrainingInWorker,
+  type TrainerRef,
+  TrainingBusyError,
+  TrainingCancelledError,
+  TrainingFailedError,
+  TrainingPool,
+  TrainingUnavailableError,
+} from "../../../lib/service/training_pool.ts";
+
+const FIXTURES = new URL("./fixtures/trainers.ts", import.meta.url).href;
+
+function fixture(exportName: string): TrainerRef {
+  return { module: FIXTURES, exportName };
+}
+
+function pool(options: { maxConcurrent?: number; maxWallS?: number } = {}): TrainingPool {
+  return new TrainingPool({
+    maxConcurrent: options.maxConcurrent ?? 1,
+    maxWallS: options.maxWallS ?? 60,
+    retryAfterS: 7,
+    trainer: fixture("echo"),
+  });
+}
+
+Deno.test("TrainingPool.run() returns the trainer's result and relays its progress", async () => {
+  const p = pool();
+  const events: unknown[] = [];
+  const result = await runTrainingInWorker<{ echo: unknown; steps: number }>({ a: [1, 2] }, {
+    pool: p,
+    onProgress: (e) => events.push(e),
+  });
+  assert.deepEqual(result, { echo: { a: [1, 2] }, steps: 3 });
+  assert.deepEqual(events, [{ step: 1 }, { step: 2 }, { step: 3 }]);
+  assert.equal(p.active, 0);
+  assert.equal(p.stats().completed, 1);
+});
+
+Deno.test("TrainingPool.run() refuses past maxConcurrent with a retry-after, and admits again after", async () => {
+  const p = pool({ maxConcurrent: 1 });
+  const controller = new AbortController();
+  const first = p.run({ ms: 30_000 }, { trainer: fixture("busyLoop"), signal: controller.signal });
+  await assert.rejects(p.run({}), (e) => {
+    assert.ok(e instanceof TrainingBusyError);
+    assert.equal(e.retryAfterS, 7);
+    return true;
+  });
+  assert.equal(p.stats().rejected, 1);
+  controller.abort();
+  await assert.rejects(first, TrainingCancelledError);
+  assert.deepEqual(await p.run("again"), { echo: "again", steps: 3 });
+});
+
+Deno.test("TrainingPool.run() keeps this thread responsive while a worker spins", async () => {
+  const p = pool();
+  const controller = new AbortController();
+  const training = p.run({ ms: 30_000 }, {
+    trainer: fixture("busyLoop"),
+    signal: controller.signal,
+  });
+  // Timers on this thread keep firing on time while the worker burns its CPU.
+  const lateness: number[] = [];
+  for (let i = 0; i < 10; i++) {
+    const t0 = performance.now();
+    await new Promise((r) => setTimeout(r, 20));
+    lateness.push(performance.now() - t0 - 20);
+  }
+  controller.abort();
+  await assert.rejects(training, TrainingCancelledError);
+  lateness.sort((a, b) => a - b);
+  assert.ok(lateness[5]! < 100, `median timer lateness ${lateness[5]} ms`);
+});
+
+Deno.test("TrainingPool.run() stops a training at the wall-time limit, naming the limit", async () => {
+  const p = pool({ maxWallS: 0.3 });
+  const t0 = performance.now();
+  await assert.rejects(
+    p.run({ ms: 30_000 }, { trainer: fixture("busyLoop") }),
+    (e) => {
+      assert.ok(e instanceof LimitExceededError);
+      assert.equal(e.limitName, "max_train_wall_s");
+      assert.equal(e.value, 0.3);
+      return true;
+    },
+  );
+  assert.ok(performance.now() - t0 < 5_000);
+  assert.equal(p.active, 0);
+});
+
+Deno.test("TrainingPool.run() turns trainer errors into limit or failure errors without stacks", async () => {
+  const p = pool({ maxConcurrent: 3 });
+  const [invalid, limit, crash] = await Promise.allSettled([
+    p.run({}, { trainer: fixture("rejectRequest") }),
+    p.run({}, { trainer: fixture("overLimit") }),
+    p.run({}, { trainer: fixture("crashLater") }),
+  ]);
+  assert.equal(invalid.status, "rejected");
+  const invalidError = (invalid as PromiseRejectedResult).reason;
+  assert.ok(invalidError instanceof TrainingFailedError);
+  assert.equal(invalidError.kind, "invalid");
+  assert.match(invalidError.message, /divisible by heads/);
+  const limitError = (limit as PromiseRejectedResult).reason;
+  assert.ok(limitError instanceof LimitExceededError);
+  assert.equal(limitError.limitName, "max_model_params");
+  assert.equal(limitError.actual, 5000);
+  const crashError = (crash as PromiseRejectedResult).reason;
+  assert.ok(crashError instanceof TrainingFailedError);
+  assert.equal(crashError.kind, "crashed");
+  assert.ok(!crashError.message.includes("secret/internal"), crashError.message);
+  assert.equal(p.active, 0);
+  assert.deepEqual(await p.run(1), { echo: 1, steps: 3 });
+});
+
+Deno.test("TrainingPool.run() reports a missing trainer export as a failure, not a hang", async () => {
+  const p = pool();
+  await assert.rejects(p.run({}, { trainer: fixture("noSuchExport") }), TrainingFailedError);
+  await assert.rejects(
+    p.run({}, { trainer: { module: "file:///nonexistent/trainer.ts", exportName: "x" } }),
+    TrainingFailedError,
+  );
+});
+
+Deno.test("TrainingPool.cancelAll() and close() stop work and refuse new work", async () => {
+  const p = pool({ maxConcurrent: 2 });
+  const a = p.run({ ms: 30_000 }, { trainer: fixture("busyLoop") });
+  const b = p.run({ ms: 30_000 }, { trainer: fixture("busyLoop") });
+  p.close();
+  await assert.rejects(p.run({}), TrainingUnavailableError);
+  const idle = p.idle();
+  p.cancelAll();
+  await assert.rejects(a, TrainingUnavailableError);
+  await assert.rejects(b, TrainingUnavailableError);
+  await idle;
+  assert.equal(p.active, 0);
+});
+
+Deno.test("TrainingPool.run() frees a cancelled training's memory", async () => {
+  const p = pool();
+  const before = Deno.memoryUsage().rss;
+  const controller = new AbortController();
+  const held = Promise.withResolvers<void>();
+  const training = p.run({ mb: 400 }, {
+    trainer: fixture("holdMemory"),
+    signal: controller.signal,
+    onProgress: () => held.resolve(),
+  });
+  await held.promise;
+  const during = Deno.memoryUsage().rss;
+  assert.ok(during - before > 300 * 1024 * 1024, `rss grew ${(during - before) / 2 ** 20} MiB`);
+  controller.abort();
+  await assert.rejects(training, TrainingCancelledError);
+  let after = Deno.memoryUsage().rss;
+  for (let i = 0; i < 50 && after - before > 100 * 1024 * 1024; i++) {
+    await new Promise((r) => setTimeout(r, 50));
+    after = Deno.memoryUsage().rss;
+  }
+  assert.ok(after - before < 100 * 1024 * 1024, `rss still ${(after - before) / 2 ** 20} MiB up`);
+});
+
+Deno.test("TrainingPool.run() survives a full wasm heap: out-of-memory error, next training fine", async () => {
+  const p = pool();
+  await assert.rejects(p.run({}, { trainer: fixture("fillWasmHeap") }), (e) => {
+    assert.ok(e instanceof TrainingFailedError, String(e));
+    assert.equal(e.kind, "out-of-memory");
+    assert.match(e.message, /out of memory/);
+    return true;
+  });
+  assert.deepEqual(await p.run("after"), { echo: "after", steps: 3 });
+});
+
+Deno.test("classifyWorkerError() recognises out-of-memory messages", () => {
+  const oom = classifyWorkerError({ name: "RuntimeError", message: "memory access out of bounds" });
+  assert.ok(oom instanceof TrainingFailedError && oom.kind === "out-of-memory");
+  const other = classifyWorkerError({ name: "Error", message: "disk on fire" });
+  assert.ok(other instanceof TrainingFailedError && other.kind === "crashed");
+});
