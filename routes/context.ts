@@ -7,6 +7,7 @@
  */
 import { OpenAPIHono } from "@hono/zod-openapi";
 import type { ServiceConfig } from "../lib/service/config.ts";
+import type { TrainingPool } from "../lib/service/training_pool.ts";
 import { validationProblem } from "./problem.ts";
 
 /** Dependencies shared by all routes of one app instance. */
@@ -15,6 +16,11 @@ export interface AppContext {
   config: ServiceConfig;
   /** `performance.now()` when the app was built, for uptime. */
   startedAtMs: number;
+  /**
+   * Runs trainings off the request thread, at most `maxConcurrentTrainings` at once:
+   * the train route calls `runTrainingInWorker(request, { pool: ctx.trainingPool, signal, onProgress })`.
+   */
+  trainingPool: TrainingPool;
 }
 
 /**

@@ -4,6 +4,7 @@
  * @module
  */
 import { createRoute, z } from "@hono/zod-openapi";
+import { limitsOf } from "../lib/service/limits.ts";
 import { type AppContext, createRouter } from "./context.ts";
 
 /** Version reported by `/healthz` and the OpenAPI document. */
@@ -15,7 +16,18 @@ export const HealthSchema = z.object({
   version: z.string(),
   uptime_s: z.number(),
   deno: z.string(),
-  limits: z.record(z.string(), z.number()),
+  limits: z.record(z.string(), z.number()).openapi({
+    description: "Every limit by name (see the README's limits table); requests past one get " +
+      "413/422 problem+json whose `limit` member names it.",
+  }),
+  training: z.object({
+    active: z.number().int(),
+    max_concurrent: z.number().int(),
+    completed: z.number().int(),
+    failed: z.number().int(),
+    rejected: z.number().int(),
+  }).openapi({ description: "Trainings running now and counters since start." }),
+  auth: z.object({ token_required: z.boolean() }),
 }).openapi("Health");
 
 const route = createRoute({
@@ -44,11 +56,8 @@ export function healthRoutes(ctx: AppContext) {
       version: SERVICE_VERSION,
       uptime_s: (performance.now() - ctx.startedAtMs) / 1000,
       deno: Deno.version.deno,
-      limits: {
-        max_body_bytes: ctx.config.maxBodyBytes,
-        max_fit_points: ctx.config.maxFitPoints,
-        max_bootstrap: ctx.config.maxBootstrap,
-        max_train_flops: ctx.config.maxTrainFlops,
-      },
+      limits: limitsOf(ctx.config),
+      training: ctx.trainingPool.stats(),
+      auth: { token_required: ctx.config.token !== undefined },
     }, 200));
 }

@@ -9,15 +9,29 @@
  */
 import { OpenAPIHono } from "@hono/zod-openapi";
 import { loadConfig, type ServiceConfig } from "../lib/service/config.ts";
+import { type TrainingPool, trainingPoolFromConfig } from "../lib/service/training_pool.ts";
 import type { AppContext } from "./context.ts";
 import { mountDocs } from "./docs.ts";
+import { bearerToken, bodySizeLimit, corsFor, methodNotAllowedProblem } from "./guards.ts";
 import { healthRoutes } from "./health.ts";
-import { ProblemError, problemResponse } from "./problem.ts";
+import { libraryProblem, ProblemError, problemResponse } from "./problem.ts";
+import { requestLog } from "./request_log.ts";
+
+/** Paths that need the bearer token when `FLOPS_FIT_TOKEN` is set: training and dataset preparation. */
+export const PROTECTED_PATHS: readonly string[] = [
+  "/v1/train",
+  "/v1/train/*",
+  "/v1/datasets/:name/prepare",
+];
 
 /** Options for {@linkcode createApp}. */
 export interface AppOptions {
   /** Service configuration; defaults to {@linkcode loadConfig} over the environment. */
   config?: ServiceConfig;
+  /** Training pool; defaults to one sized from `config` running the default trainer. */
+  trainingPool?: TrainingPool;
+  /** Where access-log lines go when logging is on. @default console.log */
+  log?: (line: string) => void;
 }
 
 /**
@@ -35,11 +49,22 @@ export interface AppOptions {
  * ```
  */
 export function createApp(options: AppOptions = {}): OpenAPIHono {
+  const config = options.config ?? loadConfig();
   const ctx: AppContext = {
-    config: options.config ?? loadConfig(),
+    config,
     startedAtMs: performance.now(),
+    trainingPool: options.trainingPool ?? trainingPoolFromConfig(config),
   };
+  const log = options.log ?? ((line: string) => console.log(line));
   const app = new OpenAPIHono();
+  // Guards, outermost first: request id + access log, CORS, 405, auth, body size.
+  app.use(requestLog({ enabled: config.logRequests, write: log }));
+  const cors = corsFor(config.corsOrigins);
+  if (cors !== undefined) app.use(cors);
+  app.use(methodNotAllowedProblem(app));
+  const auth = bearerToken(config.token);
+  for (const path of PROTECTED_PATHS) app.use(path, auth);
+  app.use(bodySizeLimit(config.maxBodyBytes));
   app.route("/", healthRoutes(ctx));
   mountDocs(app);
   app.notFound((c) =>
@@ -54,8 +79,16 @@ export function createApp(options: AppOptions = {}): OpenAPIHono {
     )
   );
   app.onError((error, c) => {
-    if (!(error instanceof ProblemError) && !("getResponse" in error)) {
-      console.error(JSON.stringify({ level: "error", path: c.req.path, error: String(error) }));
+    const expected = error instanceof ProblemError || "getResponse" in error ||
+      libraryProblem(error) !== undefined;
+    if (!expected && config.logRequests) {
+      // The error's class and first line only: no stack, no request data.
+      log(JSON.stringify({
+        level: "error",
+        path: c.req.path,
+        request_id: c.get("requestId" as never),
+        error: `${error.name}: ${String(error.message).split("\n")[0]}`,
+      }));
     }
     return problemResponse(c, error);
   });

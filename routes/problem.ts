@@ -10,6 +10,13 @@
 import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { z } from "zod";
+import { LimitExceededError } from "../lib/service/limits.ts";
+import {
+  TrainingBusyError,
+  TrainingCancelledError,
+  TrainingFailedError,
+  TrainingUnavailableError,
+} from "../lib/service/training_pool.ts";
 
 /** Media type of every error body. */
 export const PROBLEM_CONTENT_TYPE = "application/problem+json";
@@ -156,10 +163,85 @@ export function validationProblem(
   });
 }
 
+/** Problem type URIs of the service's own failure classes (RFC 9457 §3.1.1). */
+export const PROBLEM_TYPES = {
+  limit: "urn:flops-fit:problem:limit-exceeded",
+  busy: "urn:flops-fit:problem:busy",
+  unavailable: "urn:flops-fit:problem:unavailable",
+  cancelled: "urn:flops-fit:problem:cancelled",
+  "out-of-memory": "urn:flops-fit:problem:training-out-of-memory",
+  invalid: "urn:flops-fit:problem:training-rejected",
+  crashed: "urn:flops-fit:problem:training-crashed",
+  unauthorized: "urn:flops-fit:problem:unauthorized",
+} as const;
+
+/**
+ * The problem document and headers for the library's own errors (limits, admission,
+ * training failures), or `undefined` for anything else.
+ *
+ * @param error The thrown value.
+ * @returns The problem+json error, or undefined.
+ */
+export function libraryProblem(error: unknown): ProblemError | undefined {
+  if (error instanceof LimitExceededError) {
+    return new ProblemError({
+      type: PROBLEM_TYPES.limit,
+      title: error.status === 413 ? statusTitle(413) : "Limit exceeded",
+      status: error.status,
+      detail: error.message,
+      ...(error.field === undefined ? {} : { field: error.field }),
+      limit: {
+        name: error.limitName,
+        value: error.value,
+        ...(error.actual === undefined ? {} : { actual: error.actual }),
+      },
+    });
+  }
+  if (error instanceof TrainingBusyError) {
+    return new ProblemError({
+      type: PROBLEM_TYPES.busy,
+      title: statusTitle(429),
+      status: 429,
+      detail: error.message,
+      limit: { name: "max_concurrent_trainings", value: error.active },
+    }, { "retry-after": String(error.retryAfterS) });
+  }
+  if (error instanceof TrainingUnavailableError) {
+    return new ProblemError({
+      type: PROBLEM_TYPES.unavailable,
+      title: statusTitle(503),
+      status: 503,
+      detail: error.message,
+    }, { "retry-after": String(error.retryAfterS) });
+  }
+  if (error instanceof TrainingCancelledError) {
+    return new ProblemError({
+      type: PROBLEM_TYPES.cancelled,
+      title: statusTitle(499),
+      status: 499,
+      detail: error.message,
+    });
+  }
+  if (error instanceof TrainingFailedError) {
+    return new ProblemError({
+      type: PROBLEM_TYPES[error.kind],
+      title: error.kind === "out-of-memory"
+        ? "Training ran out of memory"
+        : error.kind === "invalid"
+        ? "Training request rejected"
+        : "Training crashed",
+      status: 422,
+      detail: error.message,
+    });
+  }
+  return undefined;
+}
+
 /**
  * Build the problem+json response for any thrown value.
  *
  * - {@linkcode ProblemError}: its own document and headers.
+ * - The library's limit, admission and training errors: see {@linkcode libraryProblem}.
  * - Hono's `HTTPException` (malformed JSON, body limit…): its status, with its message.
  * - Anything else: a bare 500 whose detail holds no internals.
  *
@@ -170,7 +252,11 @@ export function validationProblem(
 export function problemResponse(c: Context, error: unknown): Response {
   let problem: Problem;
   let headers: Record<string, string> = {};
-  if (error instanceof ProblemError) {
+  const fromLibrary = libraryProblem(error);
+  if (fromLibrary !== undefined) {
+    problem = fromLibrary.problem;
+    headers = fromLibrary.headers;
+  } else if (error instanceof ProblemError) {
     problem = error.problem;
     headers = error.headers;
   } else if (error instanceof HTTPException) {

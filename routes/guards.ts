@@ -1,0 +1,147 @@
+/**
+ * Guards in front of the routes: the request body limit, the optional bearer token, CORS,
+ * and 405 for a known path with the wrong method. Each one answers problem+json.
+ *
+ * @module
+ */
+import type { Context, Hono, MiddlewareHandler } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import { cors } from "hono/cors";
+import { methodNotAllowed } from "hono/method-not-allowed";
+import { LimitExceededError } from "../lib/service/limits.ts";
+import { PROBLEM_TYPES, ProblemError, problemResponse, statusTitle } from "./problem.ts";
+
+/**
+ * Refuse bodies over `maxBytes` with a 413 naming `max_body_bytes`.
+ *
+ * A `Content-Length` over the limit is refused before a byte is read; a chunked body is
+ * counted as it streams in and refused as soon as it passes the limit, so at most
+ * `maxBytes` are ever buffered.
+ *
+ * @param maxBytes The limit (`FLOPS_FIT_MAX_BODY_BYTES`).
+ * @returns Hono middleware.
+ */
+export function bodySizeLimit(maxBytes: number): MiddlewareHandler {
+  return bodyLimit({
+    maxSize: maxBytes,
+    onError: (c) => {
+      const declared = Number(c.req.header("content-length"));
+      throw new LimitExceededError({
+        name: "max_body_bytes",
+        value: maxBytes,
+        ...(Number.isFinite(declared) && declared > maxBytes ? { actual: declared } : {}),
+        field: "(body)",
+        status: 413,
+      });
+    },
+  });
+}
+
+/**
+ * Compare two strings in time that depends only on their SHA-256 digests' length (fixed),
+ * never on where they first differ or on the secret's length.
+ *
+ * @param given What the client sent.
+ * @param expected The secret.
+ * @returns Whether they are equal.
+ *
+ * @example
+ * ```ts
+ * import { constantTimeEqual } from "./guards.ts";
+ * if (!(await constantTimeEqual("s3cret", "s3cret"))) throw new Error("unexpected");
+ * if (await constantTimeEqual("s3creT", "s3cret")) throw new Error("unexpected");
+ * ```
+ */
+export async function constantTimeEqual(given: string, expected: string): Promise<boolean> {
+  const encoder = new TextEncoder();
+  const [a, b] = await Promise.all([
+    crypto.subtle.digest("SHA-256", encoder.encode(given)),
+    crypto.subtle.digest("SHA-256", encoder.encode(expected)),
+  ]);
+  const x = new Uint8Array(a);
+  const y = new Uint8Array(b);
+  let diff = 0;
+  for (let i = 0; i < x.length; i++) diff |= x[i]! ^ y[i]!;
+  return diff === 0;
+}
+
+/** `Authorization: Bearer <token>`, RFC 6750 §2.1 (token68 characters). */
+const BEARER = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i;
+
+/**
+ * Require `Authorization: Bearer <token>` when a token is configured; pass everything when not.
+ *
+ * A missing or wrong token gets a 401 problem+json with `WWW-Authenticate: Bearer`
+ * (RFC 6750 §3). The token is never logged or echoed.
+ *
+ * @param token The configured token (`FLOPS_FIT_TOKEN`), or undefined for no auth.
+ * @returns Hono middleware.
+ */
+export function bearerToken(token: string | undefined): MiddlewareHandler {
+  return async function bearerTokenMiddleware(c, next) {
+    if (token === undefined || c.req.method === "OPTIONS") return await next();
+    const header = c.req.header("authorization");
+    const match = header === undefined ? null : BEARER.exec(header);
+    if (match === null) {
+      throw new ProblemError({
+        type: PROBLEM_TYPES.unauthorized,
+        title: statusTitle(401),
+        status: 401,
+        detail: "This endpoint needs an Authorization: Bearer <token> header (FLOPS_FIT_TOKEN).",
+        field: "authorization",
+      }, { "www-authenticate": 'Bearer realm="flops-fit"' });
+    }
+    if (!(await constantTimeEqual(match[1]!, token))) {
+      throw new ProblemError({
+        type: PROBLEM_TYPES.unauthorized,
+        title: statusTitle(401),
+        status: 401,
+        detail: "The bearer token is not valid.",
+        field: "authorization",
+      }, { "www-authenticate": 'Bearer realm="flops-fit", error="invalid_token"' });
+    }
+    await next();
+  };
+}
+
+/**
+ * CORS for the configured origins (`FLOPS_FIT_CORS_ORIGINS`: comma-separated, `*` for any).
+ *
+ * @param origins The configured value; empty means no CORS headers at all.
+ * @returns Hono middleware, or undefined when CORS is off.
+ */
+export function corsFor(origins: string): MiddlewareHandler | undefined {
+  const list = origins.split(",").map((o) => o.trim()).filter((o) => o !== "");
+  if (list.length === 0) return undefined;
+  return cors({
+    origin: list.includes("*") ? "*" : list,
+    allowMethods: ["GET", "HEAD", "POST", "OPTIONS"],
+    allowHeaders: ["Authorization", "Content-Type", "Accept", "X-Request-Id"],
+    exposeHeaders: ["X-Request-Id", "Retry-After", "WWW-Authenticate"],
+    maxAge: 600,
+  });
+}
+
+/**
+ * 405 problem+json with `Allow` for a path that exists under other methods.
+ *
+ * @param app The root app (its routes are read on first use, after all are mounted).
+ * @returns Hono middleware.
+ */
+export function methodNotAllowedProblem(app: { routes: Hono["routes"] }): MiddlewareHandler {
+  return methodNotAllowed({
+    app: app as Hono,
+    onMethodNotAllowed: (c: Context, methods: string[]) => {
+      const allow = methods.join(", ");
+      return problemResponse(
+        c,
+        new ProblemError({
+          type: "about:blank",
+          title: statusTitle(405),
+          status: 405,
+          detail: `${c.req.method} is not allowed on ${c.req.path}; allowed: ${allow}.`,
+        }, { allow }),
+      );
+    },
+  });
+}
