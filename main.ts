@@ -1,13 +1,30 @@
 /**
- * Entry point of `deno task start`: serve the app on `PORT` (default 8000).
+ * Entry point of `deno task start`: serve the app on `PORT` (default 8000) and shut down
+ * gracefully on SIGTERM or SIGINT (see `lib/service/server.ts`).
  *
  * @module
  */
 import { loadConfig } from "./lib/service/config.ts";
+import { startServer } from "./lib/service/server.ts";
+import { trainingPoolFromConfig } from "./lib/service/training_pool.ts";
 import { createApp } from "./routes/mod.ts";
 
 if (import.meta.main) {
   const config = loadConfig();
-  const app = createApp({ config });
-  Deno.serve({ port: config.port, hostname: config.hostname }, app.fetch);
+  const pool = trainingPoolFromConfig(config);
+  const app = createApp({ config, trainingPool: pool });
+  const server = startServer({
+    port: config.port,
+    hostname: config.hostname,
+    fetch: app.fetch,
+    pool,
+    graceS: config.shutdownGraceS,
+    log: (line) => console.log(line),
+  });
+  const stop = async () => {
+    const report = await server.shutdown();
+    Deno.exit(report.drained ? 0 : 1);
+  };
+  Deno.addSignalListener("SIGTERM", stop);
+  Deno.addSignalListener("SIGINT", stop);
 }

@@ -1,0 +1,126 @@
+import assert from "node:assert/strict";
+import { startServer } from "../../../lib/service/server.ts";
+import { testApp } from "./fixtures/test_app.ts";
+
+function serve(graceS: number) {
+  const { app, pool } = testApp();
+  const lines: string[] = [];
+  const server = startServer({
+    port: 0,
+    hostname: "127.0.0.1",
+    fetch: app.fetch,
+    pool,
+    graceS,
+    log: (l) => lines.push(l),
+  });
+  const base = `http://127.0.0.1:${server.addr.port}`;
+  return { server, pool, base, lines };
+}
+
+async function waitFor(condition: () => boolean, timeoutMs = 10_000): Promise<void> {
+  const end = performance.now() + timeoutMs;
+  while (!condition()) {
+    if (performance.now() > end) throw new Error("timed out waiting");
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+function train(base: string, body: unknown, signal?: AbortSignal): Promise<Response> {
+  return fetch(`${base}/v1/_fixture/train`, {
+    method: "POST",
+    body: JSON.stringify(body),
+    ...(signal ? { signal } : {}),
+  });
+}
+
+Deno.test("startServer().shutdown() lets a short training finish within the grace period", async () => {
+  const { server, pool, base } = serve(10);
+  const res = train(base, { fixture: "busyLoop", ms: 300 });
+  await waitFor(() => pool.active === 1);
+  const report = await server.shutdown();
+  const done = await res;
+  assert.equal(done.status, 200);
+  assert.ok((await done.json()).iterations > 0);
+  assert.deepEqual({ cancelled: report.cancelled, drained: report.drained }, {
+    cancelled: 0,
+    drained: true,
+  });
+  await server.finished;
+});
+
+Deno.test("startServer().shutdown() cancels trainings past the grace period with a 503", async () => {
+  const { server, pool, base, lines } = serve(0.3);
+  const res = train(base, { fixture: "busyLoop", ms: 60_000 });
+  await waitFor(() => pool.active === 1);
+  const t0 = performance.now();
+  const report = await server.shutdown();
+  assert.ok(performance.now() - t0 < 3_000, `shutdown took ${performance.now() - t0} ms`);
+  const cancelled = await res;
+  assert.equal(cancelled.status, 503);
+  assert.equal(cancelled.headers.get("content-type"), "application/problem+json");
+  assert.ok(cancelled.headers.get("retry-after"));
+  await cancelled.body?.cancel();
+  assert.equal(report.cancelled, 1);
+  assert.equal(report.drained, true);
+  assert.equal(pool.active, 0);
+  await server.finished;
+  await assert.rejects(fetch(`${base}/healthz`));
+  assert.deepEqual(lines.map((l) => JSON.parse(l).event), ["listening", "shutdown", "stopped"]);
+});
+
+Deno.test("a client that goes away stops its training (worker terminated, slot freed)", async () => {
+  const { server, pool, base } = serve(1);
+  const controller = new AbortController();
+  const res = train(base, { fixture: "busyLoop", ms: 60_000 }, controller.signal);
+  await waitFor(() => pool.active === 1);
+  controller.abort();
+  await assert.rejects(res);
+  await waitFor(() => pool.active === 0, 5_000);
+  assert.equal(pool.stats().failed, 1);
+  const next = await train(base, { n: 2 });
+  assert.deepEqual(await next.json(), { echo: { n: 2 }, steps: 3 });
+  await server.shutdown();
+});
+
+Deno.test("main.ts exits cleanly on SIGTERM, and a kill -9 leaves nothing that stops a restart", async () => {
+  const port = 20_000 + Math.floor(Math.random() * 20_000);
+  const start = () =>
+    new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", new URL("../../../main.ts", import.meta.url).pathname],
+      env: { PORT: String(port), HOST: "127.0.0.1", FLOPS_FIT_SHUTDOWN_GRACE_S: "1" },
+      stdout: "piped",
+      stderr: "null",
+    }).spawn();
+  const readLines = async (child: Deno.ChildProcess, until: (l: string) => boolean) => {
+    const seen: string[] = [];
+    const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+    let buffer = "";
+    while (!seen.some(until)) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      buffer += value;
+      const parts = buffer.split("\n");
+      buffer = parts.pop()!;
+      seen.push(...parts);
+    }
+    return { seen, reader };
+  };
+  const first = start();
+  const { reader: firstReader } = await readLines(first, (l) => l.includes('"listening"'));
+  assert.equal((await fetch(`http://127.0.0.1:${port}/healthz`)).status, 200);
+  first.kill("SIGKILL");
+  assert.equal((await first.status).signal, "SIGKILL");
+  await firstReader.cancel();
+
+  const second = start();
+  const { reader } = await readLines(second, (l) => l.includes('"listening"'));
+  const health = await fetch(`http://127.0.0.1:${port}/healthz`);
+  assert.equal(health.status, 200);
+  assert.equal((await health.json()).status, "ok");
+  second.kill("SIGTERM");
+  const t0 = performance.now();
+  const status = await second.status;
+  assert.equal(status.code, 0);
+  assert.ok(performance.now() - t0 < 5_000);
+  await reader.cancel();
+});
