@@ -17,7 +17,10 @@ export interface StartServerOptions {
   /** Interface to bind. */
   hostname: string;
   /** The request handler (`app.fetch`). */
-  fetch: (request: Request, info: Deno.ServeHandlerInfo<Deno.NetAddr>) => Response | Promise<Response>;
+  fetch: (
+    request: Request,
+    info: Deno.ServeHandlerInfo<Deno.NetAddr>,
+  ) => Response | Promise<Response>;
   /** The app's training pool, closed and drained at shutdown. */
   pool: TrainingPool;
   /** How long in-flight work may run after shutdown starts, in seconds. */
