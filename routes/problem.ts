@@ -242,6 +242,7 @@ export function libraryProblem(error: unknown): ProblemError | undefined {
  *
  * - {@linkcode ProblemError}: its own document and headers.
  * - The library's limit, admission and training errors: see {@linkcode libraryProblem}.
+ * - A JSON `SyntaxError` from reading a request body: 400.
  * - Hono's `HTTPException` (malformed JSON, body limit…): its status, with its message.
  * - Anything else: a bare 500 whose detail holds no internals.
  *
@@ -259,6 +260,18 @@ export function problemResponse(c: Context, error: unknown): Response {
   } else if (error instanceof ProblemError) {
     problem = error.problem;
     headers = error.headers;
+  } else if (
+    error instanceof SyntaxError && /JSON/i.test(error.message) &&
+    !["GET", "HEAD", "OPTIONS"].includes(c.req.method)
+  ) {
+    // A handler read the body with `c.req.json()` and the client sent something else.
+    problem = {
+      type: "about:blank",
+      title: statusTitle(400),
+      status: 400,
+      detail: "The request body is not valid JSON.",
+      field: "(body)",
+    };
   } else if (error instanceof HTTPException) {
     const status = error.status;
     const detail = /json/i.test(error.message) && status === 400

@@ -58,3 +58,12 @@ Deno.test("problemResponse() hides internals of unexpected errors", async () => 
   assert.equal(problem.headers.get("retry-after"), "5");
   assert.equal(statusTitle(418), "Error");
 });
+
+Deno.test("problemResponse() answers 400 for a handler's failed JSON body parse", async () => {
+  const app = new Hono();
+  app.post("/raw", async (c) => c.json(await c.req.json()));
+  app.onError((e, c) => problemResponse(c, e));
+  const res = await app.request("/raw", { method: "POST", body: "{" });
+  assert.equal(res.status, 400);
+  assert.equal((await res.json()).detail, "The request body is not valid JSON.");
+});
