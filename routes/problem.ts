@@ -224,14 +224,17 @@ export function libraryProblem(error: unknown): ProblemError | undefined {
   }
   if (error instanceof TrainingFailedError) {
     return new ProblemError({
+      // The trainer's extra members first, so they can never override the standard ones.
+      ...(error.workerError.extra ?? {}),
       type: PROBLEM_TYPES[error.kind],
       title: error.kind === "out-of-memory"
         ? "Training ran out of memory"
         : error.kind === "invalid"
         ? "Training request rejected"
         : "Training crashed",
-      status: 422,
+      status: error.status,
       detail: error.message,
+      ...(error.workerError.field === undefined ? {} : { field: error.workerError.field }),
     });
   }
   return undefined;

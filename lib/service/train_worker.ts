@@ -2,8 +2,8 @@
  * The Web Worker every training runs in (see {@linkcode TrainingPool} in `training_pool.ts`).
  *
  * Protocol, one job per worker:
- * - parent → worker `{ type: "run", module, exportName, request }`: import `module` and call
- *   `module[exportName](request, { signal, onProgress })`;
+ * - parent → worker `{ type: "run", module, exportName, request, options }`: import `module` and
+ *   call `module[exportName](request, { ...options, signal, onProgress })`;
  * - parent → worker `{ type: "abort" }`: abort that signal (the parent terminates the worker
  *   right after, so a trainer that ignores the signal still stops);
  * - worker → parent `{ type: "progress", event }` for each `onProgress(event)`, then exactly one
@@ -58,6 +58,7 @@ self.onmessage = async (event: MessageEvent<WorkerRequest>) => {
       throw new TypeError(`${message.module} has no function export ${message.exportName}.`);
     }
     const result = await train(message.request, {
+      ...message.options,
       signal: controller.signal,
       onProgress: (progress: unknown) => post({ type: "progress", event: progress }),
     });

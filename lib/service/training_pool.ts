@@ -60,6 +60,11 @@ export interface RunTrainingOptions {
   onProgress?: (event: unknown) => void;
   /** Trainer to run instead of the pool's default (tests use fixture modules). */
   trainer?: TrainerRef;
+  /**
+   * Extra options for the trainer function, e.g. `{ maxTrainFlops }`. They cross into the
+   * worker by structured clone, so functions (a dataset resolver) cannot be passed.
+   */
+  trainerOptions?: Record<string, unknown>;
 }
 
 /** Counters reported by `/healthz`. */
@@ -130,6 +135,8 @@ export type TrainingFailureKind = "out-of-memory" | "invalid" | "crashed";
 export class TrainingFailedError extends Error {
   /** `out-of-memory`: the model/batch does not fit; `invalid`: the trainer rejected the request; `crashed`: anything else. */
   readonly kind: TrainingFailureKind;
+  /** Status to answer with: the trainer's own 4xx when it declared one, else 422. */
+  readonly status: number;
   /** The worker's error: class name and first message line. */
   readonly workerError: WorkerError;
 
@@ -148,6 +155,7 @@ export class TrainingFailedError extends Error {
     this.name = "TrainingFailedError";
     this.kind = kind;
     this.workerError = cause;
+    this.status = kind === "invalid" && cause.status !== undefined ? cause.status : 422;
   }
 }
 
@@ -172,7 +180,9 @@ export function classifyWorkerError(error: WorkerError): Error {
     });
   }
   if (isOutOfMemory(error)) return new TrainingFailedError("out-of-memory", error);
-  if (INVALID_REQUEST_ERRORS.has(error.name)) return new TrainingFailedError("invalid", error);
+  if (INVALID_REQUEST_ERRORS.has(error.name) || error.status !== undefined) {
+    return new TrainingFailedError("invalid", error);
+  }
   return new TrainingFailedError("crashed", error);
 }
 
@@ -355,6 +365,7 @@ export class TrainingPool {
         module: trainer.module,
         exportName: trainer.exportName,
         request,
+        ...(options.trainerOptions === undefined ? {} : { options: options.trainerOptions }),
       } satisfies WorkerRequest,
     );
     return promise;

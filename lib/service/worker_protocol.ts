@@ -7,7 +7,14 @@
 
 /** Parent → worker. */
 export type WorkerRequest =
-  | { type: "run"; module: string; exportName: string; request: unknown }
+  | {
+    type: "run";
+    module: string;
+    exportName: string;
+    request: unknown;
+    /** Extra, structured-cloneable options merged into the trainer's options object. */
+    options?: Record<string, unknown>;
+  }
   | { type: "abort" };
 
 /** A thrown value, reduced to what may leave the worker. */
@@ -18,6 +25,12 @@ export interface WorkerError {
   message: string;
   /** `LimitExceededError` fields, when the thrown value had them. */
   limit?: { name: string; value: number; actual?: number; field?: string; status?: number };
+  /** A 4xx status the thrown value declared (e.g. the trainer's input errors). */
+  status?: number;
+  /** The request field the thrown value named. */
+  field?: string;
+  /** Extra problem members the thrown value carried (JSON-safe only). */
+  extra?: Record<string, unknown>;
 }
 
 /** Worker → parent. */
@@ -55,6 +68,18 @@ export function describeError(error: unknown): WorkerError {
   }
   const firstLine = (message.split("\n").find((line) => line.trim() !== "") ?? "").trim();
   const out: WorkerError = { name, message: firstLine.slice(0, MAX_ERROR_MESSAGE_CHARS) };
+  if (error instanceof Error) {
+    const e = error as Error & { status?: unknown; field?: unknown; extra?: unknown };
+    if (typeof e.status === "number" && e.status >= 400 && e.status < 500) out.status = e.status;
+    if (typeof e.field === "string") out.field = e.field.slice(0, MAX_ERROR_MESSAGE_CHARS);
+    if (typeof e.extra === "object" && e.extra !== null) {
+      try {
+        out.extra = JSON.parse(JSON.stringify(e.extra));
+      } catch {
+        // Not JSON-safe: leave it out rather than fail the error report.
+      }
+    }
+  }
   if (error instanceof Error && name === "LimitExceededError") {
     const e = error as Error & {
       limitName?: unknown;

@@ -165,6 +165,7 @@ Deno.test("training failures answer problem+json 4xx, never 500, and the app kee
     ["rejectRequest", 422, /training-rejected/],
     ["crashLater", 422, /training-crashed/],
     ["overLimit", 422, /limit-exceeded/],
+    ["inputError", 422, /training-rejected/],
   ];
   for (const [fixture, status, type] of cases) {
     const res = await app.request("/v1/_fixture/train", {
