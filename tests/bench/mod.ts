@@ -1,0 +1,29 @@
+/**
+ * `deno task bench [NAME…]`: run every bench section (or the named ones) and rewrite their
+ * sections of BENCHMARKS.md. A section is a module exporting `run(): Promise<string>`.
+ *
+ * @module
+ */
+import { writeSection } from "./report.ts";
+import * as load from "./load.ts";
+
+/** Every bench section, by name. Add a line per section. */
+const SECTIONS: Record<string, { run: () => Promise<string> }> = {
+  load,
+};
+
+if (import.meta.main) {
+  const wanted = Deno.args.length > 0 ? Deno.args : Object.keys(SECTIONS);
+  const target = new URL("../../BENCHMARKS.md", import.meta.url);
+  for (const name of wanted) {
+    const section = SECTIONS[name];
+    if (section === undefined) {
+      console.error(`unknown bench section ${name}; known: ${Object.keys(SECTIONS).join(", ")}`);
+      Deno.exit(2);
+    }
+    console.error(`bench: ${name}…`);
+    const markdown = await section.run();
+    console.log(markdown);
+    await writeSection(target, name, markdown);
+  }
+}
