@@ -21,6 +21,14 @@ if (import.meta.main) {
     graceS: config.shutdownGraceS,
     log: (line) => console.log(line),
   });
+  // A stray rejected promise must not take every in-flight request down with the process.
+  globalThis.addEventListener("unhandledrejection", (event) => {
+    event.preventDefault();
+    const reason = event.reason instanceof Error
+      ? `${event.reason.name}: ${event.reason.message.split("\n")[0]}`
+      : String(event.reason).split("\n")[0];
+    console.error(JSON.stringify({ level: "error", event: "unhandled_rejection", reason }));
+  });
   const stop = async () => {
     const report = await server.shutdown();
     Deno.exit(report.drained ? 0 : 1);

@@ -159,6 +159,9 @@ export class TrainingFailedError extends Error {
   }
 }
 
+/** `Retry-After` when no backend could start: long enough for an operator to look. */
+const BACKEND_RETRY_AFTER_S = 60;
+
 /** Error classes a trainer throws for a bad request (its own validation), as opposed to a crash. */
 const INVALID_REQUEST_ERRORS = new Set(["TypeError", "RangeError", "SyntaxError", "ZodError"]);
 
@@ -166,7 +169,9 @@ const INVALID_REQUEST_ERRORS = new Set(["TypeError", "RangeError", "SyntaxError"
  * Turn a worker's error into the error {@linkcode TrainingPool.run} rejects with.
  *
  * @param error The worker's error.
- * @returns A {@linkcode LimitExceededError} when the trainer threw one, else a {@linkcode TrainingFailedError}.
+ * @returns A {@linkcode LimitExceededError} when the trainer threw one, a
+ *   {@linkcode TrainingUnavailableError} when no backend could start, else a
+ *   {@linkcode TrainingFailedError}.
  */
 export function classifyWorkerError(error: WorkerError): Error {
   if (error.limit !== undefined) {
@@ -180,6 +185,13 @@ export function classifyWorkerError(error: WorkerError): Error {
     });
   }
   if (isOutOfMemory(error)) return new TrainingFailedError("out-of-memory", error);
+  if (error.name === "BackendError") {
+    // No compute backend could start in the worker: the server's fault, not the request's.
+    return new TrainingUnavailableError(
+      `No training backend is available: ${error.message}`,
+      BACKEND_RETRY_AFTER_S,
+    );
+  }
   if (INVALID_REQUEST_ERRORS.has(error.name) || error.status !== undefined) {
     return new TrainingFailedError("invalid", error);
   }

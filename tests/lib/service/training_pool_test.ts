@@ -177,6 +177,8 @@ Deno.test("classifyWorkerError() recognises out-of-memory messages", () => {
   assert.ok(oom instanceof TrainingFailedError && oom.kind === "out-of-memory");
   const other = classifyWorkerError({ name: "Error", message: "disk on fire" });
   assert.ok(other instanceof TrainingFailedError && other.kind === "crashed");
+  const backend = classifyWorkerError({ name: "BackendError", message: "no adapter" });
+  assert.ok(backend instanceof TrainingUnavailableError);
 });
 
 Deno.test("TrainingPool.run() passes trainer options and keeps a trainer's declared status and field", async () => {
