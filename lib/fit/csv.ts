@@ -26,27 +26,36 @@ export interface CsvPoint {
   budget?: string;
 }
 
+/** Parsed CSV: the points and the 1-based line of each. */
+export interface CsvTable {
+  /** Points in file order. */
+  points: CsvPoint[];
+  /** Line number of each point. */
+  lines: number[];
+}
+
 /**
  * Parse CSV text into points.
  *
  * @param text The CSV.
  * @param maxPoints Most data rows accepted; past it a 413 error is thrown at once.
- * @returns The points, in file order.
+ * @returns The points, in file order, and the line each came from.
  * @throws {FitInputError} Missing header or column, wrong cell count, non-numeric or
  *   non-finite cell (field `csv line L column NAME`), or too many rows (status 413).
  *
  * @example
  * ```ts
  * import { parsePointsCsv } from "./csv.ts";
- * const pts = parsePointsCsv("N,D,loss\n1e6,2e7,3.5\n", 100);
- * if (pts[0]!.D !== 2e7) throw new Error("bad parse");
+ * const { points, lines } = parsePointsCsv("N,D,loss\n1e6,2e7,3.5\n", 100);
+ * if (points[0]!.D !== 2e7 || lines[0] !== 2) throw new Error("bad parse");
  * ```
  */
-export function parsePointsCsv(text: string, maxPoints: number): CsvPoint[] {
+export function parsePointsCsv(text: string, maxPoints: number): CsvTable {
   const lines = text.replace(/^\uFEFF/, "").split(/\r?\n/);
   let lineNo = 0;
   let header: (typeof KNOWN)[number][] | null = null;
   const out: CsvPoint[] = [];
+  const lineOf: number[] = [];
   for (const raw of lines) {
     lineNo++;
     const line = raw.trim();
@@ -107,9 +116,10 @@ export function parsePointsCsv(text: string, maxPoints: number): CsvPoint[] {
       point[col] = v;
     });
     out.push(point as CsvPoint);
+    lineOf.push(lineNo);
   }
   if (header === null) {
     throw new FitInputError("csv", "the CSV is empty: expected a header N,D,loss");
   }
-  return out;
+  return { points: out, lines: lineOf };
 }

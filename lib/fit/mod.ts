@@ -26,7 +26,7 @@ import { collectWarnings } from "./warnings.ts";
 
 export { FitInputError } from "./errors.ts";
 export { parsePointsCsv } from "./csv.ts";
-export type { CsvPoint } from "./csv.ts";
+export type { CsvPoint, CsvTable } from "./csv.ts";
 export * from "./schema.ts";
 
 /**
