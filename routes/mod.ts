@@ -12,6 +12,7 @@ import { loadConfig, type ServiceConfig } from "../lib/service/config.ts";
 import { type TrainingPool, trainingPoolFromConfig } from "../lib/service/training_pool.ts";
 import type { AppContext } from "./context.ts";
 import { mountDocs } from "./docs.ts";
+import { fitRoutes } from "./fit.ts";
 import { bearerToken, bodySizeLimit, corsFor, methodNotAllowedProblem } from "./guards.ts";
 import { healthRoutes } from "./health.ts";
 import { libraryProblem, ProblemError, problemResponse } from "./problem.ts";
@@ -66,6 +67,7 @@ export function createApp(options: AppOptions = {}): OpenAPIHono {
   for (const path of PROTECTED_PATHS) app.use(path, auth);
   app.use(bodySizeLimit(config.maxBodyBytes));
   app.route("/", healthRoutes(ctx));
+  app.route("/", fitRoutes(ctx));
   mountDocs(app);
   app.notFound((c) =>
     problemResponse(

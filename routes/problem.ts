@@ -240,6 +240,32 @@ export function libraryProblem(error: unknown): ProblemError | undefined {
   return undefined;
 }
 
+/** Limit names by the request field a bare numeric `limit` member was raised for. */
+const LIMIT_NAME_BY_FIELD: Record<string, string> = {
+  body: "max_body_bytes",
+  "(body)": "max_body_bytes",
+  points: "max_fit_points",
+  bootstrap: "max_bootstrap",
+  budget: "max_train_flops",
+  batch_size: "max_batch_size",
+};
+
+/**
+ * Give a bare numeric `limit` member (`"limit": 20000`) its name, so every problem carries
+ * `limit: { name, value }`: the name comes from the field (`points` → `max_fit_points`), or is
+ * `<field>_limit` for a limit that is not configurable.
+ *
+ * @param problem A problem whose `limit` is a number.
+ * @returns The `{ name, value }` member.
+ */
+export function namedLimit(problem: Problem): { name: string; value: number } {
+  const field = typeof problem.field === "string" ? problem.field : "request";
+  return {
+    name: LIMIT_NAME_BY_FIELD[field] ?? `${field.replace(/\W+/g, "_")}_limit`,
+    value: problem.limit as number,
+  };
+}
+
 /**
  * Build the problem+json response for any thrown value.
  *
@@ -289,6 +315,7 @@ export function problemResponse(c: Context, error: unknown): Response {
       detail: "The server failed to handle this request.",
     };
   }
+  if (typeof problem.limit === "number") problem = { ...problem, limit: namedLimit(problem) };
   const instance = c.req.path;
   const body = JSON.stringify({ ...problem, instance });
   return new Response(body, {
