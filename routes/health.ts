@@ -4,6 +4,7 @@
  * @module
  */
 import { createRoute, z } from "@hono/zod-openapi";
+import { ensureBackend } from "../lib/backend/select.ts";
 import { limitsOf } from "../lib/service/limits.ts";
 import { type AppContext, createRouter } from "./context.ts";
 
@@ -28,7 +29,37 @@ export const HealthSchema = z.object({
     rejected: z.number().int(),
   }).openapi({ description: "Trainings running now and counters since start." }),
   auth: z.object({ token_required: z.boolean() }),
+  backend: z.object({
+    name: z.string().optional(),
+    kind: z.enum(["gpu", "cpu"]).optional(),
+    description: z.string().optional(),
+    chosen_by: z.string().optional(),
+    adapter: z.object({
+      vendor: z.string(),
+      architecture: z.string(),
+      device: z.string(),
+      description: z.string(),
+      fallback: z.boolean(),
+    }).optional(),
+    error: z.string().optional(),
+  }).openapi({ description: "The tfjs backend training runs on, and the GPU adapter seen." }),
 }).openapi("Health");
+
+/** The training backend as `/healthz` reports it (selecting it on first use). */
+async function backendReport(): Promise<z.infer<typeof HealthSchema>["backend"]> {
+  try {
+    const b = await ensureBackend();
+    return {
+      name: b.name,
+      kind: b.kind,
+      description: b.description,
+      chosen_by: b.chosenBy,
+      ...(b.adapter === undefined ? {} : { adapter: b.adapter }),
+    };
+  } catch (error) {
+    return { error: String(error instanceof Error ? error.message : error) };
+  }
+}
 
 const route = createRoute({
   method: "get",
@@ -50,7 +81,7 @@ const route = createRoute({
  * @returns The router.
  */
 export function healthRoutes(ctx: AppContext) {
-  return createRouter().openapi(route, (c) =>
+  return createRouter().openapi(route, async (c) =>
     c.json({
       status: "ok" as const,
       version: SERVICE_VERSION,
@@ -59,5 +90,6 @@ export function healthRoutes(ctx: AppContext) {
       limits: limitsOf(ctx.config),
       training: ctx.trainingPool.stats(),
       auth: { token_required: ctx.config.token !== undefined },
+      backend: await backendReport(),
     }, 200));
 }

@@ -9,7 +9,11 @@
  */
 import { OpenAPIHono } from "@hono/zod-openapi";
 import { loadConfig, type ServiceConfig } from "../lib/service/config.ts";
-import { type TrainingPool, trainingPoolFromConfig } from "../lib/service/training_pool.ts";
+import {
+  type TrainerRef,
+  type TrainingPool,
+  trainingPoolFromConfig,
+} from "../lib/service/training_pool.ts";
 import type { AppContext } from "./context.ts";
 import { mountDocs } from "./docs.ts";
 import { fitRoutes } from "./fit.ts";
@@ -24,15 +28,25 @@ export const PROTECTED_PATHS: readonly string[] = [
   "/v1/train/*",
   "/v1/datasets/:name/prepare",
 ];
+import type { DatasetResolver } from "../lib/train/plan.ts";
+import { trainRoutes } from "./train.ts";
 
 /** Options for {@linkcode createApp}. */
 export interface AppOptions {
   /** Service configuration; defaults to {@linkcode loadConfig} over the environment. */
   config?: ServiceConfig;
-  /** Training pool; defaults to one sized from `config` running the default trainer. */
+  /** Training pool; defaults to one sized from `config` running `trainer`. */
   trainingPool?: TrainingPool;
+  /**
+   * Module and export the default pool's workers train with (tests point it at a wrapper
+   * that injects their own datasets, since functions cannot cross into a worker).
+   * @default DEFAULT_TRAINER (`trainPoint` of `lib/train/mod.ts`)
+   */
+  trainer?: TrainerRef;
   /** Where access-log lines go when logging is on. @default console.log */
   log?: (line: string) => void;
+  /** Dataset lookup of `POST /v1/train`; defaults to the dataset registry. */
+  resolveDataset?: DatasetResolver;
 }
 
 /**
@@ -54,7 +68,7 @@ export function createApp(options: AppOptions = {}): OpenAPIHono {
   const ctx: AppContext = {
     config,
     startedAtMs: performance.now(),
-    trainingPool: options.trainingPool ?? trainingPoolFromConfig(config),
+    trainingPool: options.trainingPool ?? trainingPoolFromConfig(config, options.trainer),
   };
   const log = options.log ?? ((line: string) => console.log(line));
   const app = new OpenAPIHono();
@@ -68,6 +82,7 @@ export function createApp(options: AppOptions = {}): OpenAPIHono {
   app.use(bodySizeLimit(config.maxBodyBytes));
   app.route("/", healthRoutes(ctx));
   app.route("/", fitRoutes(ctx));
+  app.route("/", trainRoutes(ctx, { resolveDataset: options.resolveDataset }));
   mountDocs(app);
   app.notFound((c) =>
     problemResponse(

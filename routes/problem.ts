@@ -247,6 +247,7 @@ const LIMIT_NAME_BY_FIELD: Record<string, string> = {
   points: "max_fit_points",
   bootstrap: "max_bootstrap",
   budget: "max_train_flops",
+  "budget.flops": "max_train_flops",
   batch_size: "max_batch_size",
 };
 

@@ -267,21 +267,34 @@ export class TrainingPool {
    * @throws {TrainingFailedError} When the training failed or crashed in its worker.
    */
   run<T = unknown>(request: unknown, options: RunTrainingOptions = {}): Promise<T> {
-    if (this.#closed) {
-      this.#rejected++;
-      return Promise.reject(
-        new TrainingUnavailableError(
-          "The server is shutting down and accepts no new training.",
-          this.#options.retryAfterS,
-        ),
-      );
+    try {
+      this.assertAdmissible();
+    } catch (error) {
+      return Promise.reject(error);
     }
     if (options.signal?.aborted) return Promise.reject(new TrainingCancelledError());
+    return this.#start<T>(request, options);
+  }
+
+  /**
+   * Throw now if {@linkcode run} would refuse a training: lets a route answer 429/503 before
+   * it commits to a 200 event stream. Call `run` in the same synchronous section.
+   *
+   * @throws {TrainingUnavailableError} When the pool is closing.
+   * @throws {TrainingBusyError} When every slot is taken.
+   */
+  assertAdmissible(): void {
+    if (this.#closed) {
+      this.#rejected++;
+      throw new TrainingUnavailableError(
+        "The server is shutting down and accepts no new training.",
+        this.#options.retryAfterS,
+      );
+    }
     if (this.#jobs.size >= this.#options.maxConcurrent) {
       this.#rejected++;
-      return Promise.reject(new TrainingBusyError(this.#jobs.size, this.#options.retryAfterS));
+      throw new TrainingBusyError(this.#jobs.size, this.#options.retryAfterS);
     }
-    return this.#start<T>(request, options);
   }
 
   #start<T>(request: unknown, options: RunTrainingOptions): Promise<T> {

@@ -1,0 +1,34 @@
+/**
+ * `trainPoint` with the tests' tiny datasets, for training-pool workers: a worker receives
+ * only structured-cloneable options, so the dataset resolver is bound here, in the module the
+ * worker imports (`createApp({ trainer: TINY_TRAINER })`).
+ *
+ * @module
+ */
+import { ensureBackend } from "../../../lib/backend/select.ts";
+import type { TrainerRef } from "../../../lib/service/training_pool.ts";
+import type { TrainOptions } from "../../../lib/train/train.ts";
+import { trainPoint as realTrainPoint } from "../../../lib/train/train.ts";
+import type { TrainRequest, TrainResult } from "../../../lib/train/request.ts";
+import { resolveTiny } from "./_tiny_data.ts";
+
+/** This module's `trainPoint`, as a trainer reference for the pool. */
+export const TINY_TRAINER: TrainerRef = {
+  module: import.meta.url,
+  exportName: "trainPoint",
+};
+
+/**
+ * Train on the tiny datasets, on the wasm backend like the route tests.
+ *
+ * @param request Parsed request.
+ * @param options Worker options (signal, progress, FLOP cap).
+ * @returns The trainer's result.
+ */
+export async function trainPoint(
+  request: TrainRequest,
+  options: TrainOptions = {},
+): Promise<TrainResult> {
+  await ensureBackend({ override: "wasm" });
+  return await realTrainPoint(request, { ...options, resolveDataset: resolveTiny });
+}
