@@ -259,6 +259,44 @@ for (const withToken of [false, true]) {
   });
 }
 
+Deno.test("each mounted endpoint survives its own method with near-valid and hostile bodies", async () => {
+  const { app, pool } = testApp(FUZZ_ENV);
+  const routes = app.routes.filter((r) =>
+    r.method !== "ALL" && !r.path.startsWith("/v1/_fixture") && !r.path.startsWith("/docs")
+  );
+  const endpoints = [...new Set(routes.map((r) => `${r.method} ${r.path}`))];
+  assert.ok(endpoints.length >= 3, endpoints.join(", "));
+  for (const endpoint of endpoints) {
+    const [method, path] = endpoint.split(" ") as [string, string];
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(nastyStrings, { minLength: 3, maxLength: 3 }),
+        queries,
+        fc.oneof(nearValidBodies.map((b) => JSON.stringify(b)), bodies),
+        fc.constantFrom("application/json", "text/csv", undefined),
+        accepts,
+        async (params, query, body, contentType, accept) => {
+          const headers = new Headers();
+          if (contentType) headers.set("content-type", contentType);
+          if (accept) headers.set("accept", accept);
+          const search = new URLSearchParams(query).toString();
+          const url = `http://localhost${fillParams(path, params)}${search ? `?${search}` : ""}`;
+          const hasBody = method !== "GET" && method !== "HEAD" && body !== undefined;
+          const outcome = await send(app, url, {
+            method,
+            headers,
+            ...(hasBody ? { body: body as BodyInit } : {}),
+          });
+          checkOutcome(outcome, endpoint);
+        },
+      ),
+      { numRuns: 300, seed: 5 },
+    );
+  }
+  assert.equal((await app.request("/healthz")).status, 200);
+  while (pool.active > 0) await new Promise((r) => setTimeout(r, 20));
+});
+
 Deno.test("the server survives garbage on the socket and answers healthz after", async () => {
   const { app, pool } = testApp(FUZZ_ENV);
   const server = startServer({ port: 0, hostname: "127.0.0.1", fetch: app.fetch, pool, graceS: 1 });
