@@ -7,6 +7,7 @@
  */
 import { OpenAPIHono } from "@hono/zod-openapi";
 import type { ServiceConfig } from "../lib/service/config.ts";
+import type { JobPool } from "../lib/service/job_pool.ts";
 import type { TrainingPool } from "../lib/service/training_pool.ts";
 import { validationProblem } from "./problem.ts";
 
@@ -21,6 +22,8 @@ export interface AppContext {
    * the train route calls `runTrainingInWorker(request, { pool: ctx.trainingPool, signal, onProgress })`.
    */
   trainingPool: TrainingPool;
+  /** Runs fits off the request thread: `ctx.fitPool.run("fitScalingLaws", [request, limits])`. */
+  fitPool: JobPool;
 }
 
 /**

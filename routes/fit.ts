@@ -222,10 +222,11 @@ export function fitRoutes(ctx: AppContext) {
     }
     let result;
     try {
-      result = fitScalingLaws(request, {
-        maxPoints: ctx.config.maxFitPoints,
-        maxBootstrap: ctx.config.maxBootstrap,
-      });
+      // On a fit worker, so this thread keeps answering while the fit runs (job_pool.ts).
+      result = await ctx.fitPool.run<ReturnType<typeof fitScalingLaws>>("fitScalingLaws", [
+        request,
+        { maxPoints: ctx.config.maxFitPoints, maxBootstrap: ctx.config.maxBootstrap },
+      ], { signal: c.req.raw.signal });
     } catch (error) {
       throw error instanceof FitInputError ? fitProblem(error) : error;
     }

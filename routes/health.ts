@@ -28,6 +28,14 @@ export const HealthSchema = z.object({
     failed: z.number().int(),
     rejected: z.number().int(),
   }).openapi({ description: "Trainings running now and counters since start." }),
+  fits: z.object({
+    workers: z.number().int(),
+    running: z.number().int(),
+    queued: z.number().int(),
+    completed: z.number().int(),
+    failed: z.number().int(),
+    rejected: z.number().int(),
+  }).openapi({ description: "Fit workers alive, fits running and waiting, counters since start." }),
   auth: z.object({ token_required: z.boolean() }),
   backend: z.object({
     name: z.string().optional(),
@@ -89,6 +97,7 @@ export function healthRoutes(ctx: AppContext) {
       deno: Deno.version.deno,
       limits: limitsOf(ctx.config),
       training: ctx.trainingPool.stats(),
+      fits: ctx.fitPool.stats(),
       auth: { token_required: ctx.config.token !== undefined },
       backend: await backendReport(),
     }, 200));

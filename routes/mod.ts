@@ -9,6 +9,7 @@
  */
 import { OpenAPIHono } from "@hono/zod-openapi";
 import { loadConfig, type ServiceConfig } from "../lib/service/config.ts";
+import { fitPoolFromConfig, type JobPool } from "../lib/service/job_pool.ts";
 import {
   type TrainerRef,
   type TrainingPool,
@@ -37,6 +38,8 @@ export interface AppOptions {
   config?: ServiceConfig;
   /** Training pool; defaults to one sized from `config` running `trainer`. */
   trainingPool?: TrainingPool;
+  /** Fit workers; defaults to a pool sized from `config`. */
+  fitPool?: JobPool;
   /**
    * Module and export the default pool's workers train with (tests point it at a wrapper
    * that injects their own datasets, since functions cannot cross into a worker).
@@ -69,6 +72,7 @@ export function createApp(options: AppOptions = {}): OpenAPIHono {
     config,
     startedAtMs: performance.now(),
     trainingPool: options.trainingPool ?? trainingPoolFromConfig(config, options.trainer),
+    fitPool: options.fitPool ?? fitPoolFromConfig(config),
   };
   const log = options.log ?? ((line: string) => console.log(line));
   const app = new OpenAPIHono();

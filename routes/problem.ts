@@ -10,6 +10,12 @@
 import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { z } from "zod";
+import {
+  JobCancelledError,
+  JobFailedError,
+  JobQueueFullError,
+  JobRejectedError,
+} from "../lib/service/job_pool.ts";
 import { LimitExceededError } from "../lib/service/limits.ts";
 import {
   TrainingBusyError,
@@ -195,6 +201,43 @@ export function libraryProblem(error: unknown): ProblemError | undefined {
         value: error.value,
         ...(error.actual === undefined ? {} : { actual: error.actual }),
       },
+    });
+  }
+  if (error instanceof JobQueueFullError) {
+    return new ProblemError({
+      type: PROBLEM_TYPES.busy,
+      title: statusTitle(429),
+      status: 429,
+      detail: error.message,
+      limit: { name: "max_queued_fits", value: error.queued },
+    }, { "retry-after": String(error.retryAfterS) });
+  }
+  if (error instanceof JobRejectedError) {
+    return new ProblemError({
+      // The job's extra members first, so they can never override the standard ones.
+      ...error.extra,
+      type: "about:blank",
+      title: statusTitle(error.status),
+      status: error.status,
+      detail: error.message,
+      ...(error.field === undefined ? {} : { field: error.field }),
+    });
+  }
+  if (error instanceof JobCancelledError) {
+    return new ProblemError({
+      type: PROBLEM_TYPES.cancelled,
+      title: statusTitle(499),
+      status: 499,
+      detail: error.message,
+    });
+  }
+  if (error instanceof JobFailedError) {
+    // A bug in the job, not the request: say so without internals.
+    return new ProblemError({
+      type: "about:blank",
+      title: statusTitle(500),
+      status: 500,
+      detail: "The computation failed unexpectedly; the server is unaffected.",
     });
   }
   if (error instanceof TrainingBusyError) {

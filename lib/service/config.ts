@@ -21,6 +21,9 @@ export const ENV_VARS = {
   maxBatchSize: "FLOPS_FIT_MAX_BATCH_SIZE",
   maxTrainWallS: "FLOPS_FIT_MAX_TRAIN_WALL_S",
   maxConcurrentTrainings: "FLOPS_FIT_MAX_CONCURRENT_TRAININGS",
+  fitWorkers: "FLOPS_FIT_FIT_WORKERS",
+  maxQueuedFits: "FLOPS_FIT_MAX_QUEUED_FITS",
+  maxFitWallS: "FLOPS_FIT_MAX_FIT_WALL_S",
   retryAfterS: "FLOPS_FIT_RETRY_AFTER_S",
   shutdownGraceS: "FLOPS_FIT_SHUTDOWN_GRACE_S",
   logRequests: "FLOPS_FIT_LOG_REQUESTS",
@@ -50,6 +53,12 @@ export const ServiceConfigSchema = z.object({
   maxTrainWallS: z.coerce.number().positive().default(3600),
   /** Trainings run at once by this process; the rest are answered 429 with `Retry-After`. @default 1 */
   maxConcurrentTrainings: z.coerce.number().int().positive().default(1),
+  /** Workers that run fits off the request thread (started on demand, stopped when idle). @default 1 */
+  fitWorkers: z.coerce.number().int().positive().default(1),
+  /** Fits that may wait for a worker; one more is answered 429 with `Retry-After`. @default 64 */
+  maxQueuedFits: z.coerce.number().int().nonnegative().default(64),
+  /** Longest one fit may run before its worker is stopped, in seconds (past it → 422). @default 120 */
+  maxFitWallS: z.coerce.number().positive().default(120),
   /** `Retry-After` seconds sent with a 429 when every training slot is taken. @default 30 */
   retryAfterS: z.coerce.number().int().positive().default(30),
   /** On SIGTERM, how long in-flight requests may run before trainings are cancelled, in seconds. @default 30 */

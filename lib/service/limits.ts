@@ -19,7 +19,9 @@ export type LimitName =
   | "max_model_params"
   | "max_batch_size"
   | "max_train_wall_s"
-  | "max_concurrent_trainings";
+  | "max_concurrent_trainings"
+  | "max_fit_wall_s"
+  | "max_queued_fits";
 
 /** Every limit with its configured value. */
 export type Limits = Record<LimitName, number>;
@@ -48,6 +50,8 @@ export function limitsOf(config: ServiceConfig): Limits {
     max_batch_size: config.maxBatchSize,
     max_train_wall_s: config.maxTrainWallS,
     max_concurrent_trainings: config.maxConcurrentTrainings,
+    max_fit_wall_s: config.maxFitWallS,
+    max_queued_fits: config.maxQueuedFits,
   };
 }
 

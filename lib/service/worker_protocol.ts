@@ -80,6 +80,10 @@ export function describeError(error: unknown): WorkerError {
       }
     }
   }
+  if (error instanceof Error && typeof (error as { limit?: unknown }).limit === "number") {
+    // A bare numeric limit (e.g. the fitter's), named later from the field.
+    out.extra = { ...out.extra, limit: (error as unknown as { limit: number }).limit };
+  }
   if (error instanceof Error && name === "LimitExceededError") {
     const e = error as Error & {
       limitName?: unknown;

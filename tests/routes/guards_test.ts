@@ -198,7 +198,9 @@ Deno.test("GET /healthz reports every limit by name", async () => {
     "max_bootstrap",
     "max_concurrent_trainings",
     "max_fit_points",
+    "max_fit_wall_s",
     "max_model_params",
+    "max_queued_fits",
     "max_train_flops",
     "max_train_wall_s",
   ]);

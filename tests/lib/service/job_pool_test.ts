@@ -1,0 +1,83 @@
+import assert from "node:assert/strict";
+import {
+  JobCancelledError,
+  JobFailedError,
+  JobPool,
+  JobQueueFullError,
+  JobRejectedError,
+} from "../../../lib/service/job_pool.ts";
+import { LimitExceededError } from "../../../lib/service/limits.ts";
+
+const JOBS = new URL("./fixtures/jobs.ts", import.meta.url).href;
+
+function pool(options: { size?: number; maxQueued?: number; maxWallS?: number } = {}) {
+  return new JobPool({
+    module: JOBS,
+    size: options.size ?? 1,
+    maxQueued: options.maxQueued ?? 8,
+    maxWallS: options.maxWallS ?? 30,
+    wallLimitName: "max_fit_wall_s",
+    retryAfterS: 1,
+    idleMs: 200,
+  });
+}
+
+Deno.test("JobPool.run() runs jobs on a reused worker and stops it when idle", async () => {
+  const p = pool();
+  assert.equal(await p.run("double", [21]), 42);
+  assert.deepEqual(await Promise.all([1, 2, 3].map((x) => p.run("double", [x]))), [2, 4, 6]);
+  assert.equal(p.stats().workers, 1);
+  assert.equal(p.stats().completed, 4);
+  await new Promise((r) => setTimeout(r, 400));
+  assert.equal(p.stats().workers, 0);
+});
+
+Deno.test("JobPool.run() keeps this thread free while a job spins", async () => {
+  const p = pool();
+  const job = p.run("spin", [600]);
+  const t0 = performance.now();
+  await new Promise((r) => setTimeout(r, 10));
+  assert.ok(performance.now() - t0 < 100);
+  assert.ok((await job as number) > 0);
+  p.close();
+});
+
+Deno.test("JobPool.run() refuses past the queue bound, and names refusals and crashes", async () => {
+  const p = pool({ maxQueued: 1 });
+  const running = p.run("spin", [300]);
+  const queued = p.run("double", [1]);
+  await assert.rejects(p.run("double", [2]), JobQueueFullError);
+  assert.equal(await queued, 2);
+  await running;
+  await assert.rejects(p.run("refuse", []), (e) => {
+    assert.ok(e instanceof JobRejectedError);
+    assert.equal(e.status, 413);
+    assert.equal(e.field, "points");
+    assert.deepEqual(e.extra, { limit: 4 });
+    return true;
+  });
+  await assert.rejects(p.run("crash", []), (e) => {
+    assert.ok(e instanceof JobFailedError);
+    assert.ok(!e.message.includes("secret.ts"));
+    return true;
+  });
+  assert.equal(await p.run("double", [5]), 10);
+  p.close();
+});
+
+Deno.test("JobPool.run() stops a job at its wall-time limit or when cancelled, then carries on", async () => {
+  const p = pool({ maxWallS: 0.2 });
+  await assert.rejects(p.run("spin", [20_000]), (e) => {
+    assert.ok(e instanceof LimitExceededError);
+    assert.equal(e.limitName, "max_fit_wall_s");
+    return true;
+  });
+  const controller = new AbortController();
+  const cancelled = p.run("spin", [20_000], { signal: controller.signal });
+  const queued = p.run("double", [3], { signal: controller.signal });
+  setTimeout(() => controller.abort(), 50);
+  await assert.rejects(cancelled, JobCancelledError);
+  await assert.rejects(queued, JobCancelledError);
+  assert.equal(await p.run("double", [4]), 8);
+  p.close();
+});
