@@ -2,7 +2,7 @@
  * Load bench: `/v1/fit` requests per second and latency on loopback, with and without a
  * training running, plus `/healthz` latency sampled alongside.
  *
- * The server runs in its own process (`load_server.ts`), so client work does not share its
+ * The server runs in its own process (`tests/lib/service/fixtures/real_server.ts`), so client work does not share its
  * thread. Each scenario runs `CLIENTS` concurrent clients in closed loop (each sends its next
  * request when the previous answer is read) for `DURATION_S`, after a warm-up; a prober
  * sends `GET /healthz` every 100 ms meanwhile. Every non-2xx answer or network failure counts
@@ -19,6 +19,8 @@ const CLIENTS = 8;
 const DURATION_S = 5;
 /** Warm-up before each measurement, in seconds (JIT, connection pool). */
 const WARMUP_S = 1;
+/** Seconds of one lone client per repeat: the latency of one request on a quiet server. */
+const SINGLE_CLIENT_S = 2;
 /** Repeats per scenario; medians are reported. */
 const REPEATS = 3;
 /** Time for a training's worker to load tfjs and reach its step loop, in milliseconds. */
@@ -151,7 +153,11 @@ async function startServerProcess(): Promise<
   { base: string; dataset: string; stop: () => Promise<void> }
 > {
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", new URL("./load_server.ts", import.meta.url).pathname],
+    args: [
+      "run",
+      "-A",
+      new URL("../lib/service/fixtures/real_server.ts", import.meta.url).pathname,
+    ],
     env: {
       FLOPS_FIT_LOG_REQUESTS: "false",
       FLOPS_FIT_MAX_CONCURRENT_TRAININGS: "1",
@@ -262,6 +268,7 @@ export async function run(): Promise<string> {
     idle: { load: [], probe: [] },
     training: { load: [], probe: [] },
   };
+  const single: LoadResult[] = [];
   let trainingLabel = "";
   try {
     for (let repeat = 0; repeat < REPEATS; repeat++) {
@@ -270,6 +277,9 @@ export async function run(): Promise<string> {
         if (training) trainingLabel = training.label;
         try {
           await closedLoop(make, { clients: CLIENTS, seconds: WARMUP_S });
+          if (scenario === "idle") {
+            single.push(await closedLoop(make, { clients: 1, seconds: SINGLE_CLIENT_S }));
+          }
           const measured = closedLoop(make, { clients: CLIENTS, seconds: DURATION_S });
           const probed = probe(base, measured);
           rows[scenario]!.load.push(await measured);
@@ -318,10 +328,17 @@ export async function run(): Promise<string> {
     "",
     "| scenario | req/s | p50 ms | p99 ms | max ms | requests | errors |",
     "| -------- | ----: | -----: | -----: | -----: | -------: | -----: |",
+    line(`${target}, 1 client, no training`, single),
     line(`${target}, no training`, rows.idle!.load),
     line(`${target}, training running`, rows.training!.load),
     line("`GET /healthz` probe, no training", rows.idle!.probe),
     line("`GET /healthz` probe, training running", rows.training!.probe),
+    "",
+    "Fits run on one fit worker (`FLOPS_FIT_FIT_WORKERS=1`), so with 8 clients a fit waits for " +
+    "the ones ahead of it: p50 ≈ 8 × the single-client latency; the fitter's own speed sets " +
+    "req/s. `/healthz` is answered by the request thread, which neither fits nor trains. On " +
+    "this 2-core machine the training worker, the fit worker, the clients and the request " +
+    "thread share the cores (and other jobs were running), which is what the tails show.",
     "",
     "Reproduce: `deno task bench load`.",
   ].join("\n");

@@ -124,3 +124,70 @@ Deno.test("main.ts exits cleanly on SIGTERM, and a kill -9 leaves nothing that s
   assert.ok(performance.now() - t0 < 5_000);
   await reader.cancel();
 });
+
+/** Start `fixtures/real_server.ts` (real app and trainer) and wait for its listening line. */
+async function startRealServer(port: number) {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", new URL("./fixtures/real_server.ts", import.meta.url).pathname],
+    env: { PORT: String(port), FLOPS_FIT_LOG_REQUESTS: "false" },
+    stdout: "piped",
+    stderr: "null",
+  }).spawn();
+  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let buffer = "";
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) throw new Error("server exited before listening");
+    buffer += value;
+    const line = buffer.split("\n").slice(0, -1).find((l) => l.includes('"listening"'));
+    if (line !== undefined) {
+      return { child, reader, dataset: String(JSON.parse(line).dataset) };
+    }
+  }
+}
+
+Deno.test("kill -9 mid-training: the client fails fast, and a restarted server trains again", async () => {
+  const port = 20_000 + Math.floor(Math.random() * 20_000);
+  const first = await startRealServer(port);
+  const body = {
+    family: "gpt",
+    size: 16,
+    config: { context: 16, depth: 1, heads: 2 },
+    dataset: first.dataset,
+    batch_size: 4,
+    seed: 0,
+    progress_every: 1,
+  };
+  const res = await fetch(`http://127.0.0.1:${port}/v1/train`, {
+    method: "POST",
+    headers: { "content-type": "application/json", accept: "application/x-ndjson" },
+    body: JSON.stringify({ ...body, budget: { steps: 100_000 } }),
+  });
+  assert.equal(res.status, 200);
+  const events = res.body!.pipeThrough(new TextDecoderStream()).getReader();
+  const firstEvent = await events.read();
+  assert.match(firstEvent.value ?? "", /"progress"/);
+  first.child.kill("SIGKILL");
+  assert.equal((await first.child.status).signal, "SIGKILL");
+  // The stream ends or errors at once: no hang on a dead server.
+  const t0 = performance.now();
+  try {
+    while (!(await events.read()).done) { /* drain what was in flight */ }
+  } catch {
+    // Connection reset: the expected way to learn the server died.
+  }
+  assert.ok(performance.now() - t0 < 5_000);
+  await first.reader.cancel();
+
+  const second = await startRealServer(port);
+  const again = await fetch(`http://127.0.0.1:${port}/v1/train`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ ...body, budget: { steps: 2 } }),
+  });
+  assert.equal(again.status, 200);
+  assert.equal((await again.json()).steps, 2);
+  second.child.kill("SIGTERM");
+  assert.equal((await second.child.status).code, 0);
+  await second.reader.cancel();
+});
