@@ -26,4 +26,7 @@ if (import.meta.main) {
     console.log(markdown);
     await writeSection(target, name, markdown);
   }
+  // Keep `deno task check` (fmt --check) clean: format the file the way deno fmt wants it.
+  await new Deno.Command(Deno.execPath(), { args: ["fmt", target.pathname], stderr: "null" })
+    .output();
 }
