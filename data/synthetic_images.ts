@@ -72,7 +72,8 @@ const MAX_REDRAWS = 1000;
  */
 export function labelNoiseFloor(classes: number, labelNoise: number): number {
   const e = labelNoise;
-  return (e < 1 ? -(1 - e) * Math.log(1 - e) : 0) - (e > 0 ? e * Math.log(e / (classes - 1)) : 0);
+  if (e === 0) return 0; // noiseless: the label is a function of the image
+  return -(1 - e) * Math.log(1 - e) - e * Math.log(e / (classes - 1));
 }
 
 /**
