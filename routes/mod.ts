@@ -10,6 +10,7 @@
 import { OpenAPIHono } from "@hono/zod-openapi";
 import { loadConfig, type ServiceConfig } from "../lib/service/config.ts";
 import type { AppContext } from "./context.ts";
+import { datasetRoutes } from "./datasets.ts";
 import { mountDocs } from "./docs.ts";
 import { healthRoutes } from "./health.ts";
 import { ProblemError, problemResponse } from "./problem.ts";
@@ -41,6 +42,7 @@ export function createApp(options: AppOptions = {}): OpenAPIHono {
   };
   const app = new OpenAPIHono();
   app.route("/", healthRoutes(ctx));
+  app.route("/", datasetRoutes(ctx));
   mountDocs(app);
   app.notFound((c) =>
     problemResponse(
