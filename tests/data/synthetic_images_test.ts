@@ -52,6 +52,13 @@ Deno.test("synthetic-images labels disagree with the nearest prototype's class a
       if (d < bestD) [bestD, best] = [d, i];
     });
     if (Math.floor(best / M) !== batch.labels[b]) flips++;
+    for (let x = 0; x < 3072; x++) {
+      const v = Math.round((img[x]! * 0.25 + 0.5) * 255);
+      assert.ok(
+        Math.abs(v - protos[best]![x]!) <= DEFAULT_SYNTHETIC_IMAGES.noise,
+        "noise stays within ±A",
+      );
+    }
   }
   // Binomial(2000, 0.2): sd ≈ 0.0089; 4 sd.
   assert.ok(Math.abs(flips / 2000 - eps) < 0.036, `flip rate ${flips / 2000}`);
