@@ -23,7 +23,7 @@ import {
 import { PreparationTracker } from "../data/preparation.ts";
 import type { Batch, ImageBatch, TextBatch } from "../data/types.ts";
 import { type AppContext, createRouter } from "./context.ts";
-import { ProblemError } from "./problem.ts";
+import { ProblemError, statusTitle } from "./problem.ts";
 
 /** Most examples one `…/batches` request may ask for (more → 422 naming `limit`). */
 export const BATCH_LIMIT_CAP = 256;
@@ -201,24 +201,33 @@ const prepareRoute = createRoute({
  */
 function toProblem(error: unknown): unknown {
   const detail = error instanceof Error ? error.message : String(error);
+  const clientError = (status: number, field?: string) =>
+    new ProblemError({
+      type: "about:blank",
+      title: statusTitle(status),
+      status,
+      detail,
+      ...(field === undefined ? {} : { field }),
+    });
   if (error instanceof UnknownDatasetError) {
-    return new ProblemError({ title: "Not found", status: 404, detail, field: "name" });
+    return clientError(404, "name");
   }
   if (error instanceof InvalidDataPathError) {
-    return new ProblemError({ title: "Bad request", status: 400, detail, field: "name" });
+    return clientError(400, "name");
   }
   if (error instanceof UnknownSplitError) {
-    return new ProblemError({ title: "Invalid request", status: 422, detail, field: "split" });
+    return clientError(422, "split");
   }
   if (error instanceof NotPreparedError) {
-    return new ProblemError({ title: "Conflict", status: 409, detail, field: "name" });
+    return clientError(409, "name");
   }
   if (error instanceof Deno.errors.NotFound) {
-    return new ProblemError({ title: "Not found", status: 404, detail, field: "name" });
+    return clientError(404, "name");
   }
   if (error instanceof DataUnavailableError) {
     return new ProblemError({
-      title: "Service unavailable",
+      type: "about:blank",
+      title: statusTitle(503),
       status: 503,
       detail,
       url: error.url,
@@ -227,7 +236,7 @@ function toProblem(error: unknown): unknown {
     });
   }
   if (error instanceof SyntaxError || error instanceof RangeError) {
-    return new ProblemError({ title: "Invalid request", status: 422, detail });
+    return clientError(422);
   }
   return error;
 }
@@ -279,7 +288,8 @@ export function datasetRoutes(ctx: AppContext, registry: DatasetRegistry = defau
       }
       if (q.offset >= size) {
         throw new ProblemError({
-          title: "Invalid request",
+          type: "about:blank",
+          title: statusTitle(422),
           status: 422,
           detail: `offset ${q.offset} is past the end of split ${split} (${size} examples).`,
           field: "offset",
