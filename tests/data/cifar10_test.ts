@@ -135,3 +135,32 @@ Deno.test("cifar10 refuses an archive whose member is truncated, and does not be
     await Deno.remove(dataDir, { recursive: true });
   }
 });
+
+Deno.test("cifar10 prepared twice at once (two instances, as two processes would) downloads and extracts once", async () => {
+  const records = new Uint8Array(2 * RECORD);
+  records[RECORD] = 9;
+  const files: Record<string, Uint8Array> = {
+    "cifar-10-batches-bin/batches.meta.txt": new Uint8Array(1),
+  };
+  for (let i = 1; i <= 5; i++) files[`cifar-10-batches-bin/data_batch_${i}.bin`] = records;
+  files["cifar-10-batches-bin/test_batch.bin"] = records;
+  const archive = await packTarGz(files);
+  const server = serveFiles({ "/c.tar.gz": archive });
+  const dataDir = await Deno.makeTempDir();
+  try {
+    const options = {
+      url: `${server.base}/c.tar.gz`,
+      checksums: { md5: createHash("md5").update(archive).digest("hex") },
+    };
+    const [a, b] = [createCifar10(options), createCifar10(options)];
+    await Promise.all([a.prepare({ dataDir }), b.prepare({ dataDir })]);
+    assert.equal(server.seen.length, 1);
+    assert.equal(await a.isReady({ dataDir }), true);
+    const batch = (await b.batches({ split: "train", batchSize: 10, seed: 0, dataDir }).next())
+      .value as ImageBatch;
+    assert.deepEqual([...batch.labels].sort(), [0, 0, 0, 0, 0, 9, 9, 9, 9, 9]);
+  } finally {
+    await server.close();
+    await Deno.remove(dataDir, { recursive: true });
+  }
+});
