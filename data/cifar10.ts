@@ -9,7 +9,7 @@
  * @module
  */
 import { type CifarRecords, cifarSplit, parseCifarRecords } from "./cifar_binary.ts";
-import { exists, resolveDataDir, writeAtomic } from "./cache.ts";
+import { exists, memoizeAsync, resolveDataDir, writeAtomic } from "./cache.ts";
 import { type Checksums, ensureDownloaded } from "./download.ts";
 import { imageBatches, type ImageSpec, type ImageSplitSource } from "./image_source.ts";
 import { withFileLock } from "./lock.ts";
@@ -88,7 +88,6 @@ export function createCifar10(options: Cifar10Options = {}): Dataset {
     license: "No explicit licence; free for research use (Krizhevsky 2009, University of Toronto)",
     checksum: { ...checksums } as Record<string, string>,
   };
-  const loaded = new Map<string, Promise<Record<string, ImageSplitSource>>>();
   const folder = (dataDir?: string) => `${resolveDataDir(dataDir)}/cifar10`;
   const readyMarker = (dir: string) => `${dir}/READY`;
 
@@ -125,25 +124,13 @@ export function createCifar10(options: Cifar10Options = {}): Dataset {
     });
   }
 
-  function load(dataDir?: string): Promise<Record<string, ImageSplitSource>> {
-    const dir = folder(dataDir);
-    let splits = loaded.get(dir);
-    if (splits === undefined) {
-      splits = (async () => {
-        const read = (m: string) => Deno.readFile(`${dir}/${MEMBER_DIR}/${m}`);
-        const train: CifarRecords = parseCifarRecords(
-          await Promise.all(TRAIN_MEMBERS.map(read)),
-          10,
-        );
-        const test = parseCifarRecords([await read(TEST_MEMBER)], 10);
-        info.splits = { train: { examples: train.count }, test: { examples: test.count } };
-        return { train: cifarSplit(train), test: cifarSplit(test) };
-      })();
-      splits.catch(() => loaded.delete(dir));
-      loaded.set(dir, splits);
-    }
-    return splits;
-  }
+  const load = memoizeAsync(async (dir: string): Promise<Record<string, ImageSplitSource>> => {
+    const read = (m: string) => Deno.readFile(`${dir}/${MEMBER_DIR}/${m}`);
+    const train = parseCifarRecords(await Promise.all(TRAIN_MEMBERS.map(read)), 10);
+    const test = parseCifarRecords([await read(TEST_MEMBER)], 10);
+    info.splits = { train: { examples: train.count }, test: { examples: test.count } };
+    return { train: cifarSplit(train), test: cifarSplit(test) };
+  });
 
   return {
     info,
@@ -152,7 +139,7 @@ export function createCifar10(options: Cifar10Options = {}): Dataset {
     async *batches(options: BatchOptions): AsyncIterableIterator<Batch> {
       checkBatchOptions(name, Object.keys(info.splits), options);
       await prepare({ dataDir: options.dataDir, onProgress: (m) => console.error(m) });
-      const splits = await load(options.dataDir);
+      const splits = await load(folder(options.dataDir));
       yield* imageBatches(splits[options.split]!, CIFAR10_SPEC, options);
     },
   };

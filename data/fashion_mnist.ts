@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { exists, resolveDataDir } from "./cache.ts";
+import { exists, memoizeAsync, resolveDataDir } from "./cache.ts";
 import { type Checksums, ensureDownloaded } from "./download.ts";
 import { gunzip, parseIdx } from "./idx.ts";
 import { imageBatches, type ImageSpec, type ImageSplitSource } from "./image_source.ts";
@@ -100,7 +100,6 @@ export function createFashionMnist(options: FashionMnistOptions = {}): Dataset {
     const dir = cacheDir(dataDir);
     return (await hasAll(dir, ".verified")) ? dir : undefined;
   };
-  const loaded = new Map<string, Promise<Record<string, ImageSplitSource>>>();
 
   async function prepare(
     opts: { dataDir?: string; signal?: AbortSignal; onProgress?: (m: string) => void } = {},
@@ -118,36 +117,28 @@ export function createFashionMnist(options: FashionMnistOptions = {}): Dataset {
     }
   }
 
-  function load(dir: string): Promise<Record<string, ImageSplitSource>> {
-    let splits = loaded.get(dir);
-    if (splits === undefined) {
-      splits = (async () => {
-        const out: Record<string, ImageSplitSource> = {};
-        for (const [split, [imagesFile, labelsFile]] of Object.entries(SPLIT_FILES)) {
-          const images = parseIdx(await gunzip(await Deno.readFile(`${dir}/${imagesFile}`)), 3);
-          const labels = parseIdx(await gunzip(await Deno.readFile(`${dir}/${labelsFile}`)), 1);
-          const [count, h, w] = images.dims as [number, number, number];
-          if (h !== 28 || w !== 28 || labels.dims[0] !== count) {
-            throw new SyntaxError(
-              `${imagesFile} is ${images.dims.join("×")} with ${labels.dims[0]} labels; ` +
-                `expected N×28×28 with N labels.`,
-            );
-          }
-          const size = h * w;
-          out[split] = {
-            count,
-            image: (i) => images.data.subarray(i * size, (i + 1) * size),
-            label: (i) => labels.data[i]!,
-          };
-          info.splits[split] = { examples: count };
-        }
-        return out;
-      })();
-      splits.catch(() => loaded.delete(dir));
-      loaded.set(dir, splits);
+  const load = memoizeAsync(async (dir: string): Promise<Record<string, ImageSplitSource>> => {
+    const out: Record<string, ImageSplitSource> = {};
+    for (const [split, [imagesFile, labelsFile]] of Object.entries(SPLIT_FILES)) {
+      const images = parseIdx(await gunzip(await Deno.readFile(`${dir}/${imagesFile}`)), 3);
+      const labels = parseIdx(await gunzip(await Deno.readFile(`${dir}/${labelsFile}`)), 1);
+      const [count, h, w] = images.dims as [number, number, number];
+      if (h !== 28 || w !== 28 || labels.dims[0] !== count) {
+        throw new SyntaxError(
+          `${imagesFile} is ${images.dims.join("×")} with ${labels.dims[0]} labels; ` +
+            `expected N×28×28 with N labels.`,
+        );
+      }
+      const size = h * w;
+      out[split] = {
+        count,
+        image: (i) => images.data.subarray(i * size, (i + 1) * size),
+        label: (i) => labels.data[i]!,
+      };
+      info.splits[split] = { examples: count };
     }
-    return splits;
-  }
+    return out;
+  });
 
   return {
     info,

@@ -62,7 +62,6 @@ export function createTinyStories(options: TinyStoriesOptions = {}): Dataset {
     license: "CDLA-Sharing-1.0",
   };
   const folder = (dataDir?: string) => `${resolveDataDir(dataDir)}/tinystories`;
-  const streams = new Map<string, Promise<TokenStream>>();
 
   /** Fill in sizes and recorded checksums from the files on disk; false when any is missing. */
   async function refresh(dir: string): Promise<boolean> {
@@ -104,13 +103,8 @@ export function createTinyStories(options: TinyStoriesOptions = {}): Dataset {
       const context = contextOf(options);
       await prepare({ dataDir: options.dataDir, onProgress: (m) => console.error(m) });
       const path = `${folder(options.dataDir)}/${TINYSTORIES_FILES[options.split]}`;
-      let stream = streams.get(path);
-      if (stream === undefined) {
-        stream = Deno.stat(path).then((s) => tokensOfFile(path, { start: 0, end: s.size }));
-        stream.catch(() => streams.delete(path));
-        streams.set(path, stream);
-      }
-      yield* textBatches(packedSequences(await stream, context), context, options);
+      const stream = await tokensOfFile(path, { start: 0, end: (await Deno.stat(path)).size });
+      yield* textBatches(packedSequences(stream, context), context, options);
     },
   };
 }

@@ -96,3 +96,17 @@ Deno.test("packedSequences() packs windows of ctx+1 that overlap by one token; t
     /fewer than context \+ 1/,
   );
 });
+
+Deno.test("textBatches() closes its source when the iterator is closed", async () => {
+  let closed = 0;
+  const source = {
+    count: 4,
+    fill: (i: number, out: Int32Array) => out.fill(i),
+    close: () => closed++,
+  };
+  const it = textBatches(source, 3, { split: "train", batchSize: 2, seed: 0 });
+  await it.next();
+  assert.equal(closed, 0);
+  await it.return!();
+  assert.equal(closed, 1);
+});
