@@ -8,7 +8,7 @@
  *
  * @module
  */
-import { type CifarRecords, cifarSplit, parseCifarRecords } from "./cifar_binary.ts";
+import { cifarSplit, parseCifarRecords } from "./cifar_binary.ts";
 import { exists, memoizeAsync, resolveDataDir, writeAtomic } from "./cache.ts";
 import { type Checksums, ensureDownloaded } from "./download.ts";
 import { imageBatches, type ImageSpec, type ImageSplitSource } from "./image_source.ts";

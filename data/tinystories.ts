@@ -20,7 +20,6 @@ import {
   packedSequences,
   textBatches,
   tokensOfFile,
-  type TokenStream,
 } from "./text_source.ts";
 import { BYTE_TOKENIZER, BYTE_VOCAB_SIZE } from "./tokenizer.ts";
 import type { Batch, BatchOptions, Dataset, DatasetInfo } from "./types.ts";
