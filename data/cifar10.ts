@@ -15,7 +15,7 @@ import { imageBatches, type ImageSpec, type ImageSplitSource } from "./image_sou
 import { withFileLock } from "./lock.ts";
 import { checkBatchOptions } from "./order.ts";
 import { readTarGzMembers } from "./tar_gz.ts";
-import type { Batch, BatchOptions, Dataset, DatasetInfo } from "./types.ts";
+import type { Batch, BatchOptions, Dataset, DatasetInfo, PrepareOptions } from "./types.ts";
 
 /** The official binary archive. */
 export const CIFAR10_URL = "https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz";
@@ -91,9 +91,7 @@ export function createCifar10(options: Cifar10Options = {}): Dataset {
   const folder = (dataDir?: string) => `${resolveDataDir(dataDir)}/cifar10`;
   const readyMarker = (dir: string) => `${dir}/READY`;
 
-  async function prepare(
-    opts: { dataDir?: string; signal?: AbortSignal; onProgress?: (m: string) => void } = {},
-  ): Promise<void> {
+  async function prepare(opts: PrepareOptions = {}): Promise<void> {
     const dir = folder(opts.dataDir);
     if (await exists(readyMarker(dir))) return;
     await Deno.mkdir(`${dir}/${MEMBER_DIR}`, { recursive: true });

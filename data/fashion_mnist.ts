@@ -8,11 +8,11 @@
  * @module
  */
 import { exists, memoizeAsync, resolveDataDir } from "./cache.ts";
-import { type Checksums, ensureDownloaded } from "./download.ts";
+import { type Checksums, ensureFilesDownloaded } from "./download.ts";
 import { gunzip, parseIdx } from "./idx.ts";
 import { imageBatches, type ImageSpec, type ImageSplitSource } from "./image_source.ts";
 import { checkBatchOptions } from "./order.ts";
-import type { Batch, BatchOptions, Dataset, DatasetInfo } from "./types.ts";
+import type { Batch, BatchOptions, Dataset, DatasetInfo, PrepareOptions } from "./types.ts";
 
 /** Where Debian's package installs the files. */
 export const FASHION_MNIST_SYSTEM_DIR = "/usr/share/datasets/fashion-mnist";
@@ -101,20 +101,15 @@ export function createFashionMnist(options: FashionMnistOptions = {}): Dataset {
     return (await hasAll(dir, ".verified")) ? dir : undefined;
   };
 
-  async function prepare(
-    opts: { dataDir?: string; signal?: AbortSignal; onProgress?: (m: string) => void } = {},
-  ): Promise<void> {
+  async function prepare(opts: PrepareOptions = {}): Promise<void> {
     if (await hasAll(systemDir)) return;
-    const dir = cacheDir(opts.dataDir);
-    for (const f of files) {
-      await ensureDownloaded({
-        url: `${baseUrl}${f}`,
-        dest: `${dir}/${f}`,
-        expected: checksums[f] ?? {},
-        signal: opts.signal,
-        onProgress: opts.onProgress,
-      });
-    }
+    await ensureFilesDownloaded({
+      ...opts,
+      baseUrl,
+      dir: cacheDir(opts.dataDir),
+      files,
+      checksums,
+    });
   }
 
   const load = memoizeAsync(async (dir: string): Promise<Record<string, ImageSplitSource>> => {

@@ -12,7 +12,7 @@
  * @module
  */
 import { exists, resolveDataDir } from "./cache.ts";
-import { type Checksums, ensureDownloaded } from "./download.ts";
+import { type Checksums, ensureFilesDownloaded } from "./download.ts";
 import { checkBatchOptions } from "./order.ts";
 import {
   contextOf,
@@ -22,7 +22,7 @@ import {
   tokensOfFile,
 } from "./text_source.ts";
 import { BYTE_TOKENIZER, BYTE_VOCAB_SIZE } from "./tokenizer.ts";
-import type { Batch, BatchOptions, Dataset, DatasetInfo } from "./types.ts";
+import type { Batch, BatchOptions, Dataset, DatasetInfo, PrepareOptions } from "./types.ts";
 
 /** Folder of the official files on the Hugging Face Hub. */
 export const TINYSTORIES_BASE_URL =
@@ -77,19 +77,10 @@ export function createTinyStories(options: TinyStoriesOptions = {}): Dataset {
     return true;
   }
 
-  async function prepare(
-    opts: { dataDir?: string; signal?: AbortSignal; onProgress?: (m: string) => void } = {},
-  ): Promise<void> {
+  async function prepare(opts: PrepareOptions = {}): Promise<void> {
     const dir = folder(opts.dataDir);
-    for (const file of Object.values(TINYSTORIES_FILES)) {
-      await ensureDownloaded({
-        url: `${baseUrl}${file}`,
-        dest: `${dir}/${file}`,
-        expected: checksums[file] ?? {},
-        signal: opts.signal,
-        onProgress: opts.onProgress,
-      });
-    }
+    const files = Object.values(TINYSTORIES_FILES);
+    await ensureFilesDownloaded({ ...opts, baseUrl, dir, files, checksums });
     await refresh(dir);
   }
 
