@@ -41,8 +41,8 @@ export function createApp(options: AppOptions = {}): OpenAPIHono {
     startedAtMs: performance.now(),
   };
   const app = new OpenAPIHono();
-  app.route("/", healthRoutes(ctx));
   app.route("/", datasetRoutes(ctx));
+  app.route("/", healthRoutes(ctx));
   mountDocs(app);
   app.notFound((c) =>
     problemResponse(
