@@ -21,7 +21,8 @@ import {
   UnknownSplitError,
 } from "../data/mod.ts";
 import { PreparationTracker } from "../data/preparation.ts";
-import type { Batch, ImageBatch, TextBatch } from "../data/types.ts";
+import { takeExamples } from "../data/examples.ts";
+import type { Batch } from "../data/types.ts";
 import { type AppContext, createRouter } from "./context.ts";
 import { ProblemError, statusTitle } from "./problem.ts";
 
@@ -296,9 +297,9 @@ export function datasetRoutes(ctx: AppContext, registry: DatasetRegistry = defau
         });
       }
       const count = Math.min(q.limit, size - q.offset);
-      let batches: Batch[];
+      let merged: Batch;
       try {
-        batches = await take(dataset, {
+        merged = await takeExamples(dataset, {
           split,
           seed: q.seed,
           offset: q.offset,
@@ -310,7 +311,6 @@ export function datasetRoutes(ctx: AppContext, registry: DatasetRegistry = defau
       } catch (error) {
         throw toProblem(error);
       }
-      const merged = merge(batches);
       const head = { dataset: info.name, split, seed: q.seed, offset: q.offset, count };
       if ((c.req.header("accept") ?? "").includes("application/octet-stream")) {
         return binaryResponse(merged, head);
@@ -346,70 +346,6 @@ export function datasetRoutes(ctx: AppContext, registry: DatasetRegistry = defau
       };
       return done ? c.json(body, 200) : c.json(body, 202);
     });
-}
-
-/**
- * Examples `[offset, offset + count)` of the seeded order: one batch of `count` when the offset
- * is a multiple of it, else `count` batches of one (same examples either way).
- */
-async function take(
-  dataset: Dataset,
-  o: {
-    split: string;
-    seed: number;
-    offset: number;
-    count: number;
-    context: number;
-    augment: boolean;
-    dataDir?: string;
-  },
-): Promise<Batch[]> {
-  const aligned = o.offset % o.count === 0;
-  const it = dataset.batches({
-    split: o.split,
-    batchSize: aligned ? o.count : 1,
-    startBatch: aligned ? o.offset / o.count : o.offset,
-    seed: o.seed,
-    context: o.context,
-    augment: o.augment,
-    dataDir: o.dataDir,
-  });
-  const out: Batch[] = [];
-  for (let i = 0; i < (aligned ? 1 : o.count); i++) out.push((await it.next()).value as Batch);
-  await it.return?.();
-  return out;
-}
-
-/** Concatenate batches of one kind along the batch axis. */
-function merge(batches: Batch[]): Batch {
-  if (batches.length === 1) return batches[0]!;
-  const first = batches[0]!;
-  const n = batches.reduce((a, b) => a + b.shape[0], 0);
-  const cat = <T extends Float32Array | Int32Array>(parts: T[], make: (n: number) => T): T => {
-    const out = make(parts.reduce((a, p) => a + p.length, 0));
-    let o = 0;
-    for (const p of parts) {
-      out.set(p as never, o);
-      o += p.length;
-    }
-    return out;
-  };
-  if (first.kind === "image") {
-    const bs = batches as ImageBatch[];
-    return {
-      kind: "image",
-      images: cat(bs.map((b) => b.images), (k) => new Float32Array(k)),
-      labels: cat(bs.map((b) => b.labels), (k) => new Int32Array(k)),
-      shape: [n, first.shape[1], first.shape[2], first.shape[3]],
-    };
-  }
-  const ts = batches as TextBatch[];
-  return {
-    kind: "text",
-    inputs: cat(ts.map((b) => b.inputs), (k) => new Int32Array(k)),
-    targets: cat(ts.map((b) => b.targets), (k) => new Int32Array(k)),
-    shape: [n, first.shape[1]],
-  };
 }
 
 function rows(flat: Int32Array, width: number): number[][] {
