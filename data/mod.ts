@@ -19,6 +19,7 @@ export type * from "./types.ts";
 export { BYTE_VOCAB_SIZE, detokenize, tokenize } from "./tokenizer.ts";
 export { resolveDataDir } from "./cache.ts";
 export * from "./errors.ts";
+export { concatBatches, takeExamples } from "./examples.ts";
 
 /** Registered datasets, in listing order. */
 const REGISTRY: readonly Dataset[] = [
