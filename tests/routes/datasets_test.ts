@@ -27,6 +27,7 @@ Deno.test("GET /v1/datasets lists the registry with readiness and the synthetic 
     "fashion-mnist",
     "tinystories",
     "synthetic-text",
+    "synthetic-text-order3",
     "synthetic-images",
   ]);
   const byName = Object.fromEntries(datasets.map((d: { name: string }) => [d.name, d]));
