@@ -322,7 +322,8 @@ export function datasetRoutes(ctx: AppContext, registry: DatasetRegistry = defau
       if (token !== undefined && c.req.header("authorization") !== `Bearer ${token}`) {
         throw new ProblemError(
           {
-            title: "Unauthorized",
+            type: "about:blank",
+            title: statusTitle(401),
             status: 401,
             detail: "Preparing datasets needs the bearer token.",
           },
