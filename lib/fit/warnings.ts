@@ -81,7 +81,7 @@ export function collectWarnings(input: WarningInput): FitWarning[] {
       code: "extrapolation",
       message: `${far.length} requested budget(s) exceed the largest data budget by more than ` +
         `${FAR_EXTRAPOLATION}× (up to ${
-          worst.toPrecision(3)
+          worst.toPrecision(4)
         }×); treat those rows as extrapolations`,
     });
   }
