@@ -30,11 +30,11 @@ export type { CsvPoint, CsvTable } from "./csv.ts";
 export * from "./schema.ts";
 
 /**
- * Most (points × bootstrap resamples) one fit may cost: about a minute of refits on
- * one core. A request past it with an explicit `bootstrap` is refused (422); with the
+ * Most (points × bootstrap resamples) one fit may cost: ~10 s of refits on one core
+ * (a refit costs ~10 µs per point). A request past it with an explicit `bootstrap` is refused (422); with the
  * default count the count is lowered to fit, and a warning says so.
  */
-export const MAX_BOOTSTRAP_POINT_FITS = 2_000_000;
+export const MAX_BOOTSTRAP_POINT_FITS = 1_000_000;
 /** Most points for `multistart: "grid"` (4,500 L-BFGS runs; ~13 s at 250 points). */
 export const MAX_GRID_POINTS = 500;
 
@@ -111,7 +111,7 @@ export function fitScalingLaws(input: FitRequest, limits: FitLimits = {}): FitRe
     }
     resamples = Math.min(DEFAULT_BOOTSTRAP, fitting);
     warnings.push({
-      code: "bootstrap_failures",
+      code: "bootstrap_reduced",
       message: `with ${n} points the default bootstrap was lowered to ${resamples} resamples`,
     });
   }
