@@ -28,6 +28,7 @@
  */
 import { lbfgs, type LbfgsResult } from "./lbfgs.ts";
 import { type Law, type ParametricData, type Theta, thetaToLaw } from "./law.ts";
+import { newtonPolish } from "./newton.ts";
 import { centre, fromCentred, huberLogObjective, toCentred } from "./objective.ts";
 import {
   chinchillaGrid,
@@ -161,13 +162,20 @@ export function fitParametric(data: ParametricData, options: ParametricOptions):
     ) best = res;
   }
   if (best === null) throw new RangeError("no start gave a finite objective");
-  const theta = fromCentred(best.x, c);
+  // L-BFGS stalls on very flat optima (e.g. a term worth 1e-4 of the loss); Newton
+  // steps on the winner finish the job where the objective is smooth.
+  const polished = newtonPolish(fg, best.x);
+  const x = polished.f < best.f ? polished.x : best.x;
+  const objective = Math.min(polished.f, best.f);
+  const theta = fromCentred(x, c);
   return {
     law: thetaToLaw(theta),
     theta,
-    objective: best.f,
+    objective,
     converged: best.converged,
-    status: best.status,
+    status: polished.steps > 0
+      ? `${best.status}; then ${polished.steps} Newton step(s)`
+      : best.status,
     iterations: best.iterations,
     nStarts,
     nPolished,

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import fc from "fast-check";
 import { lbfgs } from "../../../lib/fit/lbfgs.ts";
 import {
   chinchillaGrid,
@@ -101,4 +102,27 @@ Deno.test("summing recovers the law where averaging stops L-BFGS early with defa
   assert.ok(bestMean.f > 1e3 * bestSum.f, `${bestMean.f} vs ${bestSum.f}`);
   // Ours sums and polishes with tight tolerances: 1e-4 or better.
   assertLawClose(fitParametric(set, { huberDelta: 1e-3, multistart: "varpro" }).law, TRUTH, 1e-4);
+});
+
+Deno.test("fitParametric() recovers random plausible laws to 1e-4 from noiseless sweeps (property)", () => {
+  fc.assert(
+    fc.property(
+      fc.record({
+        E: fc.double({ min: 0.5, max: 3, noNaN: true }),
+        A: fc.double({ min: 50, max: 5000, noNaN: true }),
+        B: fc.double({ min: 50, max: 5000, noNaN: true }),
+        alpha: fc.double({ min: 0.1, max: 1, noNaN: true }),
+        beta: fc.double({ min: 0.1, max: 1, noNaN: true }),
+      }),
+      (law) => {
+        const set = preparePoints(
+          isoflopPoints({ budgets: SIX_BUDGETS.slice(0, 5), perBudget: 7, halfWidth: 1.5, law }),
+          OPTS,
+        );
+        const fit = fitParametric(set, { huberDelta: 1e-3, multistart: "varpro" });
+        assertLawClose(fit.law, law, 1e-4);
+      },
+    ),
+    { numRuns: 40, seed: 20260123 },
+  );
 });
