@@ -21,7 +21,8 @@
  * (α, β) on a 0.025-spaced grid over (0, 2.5]², the model is linear in (E, A, B),
  * solved by least squares in relative error (≈ log error); (2) the exact objective at
  * all 4,500 Chinchilla starts; then L-BFGS polishes the best distinct starts of both
- * lists on the exact objective and keeps the lowest f. `tests/lib/fit/parametric_test.ts`
+ * lists on the exact objective and keeps the lowest f, which a damped Newton polish
+ * ({@link ./newton.ts}) then finishes where the objective is smooth. `tests/lib/fit/parametric_test.ts`
  * checks that it reaches the `grid` optimum.
  *
  * @module
