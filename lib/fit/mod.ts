@@ -44,6 +44,8 @@ export interface FitLimits {
   maxPoints?: number;
   /** Largest bootstrap count (422 past it). */
   maxBootstrap?: number;
+  /** Most points × resamples. @default MAX_BOOTSTRAP_POINT_FITS */
+  maxBootstrapPointFits?: number;
 }
 
 /**
@@ -99,12 +101,13 @@ export function fitScalingLaws(input: FitRequest, limits: FitLimits = {}): FitRe
   }
   let resamples = opts.bootstrap;
   const n = opts.points.length;
-  if (resamples * n > MAX_BOOTSTRAP_POINT_FITS) {
-    const fitting = Math.floor(MAX_BOOTSTRAP_POINT_FITS / n);
+  const maxPointFits = limits.maxBootstrapPointFits ?? MAX_BOOTSTRAP_POINT_FITS;
+  if (resamples * n > maxPointFits) {
+    const fitting = Math.floor(maxPointFits / n);
     if (raw.bootstrap !== undefined) {
       throw new FitInputError(
         "bootstrap",
-        `bootstrap × points = ${resamples} × ${n} exceeds ${MAX_BOOTSTRAP_POINT_FITS}; ` +
+        `bootstrap × points = ${resamples} × ${n} exceeds ${maxPointFits}; ` +
           `ask for at most ${fitting} resamples`,
         { limit: fitting },
       );
