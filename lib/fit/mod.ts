@@ -70,6 +70,18 @@ export interface FitLimits {
  * ```
  */
 export function fitScalingLaws(input: FitRequest, limits: FitLimits = {}): FitResult {
+  try {
+    return fitOrThrow(input, limits);
+  } catch (error) {
+    // A numerical dead end (every start non-finite) is a property of the points.
+    if (error instanceof RangeError) {
+      throw new FitInputError("points", `the points cannot be fitted: ${error.message}`);
+    }
+    throw error;
+  }
+}
+
+function fitOrThrow(input: FitRequest, limits: FitLimits): FitResult {
   const t0 = performance.now();
   const maxPoints = limits.maxPoints ?? Infinity;
   const raw = input as unknown as { points?: unknown; bootstrap?: unknown };
