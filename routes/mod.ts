@@ -16,6 +16,7 @@ import {
   trainingPoolFromConfig,
 } from "../lib/service/training_pool.ts";
 import type { AppContext } from "./context.ts";
+import { datasetRoutes } from "./datasets.ts";
 import { mountDocs } from "./docs.ts";
 import { fitRoutes } from "./fit.ts";
 import { bearerToken, bodySizeLimit, corsFor, methodNotAllowedProblem } from "./guards.ts";
@@ -84,6 +85,7 @@ export function createApp(options: AppOptions = {}): OpenAPIHono {
   const auth = bearerToken(config.token);
   for (const path of PROTECTED_PATHS) app.use(path, auth);
   app.use(bodySizeLimit(config.maxBodyBytes));
+  app.route("/", datasetRoutes(ctx));
   app.route("/", healthRoutes(ctx));
   app.route("/", fitRoutes(ctx));
   app.route("/", trainRoutes(ctx, { resolveDataset: options.resolveDataset }));

@@ -13,6 +13,8 @@ export const FEW_BUDGETS = 5;
 export const FAR_EXTRAPOLATION = 10;
 /** A point whose given C differs from m·N·D by more than this factor suggests the wrong m. */
 export const FLOPS_MISMATCH_FACTOR = 1.5;
+/** More refused budgets than this are summarised in one warning. */
+export const MAX_LISTED = 5;
 /** A bootstrap where more than this fraction of refits failed is unreliable. */
 export const MAX_FAILED_FRACTION = 0.05;
 
@@ -60,9 +62,19 @@ export function collectWarnings(input: WarningInput): FitWarning[] {
         `exponents from fewer than ${FEW_BUDGETS} budgets are fragile`,
     });
   }
+  const refused = (isoflop?.budgets ?? []).filter((b) => b.status === "refused");
+  if (refused.length > MAX_LISTED) {
+    out.push({
+      code: "budget_refused",
+      message: `${refused.length} budgets refused by Approach 2 (e.g. ${refused[0]!.label}: ` +
+        `${refused[0]!.reason})`,
+    });
+  }
   for (const b of isoflop?.budgets ?? []) {
     if (b.status === "refused") {
-      out.push({ code: "budget_refused", message: `budget ${b.label} refused: ${b.reason}` });
+      if (refused.length <= MAX_LISTED) {
+        out.push({ code: "budget_refused", message: `budget ${b.label} refused: ${b.reason}` });
+      }
     } else if (b.N!.edge || b.D!.edge) {
       out.push({
         code: "edge_optimum",
@@ -81,7 +93,7 @@ export function collectWarnings(input: WarningInput): FitWarning[] {
       code: "extrapolation",
       message: `${far.length} requested budget(s) exceed the largest data budget by more than ` +
         `${FAR_EXTRAPOLATION}× (up to ${
-          worst.toPrecision(3)
+          worst.toPrecision(4)
         }×); treat those rows as extrapolations`,
     });
   }

@@ -21,7 +21,27 @@ const FUZZ_ENV = {
   FLOPS_FIT_MAX_MODEL_PARAMS: "100000",
   FLOPS_FIT_MAX_BATCH_SIZE: "16",
   FLOPS_FIT_MAX_TRAIN_WALL_S: "3",
+  // Dataset endpoints cache into a scratch folder, never the user's cache.
+  FLOPS_FIT_DATA_DIR: Deno.makeTempDirSync({ prefix: "flops-fit-fuzz-" }),
 };
+globalThis.addEventListener("unload", () => {
+  try {
+    Deno.removeSync(FUZZ_ENV.FLOPS_FIT_DATA_DIR, { recursive: true });
+  } catch {
+    // Already gone.
+  }
+});
+
+/**
+ * The one deliberate 5xx: preparing a dataset whose upstream cannot be reached (this machine is
+ * offline) is a 503 naming the URL and where to put the file by hand (issue 4), not a failure of
+ * this service.
+ */
+function deliberateUnavailable(outcome: Outcome, path: string): boolean {
+  return outcome.status === 503 && /\/prepare$/.test(path) &&
+    outcome.contentType === "application/problem+json" &&
+    /Cannot reach|offline/i.test(outcome.text);
+}
 
 const METHODS = ["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"];
 
@@ -196,7 +216,11 @@ async function send(
 }
 
 function checkOutcome(outcome: Outcome, what: string): void {
-  assert.ok(outcome.status < 500, `${what} → ${outcome.status} ${outcome.text.slice(0, 300)}`);
+  const path = what.split(" ")[1]!.split("?")[0]!;
+  assert.ok(
+    outcome.status < 500 || deliberateUnavailable(outcome, path),
+    `${what} → ${outcome.status} ${outcome.text.slice(0, 300)}`,
+  );
   if (outcome.status >= 400 && outcome.text !== "") {
     assert.equal(outcome.contentType, "application/problem+json", `${what} → ${outcome.status}`);
     const problem = JSON.parse(outcome.text);
