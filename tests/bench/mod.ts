@@ -26,9 +26,15 @@ if (import.meta.main) {
       Deno.exit(2);
     }
     console.error(`bench: ${name}…`);
-    const markdown = await section.run();
-    console.log(markdown);
-    await writeSection(target, name, markdown);
+    try {
+      const markdown = await section.run();
+      console.log(markdown);
+      await writeSection(target, name, markdown);
+    } catch (error) {
+      // One failing section must not cost the others their figures; the exit code says so.
+      console.error(`bench: ${name} failed: ${error instanceof Error ? error.message : error}`);
+      Deno.exitCode = 1;
+    }
   }
   // Keep `deno task check` (fmt --check) clean: format the file the way deno fmt wants it.
   await new Deno.Command(Deno.execPath(), { args: ["fmt", target.pathname], stderr: "null" })
