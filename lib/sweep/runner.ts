@@ -217,7 +217,12 @@ export async function runPoints(
         state.failures++;
         if (state.failures >= failureLimit) {
           state.downUntil = Date.now() + state.cooldownMs;
-          emit({ type: "worker_down", worker: name, error: message, cooldown_ms: state.cooldownMs });
+          emit({
+            type: "worker_down",
+            worker: name,
+            error: message,
+            cooldown_ms: state.cooldownMs,
+          });
           state.cooldownMs = Math.min(state.cooldownMs * 2, MAX_COOLDOWN_MS);
         }
       }
@@ -230,9 +235,7 @@ export async function runPoints(
   }
 
   await Promise.all(
-    states.flatMap((state) =>
-      Array.from({ length: state.worker.concurrency }, () => slot(state))
-    ),
+    states.flatMap((state) => Array.from({ length: state.worker.concurrency }, () => slot(state))),
   );
   return summary;
 }
