@@ -67,6 +67,10 @@ export const SweepConfigSchema = z.object({
   hyper: z.record(z.string(), z.unknown()).default({}),
   /** Family config fields fixed for every size (e.g. `context`), sent as `config`. */
   model: z.record(z.string(), z.unknown()).optional(),
+  /** Which parameter count is N: Kaplan's non-embedding count, or every parameter. */
+  params: z.enum(["non_embedding", "total"]).default("non_embedding"),
+  /** Which loss is fitted: the held-out loss when runs report one, or the training loss. */
+  fit_loss: z.enum(["eval_loss", "loss"]).default("eval_loss"),
   /** Seed of every training run (init and data order). @default 0 */
   seed: z.number().int().nonnegative().default(0),
   /** Worker base URLs speaking `POST /v1/train`; empty trains in-process. @default [] */
