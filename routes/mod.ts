@@ -12,6 +12,7 @@ import { loadConfig, type ServiceConfig } from "../lib/service/config.ts";
 import type { AppContext } from "./context.ts";
 import { mountDocs } from "./docs.ts";
 import { healthRoutes } from "./health.ts";
+import { planRoutes } from "./plan.ts";
 import { ProblemError, problemResponse } from "./problem.ts";
 
 /** Options for {@linkcode createApp}. */
@@ -41,6 +42,7 @@ export function createApp(options: AppOptions = {}): OpenAPIHono {
   };
   const app = new OpenAPIHono();
   app.route("/", healthRoutes(ctx));
+  app.route("/", planRoutes(ctx));
   mountDocs(app);
   app.notFound((c) =>
     problemResponse(
