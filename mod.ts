@@ -7,3 +7,11 @@ export { createApp } from "./routes/mod.ts";
 export type { AppOptions } from "./routes/mod.ts";
 export { loadConfig } from "./lib/service/config.ts";
 export type { ServiceConfig } from "./lib/service/config.ts";
+export {
+  FitInputError,
+  FitRequestSchema,
+  FitResultSchema,
+  fitScalingLaws,
+  parsePointsCsv,
+} from "./lib/fit/mod.ts";
+export type { FitLimits, FitRequest, FitResult } from "./lib/fit/mod.ts";

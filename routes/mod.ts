@@ -11,6 +11,7 @@ import { OpenAPIHono } from "@hono/zod-openapi";
 import { loadConfig, type ServiceConfig } from "../lib/service/config.ts";
 import type { AppContext } from "./context.ts";
 import { mountDocs } from "./docs.ts";
+import { fitRoutes } from "./fit.ts";
 import { healthRoutes } from "./health.ts";
 import { planRoutes } from "./plan.ts";
 import { ProblemError, problemResponse } from "./problem.ts";
@@ -42,6 +43,7 @@ export function createApp(options: AppOptions = {}): OpenAPIHono {
   };
   const app = new OpenAPIHono();
   app.route("/", healthRoutes(ctx));
+  app.route("/", fitRoutes(ctx));
   app.route("/", planRoutes(ctx));
   mountDocs(app);
   app.notFound((c) =>
