@@ -10,6 +10,8 @@
 import { parseArgs } from "node:util";
 import { PRESETS, resolveSweepConfig, type SweepConfig, type SweepFile } from "./config.ts";
 import { parseWorkerList } from "./runner.ts";
+import { getDataset } from "../../data/mod.ts";
+import { localWorker } from "./local.ts";
 import { familyForSweep } from "./study.ts";
 import { runSweep, type StudyEnvironment } from "./sweep.ts";
 
@@ -148,11 +150,13 @@ export async function configFromCli(request: CliRequest): Promise<SweepConfig> {
  * @returns The study environment.
  */
 export function studyEnvironment(config: SweepConfig): StudyEnvironment {
+  const dataset = getDataset(config.dataset).info;
   const family = familyForSweep(config.family, {
     params: config.params,
+    data: dataset,
     ...(config.model === undefined ? {} : { model: config.model }),
   });
-  return { family };
+  return { family, dataset, localWorker };
 }
 
 /**

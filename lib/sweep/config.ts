@@ -12,14 +12,19 @@ import { z } from "zod";
 /** A compute budget in FLOPs: positive and finite. */
 const FlopsSchema = z.number().positive().finite();
 
-/** The known law `--mock` draws losses from: L = E + A/N^α + B/D^β, times (1 + noise·ε). */
+/**
+ * The known law `--mock` draws losses from: L = E + A/N^α + B/D^β, times (1 + noise·ε).
+ * The defaults keep Chinchilla's exponents (α = 0.34, β = 0.28, so a = β/(α+β) ≈ 0.452) with
+ * coefficients scaled to tiny models (losses ≈ 2–4 nats at N ≈ 10⁴–10⁶, D ≈ 10⁵–10⁷) and E near
+ * the synthetic text source's entropy rate.
+ */
 export const MockLawSchema = z.object({
-  /** Irreducible loss (nats). @default 1.69 (Chinchilla's fit) */
-  E: z.number().nonnegative().default(1.69),
-  /** Parameter term coefficient. @default 406.4 */
-  A: z.number().positive().default(406.4),
-  /** Data term coefficient. @default 410.7 */
-  B: z.number().positive().default(410.7),
+  /** Irreducible loss (nats). @default 1.1 */
+  E: z.number().nonnegative().default(1.1),
+  /** Parameter term coefficient. @default 40 */
+  A: z.number().positive().default(40),
+  /** Data term coefficient. @default 50 */
+  B: z.number().positive().default(50),
   /** Parameter exponent. @default 0.34 */
   alpha: z.number().positive().default(0.34),
   /** Data exponent. @default 0.28 */

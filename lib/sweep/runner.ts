@@ -242,15 +242,15 @@ export async function runPoints(
 
 /**
  * Turn a trainer's response into a results record. Field names follow `POST /v1/train`
- * (`params`, `flops`, `tokens` or `samples`, `loss`, `eval_loss`, `backend`); anything missing
- * falls back to the plan.
+ * (`flops`, `tokens` or `samples`, `loss`, `eval_loss`, `backend`); anything missing falls back
+ * to the plan. N is always the plan's parameter count.
  *
  * @param point The planned point.
  * @param result The trainer's response.
  * @param worker Who trained it.
  * @param wallS Seconds the call took.
  * @returns The record.
- * @throws {Error} When the response holds no finite loss.
+ * @throws {PermanentError} When the response holds no finite loss (e.g. a diverged run).
  */
 export function toRecord(
   point: PlannedPoint,
@@ -267,20 +267,30 @@ export function toRecord(
   };
   const loss = num("loss", "final_loss", "train_loss") ?? num("eval_loss");
   if (loss === undefined || !(loss > 0)) {
-    throw new Error(`The trainer's response for ${point.key} holds no positive finite loss.`);
+    throw new PermanentError(
+      `The trainer's response for ${point.key} holds no positive finite loss` +
+        (result.diverged === true ? " (the run diverged)." : "."),
+    );
   }
   const unitsPerSample = point.data / point.samples;
   const samples = num("samples", "samples_seen");
   const D = num("tokens", "tokens_seen", "images", "images_seen") ??
     (samples === undefined ? point.data : samples * unitsPerSample);
   const evalLoss = num("eval_loss");
-  const backend = typeof result.backend === "string" ? result.backend : undefined;
+  const backendField = result.backend as { name?: unknown } | string | undefined;
+  const backend = typeof backendField === "string"
+    ? backendField
+    : typeof backendField?.name === "string"
+    ? backendField.name
+    : undefined;
   const { curve: _curve, ...rest } = result;
   return {
     key: point.key,
     budget_flops: point.budget_flops,
     size: point.size,
-    N: num("params", "parameters") ?? point.params,
+    // N is the plan's count (the sweep's chosen convention, e.g. non-embedding), computed from
+    // the same family registry the trainer builds from; the trainer's own counts stay in `result`.
+    N: point.params,
     D,
     C: num("flops", "flops_spent") ?? point.flops,
     loss,
