@@ -10,7 +10,7 @@
 import { parseArgs } from "node:util";
 import { PRESETS, resolveSweepConfig, type SweepConfig, type SweepFile } from "./config.ts";
 import { parseWorkerList } from "./runner.ts";
-import { getDataset } from "../../data/mod.ts";
+import { resolveStudyDataset } from "./datasets.ts";
 import { localWorker } from "./local.ts";
 import { familyForSweep } from "./study.ts";
 import { runSweep, type StudyEnvironment } from "./sweep.ts";
@@ -148,9 +148,12 @@ export async function configFromCli(request: CliRequest): Promise<SweepConfig> {
  *
  * @param config The configuration.
  * @returns The study environment.
+ * @throws {RangeError} For an unknown dataset or family.
  */
 export function studyEnvironment(config: SweepConfig): StudyEnvironment {
-  const dataset = getDataset(config.dataset).info;
+  const found = resolveStudyDataset(config.dataset);
+  if (found === undefined) throw new RangeError(`Unknown dataset "${config.dataset}".`);
+  const dataset = found.info;
   const family = familyForSweep(config.family, {
     params: config.params,
     data: dataset,

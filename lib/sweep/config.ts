@@ -112,11 +112,16 @@ export const PRESETS: Record<string, SweepFile> = {
   "gpt-synthetic": {
     name: "gpt-synthetic",
     family: "gpt",
-    dataset: "synthetic-text",
-    budgets: [3e11, 1e12, 3e12],
+    dataset: "synthetic-text-order1",
+    budgets: [1.5e9, 3e9, 6e9],
     sizes_per_budget: 5,
-    width: 16,
-    hyper: {},
+    width: 8,
+    // The chain has order 1: a context of 16 tokens holds everything there is to learn, and
+    // a short context keeps each sample cheap (time here grows with tokens trained).
+    model: { context: 16 },
+    hyper: { batch_size: 16, lr: 3e-3, eval: { batches: 16 } },
+    // The chain's table is learned through the token embeddings as much as the blocks.
+    params: "total",
   },
   "vit-cifar10": {
     name: "vit-cifar10",

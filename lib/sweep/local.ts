@@ -1,5 +1,6 @@
 /**
- * The in-process worker: `trainPoint` from `lib/train`, on datasets from the registry.
+ * The in-process worker: `trainPoint` from `lib/train`, on the sweep's own datasets and the
+ * registry's (see `datasets.ts`).
  * Loaded on first use, so `--mock` and `--workers` sweeps never start TensorFlow.js.
  *
  * @module
@@ -13,15 +14,7 @@ import { PermanentError, type Worker } from "./runner.ts";
  */
 export async function localWorker(): Promise<Worker> {
   const train = await import("../train/mod.ts");
-  const data = await import("../../data/mod.ts");
-  const resolveDataset = (name: string) => {
-    try {
-      return data.getDataset(name);
-    } catch (error) {
-      if (error instanceof data.UnknownDatasetError) return undefined;
-      throw error;
-    }
-  };
+  const { resolveStudyDataset: resolveDataset } = await import("./datasets.ts");
   return {
     name: "in-process",
     concurrency: 1,

@@ -37,6 +37,9 @@ export interface PlotInput {
   dataUnit: string;
 }
 
+/** Shared look: legends wide enough for their labels. */
+const CONFIG = { legend: { labelLimit: 320 } };
+
 /** Plot name → Vega-Lite spec. */
 export type PlotSpecs = Record<"isoflop" | "optimal" | "frontier" | "approach3", vl.TopLevelSpec>;
 
@@ -98,6 +101,7 @@ function isoflopSpec({ runs, fit }: PlotInput): vl.TopLevelSpec {
   const color = { field: "budget", type: "nominal" as const, title: "budget (FLOPs)", sort: null };
   return {
     $schema: SCHEMA,
+    config: CONFIG,
     title: "IsoFLOP curves: loss vs parameters, fitted parabolas and optima",
     width: WIDTH,
     height: HEIGHT,
@@ -165,10 +169,17 @@ function optimalSpec({ fit, dataUnit }: PlotInput): vl.TopLevelSpec {
     height: HEIGHT * 0.75,
     layer: layers,
   });
-  const xC = { field: "C", type: "quantitative", scale: logScale, title: "compute C (FLOPs)" };
+  const xC = {
+    field: "C",
+    type: "quantitative",
+    scale: logScale,
+    title: "compute C (FLOPs)",
+    axis: { format: ".0e" },
+  };
   const colorApproach = { field: "approach", type: "nominal", title: "fit" };
   return {
     $schema: SCHEMA,
+    config: CONFIG,
     title: "Compute-optimal allocation vs compute: power laws with bootstrap CI bands",
     data: { values: [...lines, ...observed.map((o) => ({ ...o, approach: "IsoFLOP optima" }))] },
     facet: { row: { field: "quantity", type: "nominal", title: null } },
@@ -217,9 +228,16 @@ function frontierSpec({ runs, fit, entropyNats }: PlotInput): vl.TopLevelSpec {
   if (entropyNats !== undefined) {
     rules.push({ y: entropyNats, what: `true entropy = ${entropyNats.toFixed(3)}` });
   }
-  const xC = { field: "C", type: "quantitative", scale: logScale, title: "compute C (FLOPs)" };
+  const xC = {
+    field: "C",
+    type: "quantitative",
+    scale: logScale,
+    title: "compute C (FLOPs)",
+    axis: { format: ".0e" },
+  };
   return {
     $schema: SCHEMA,
+    config: CONFIG,
     title: "Loss frontier vs compute",
     width: WIDTH,
     height: HEIGHT,
@@ -279,6 +297,7 @@ function approach3Spec({ runs, fit }: PlotInput): vl.TopLevelSpec {
   const domain = [lo - pad, hi + pad];
   return {
     $schema: SCHEMA,
+    config: CONFIG,
     title: "Approach 3: predicted vs observed loss",
     width: HEIGHT,
     height: HEIGHT,

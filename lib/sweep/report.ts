@@ -81,10 +81,26 @@ export function fitSweep(input: FitSweepInput): SweepFit {
   const fit = fitScalingLaws({
     points: runs.map((r) => ({ N: r.N, D: r.D, loss: r.loss, C: r.C, budget: r.budget })),
     budgets,
+    flops_per_param_token: flopsPerParamToken(runs),
     bootstrap: input.bootstrap,
     seed: input.seed,
   });
   return { fit, runs, tableBudgets };
+}
+
+/**
+ * The sweep's effective FLOPs per parameter per unit of D, m = median of C / (N·D), used by the
+ * fit to turn a budget into (N, D) (C = m·N·D). The exact counts of tiny transformers exceed
+ * Kaplan's 6 (attention over the context and the output head are large next to N), so the
+ * default 6 would misplace Approach 3's optimum; the median is robust to the spread over sizes.
+ *
+ * @param runs The runs.
+ * @returns m.
+ */
+export function flopsPerParamToken(runs: readonly { N: number; D: number; C: number }[]): number {
+  const ratios = runs.map((r) => r.C / (r.N * r.D)).sort((a, b) => a - b);
+  const mid = Math.floor(ratios.length / 2);
+  return ratios.length % 2 === 1 ? ratios[mid]! : (ratios[mid - 1]! + ratios[mid]!) / 2;
 }
 
 /** What the study's checks found. */

@@ -49,7 +49,10 @@ Deno.test({
         }));
       assert.equal(plots.length, 4);
       for (const plot of plots) {
-        assert.ok(plot.width > 200 && plot.height > 150, `plot has a size: ${JSON.stringify(plot)}`);
+        assert.ok(
+          plot.width > 200 && plot.height > 150,
+          `plot has a size: ${JSON.stringify(plot)}`,
+        );
         assert.ok(plot.marks > 10, "plot draws marks");
       }
       assert.ok(plots.some((p) => p.text.includes("IsoFLOP")));
