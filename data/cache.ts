@@ -72,3 +72,46 @@ export async function writeAtomic(path: string, data: Uint8Array | string): Prom
   else await Deno.writeFile(tmp, data);
   await Deno.rename(tmp, path);
 }
+
+/**
+ * Memoise an async loader by key; a failed load is forgotten, so the next call retries.
+ *
+ * @param load Loads the value of a key.
+ * @returns The memoised loader.
+ */
+export function memoizeAsync<T>(load: (key: string) => Promise<T>): (key: string) => Promise<T> {
+  const cache = new Map<string, Promise<T>>();
+  return (key) => {
+    let value = cache.get(key);
+    if (value === undefined) {
+      value = load(key);
+      cache.set(key, value);
+      value.catch(() => cache.delete(key));
+    }
+    return value;
+  };
+}
+
+/**
+ * Memoise what is loaded from a file, reloading when its size or modification time changes (so
+ * a user's file edited between requests is re-read, and an unchanged one is read once).
+ *
+ * @param load Loads the value from the file at a path.
+ * @returns `(path, variant) => value`; `variant` distinguishes loads of the same file.
+ */
+export function memoizeFile<T>(
+  load: (path: string, variant: string) => Promise<T>,
+): (path: string, variant?: string) => Promise<T> {
+  const cache = new Map<string, { stamp: string; value: Promise<T> }>();
+  return async (path, variant = "") => {
+    const stat = await Deno.stat(path);
+    const stamp = `${stat.size}:${stat.mtime?.getTime() ?? 0}`;
+    const key = `${path}\0${variant}`;
+    const hit = cache.get(key);
+    if (hit !== undefined && hit.stamp === stamp) return await hit.value;
+    const value = load(path, variant);
+    cache.set(key, { stamp, value });
+    value.catch(() => cache.delete(key));
+    return await value;
+  };
+}

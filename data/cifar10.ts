@@ -8,14 +8,14 @@
  *
  * @module
  */
-import { type CifarRecords, cifarSplit, parseCifarRecords } from "./cifar_binary.ts";
-import { exists, resolveDataDir, writeAtomic } from "./cache.ts";
+import { cifarSplit, parseCifarRecords } from "./cifar_binary.ts";
+import { exists, memoizeAsync, resolveDataDir, writeAtomic } from "./cache.ts";
 import { type Checksums, ensureDownloaded } from "./download.ts";
 import { imageBatches, type ImageSpec, type ImageSplitSource } from "./image_source.ts";
 import { withFileLock } from "./lock.ts";
 import { checkBatchOptions } from "./order.ts";
 import { readTarGzMembers } from "./tar_gz.ts";
-import type { Batch, BatchOptions, Dataset, DatasetInfo } from "./types.ts";
+import type { Batch, BatchOptions, Dataset, DatasetInfo, PrepareOptions } from "./types.ts";
 
 /** The official binary archive. */
 export const CIFAR10_URL = "https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz";
@@ -88,13 +88,10 @@ export function createCifar10(options: Cifar10Options = {}): Dataset {
     license: "No explicit licence; free for research use (Krizhevsky 2009, University of Toronto)",
     checksum: { ...checksums } as Record<string, string>,
   };
-  const loaded = new Map<string, Promise<Record<string, ImageSplitSource>>>();
   const folder = (dataDir?: string) => `${resolveDataDir(dataDir)}/cifar10`;
   const readyMarker = (dir: string) => `${dir}/READY`;
 
-  async function prepare(
-    opts: { dataDir?: string; signal?: AbortSignal; onProgress?: (m: string) => void } = {},
-  ): Promise<void> {
+  async function prepare(opts: PrepareOptions = {}): Promise<void> {
     const dir = folder(opts.dataDir);
     if (await exists(readyMarker(dir))) return;
     await Deno.mkdir(`${dir}/${MEMBER_DIR}`, { recursive: true });
@@ -125,25 +122,13 @@ export function createCifar10(options: Cifar10Options = {}): Dataset {
     });
   }
 
-  function load(dataDir?: string): Promise<Record<string, ImageSplitSource>> {
-    const dir = folder(dataDir);
-    let splits = loaded.get(dir);
-    if (splits === undefined) {
-      splits = (async () => {
-        const read = (m: string) => Deno.readFile(`${dir}/${MEMBER_DIR}/${m}`);
-        const train: CifarRecords = parseCifarRecords(
-          await Promise.all(TRAIN_MEMBERS.map(read)),
-          10,
-        );
-        const test = parseCifarRecords([await read(TEST_MEMBER)], 10);
-        info.splits = { train: { examples: train.count }, test: { examples: test.count } };
-        return { train: cifarSplit(train), test: cifarSplit(test) };
-      })();
-      splits.catch(() => loaded.delete(dir));
-      loaded.set(dir, splits);
-    }
-    return splits;
-  }
+  const load = memoizeAsync(async (dir: string): Promise<Record<string, ImageSplitSource>> => {
+    const read = (m: string) => Deno.readFile(`${dir}/${MEMBER_DIR}/${m}`);
+    const train = parseCifarRecords(await Promise.all(TRAIN_MEMBERS.map(read)), 10);
+    const test = parseCifarRecords([await read(TEST_MEMBER)], 10);
+    info.splits = { train: { examples: train.count }, test: { examples: test.count } };
+    return { train: cifarSplit(train), test: cifarSplit(test) };
+  });
 
   return {
     info,
@@ -152,7 +137,7 @@ export function createCifar10(options: Cifar10Options = {}): Dataset {
     async *batches(options: BatchOptions): AsyncIterableIterator<Batch> {
       checkBatchOptions(name, Object.keys(info.splits), options);
       await prepare({ dataDir: options.dataDir, onProgress: (m) => console.error(m) });
-      const splits = await load(options.dataDir);
+      const splits = await load(folder(options.dataDir));
       yield* imageBatches(splits[options.split]!, CIFAR10_SPEC, options);
     },
   };

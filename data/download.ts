@@ -231,3 +231,28 @@ function progressLine(
     rate.toFixed(1)
   } MB/s`;
 }
+
+/**
+ * {@linkcode ensureDownloaded} for several files of one remote folder into one local folder.
+ *
+ * @param options Folder URL (ending in `/`), local folder, file names, their checksums, and the
+ * signal and progress callback passed on.
+ */
+export async function ensureFilesDownloaded(options: {
+  baseUrl: string;
+  dir: string;
+  files: readonly string[];
+  checksums: Record<string, Checksums>;
+  signal?: AbortSignal;
+  onProgress?: (message: string) => void;
+}): Promise<void> {
+  for (const file of options.files) {
+    await ensureDownloaded({
+      url: `${options.baseUrl}${file}`,
+      dest: `${options.dir}/${file}`,
+      expected: options.checksums[file] ?? {},
+      signal: options.signal,
+      onProgress: options.onProgress,
+    });
+  }
+}

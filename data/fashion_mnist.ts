@@ -7,12 +7,12 @@
  *
  * @module
  */
-import { exists, resolveDataDir } from "./cache.ts";
-import { type Checksums, ensureDownloaded } from "./download.ts";
+import { exists, memoizeAsync, resolveDataDir } from "./cache.ts";
+import { type Checksums, ensureFilesDownloaded } from "./download.ts";
 import { gunzip, parseIdx } from "./idx.ts";
 import { imageBatches, type ImageSpec, type ImageSplitSource } from "./image_source.ts";
 import { checkBatchOptions } from "./order.ts";
-import type { Batch, BatchOptions, Dataset, DatasetInfo } from "./types.ts";
+import type { Batch, BatchOptions, Dataset, DatasetInfo, PrepareOptions } from "./types.ts";
 
 /** Where Debian's package installs the files. */
 export const FASHION_MNIST_SYSTEM_DIR = "/usr/share/datasets/fashion-mnist";
@@ -100,54 +100,40 @@ export function createFashionMnist(options: FashionMnistOptions = {}): Dataset {
     const dir = cacheDir(dataDir);
     return (await hasAll(dir, ".verified")) ? dir : undefined;
   };
-  const loaded = new Map<string, Promise<Record<string, ImageSplitSource>>>();
 
-  async function prepare(
-    opts: { dataDir?: string; signal?: AbortSignal; onProgress?: (m: string) => void } = {},
-  ): Promise<void> {
+  async function prepare(opts: PrepareOptions = {}): Promise<void> {
     if (await hasAll(systemDir)) return;
-    const dir = cacheDir(opts.dataDir);
-    for (const f of files) {
-      await ensureDownloaded({
-        url: `${baseUrl}${f}`,
-        dest: `${dir}/${f}`,
-        expected: checksums[f] ?? {},
-        signal: opts.signal,
-        onProgress: opts.onProgress,
-      });
-    }
+    await ensureFilesDownloaded({
+      ...opts,
+      baseUrl,
+      dir: cacheDir(opts.dataDir),
+      files,
+      checksums,
+    });
   }
 
-  function load(dir: string): Promise<Record<string, ImageSplitSource>> {
-    let splits = loaded.get(dir);
-    if (splits === undefined) {
-      splits = (async () => {
-        const out: Record<string, ImageSplitSource> = {};
-        for (const [split, [imagesFile, labelsFile]] of Object.entries(SPLIT_FILES)) {
-          const images = parseIdx(await gunzip(await Deno.readFile(`${dir}/${imagesFile}`)), 3);
-          const labels = parseIdx(await gunzip(await Deno.readFile(`${dir}/${labelsFile}`)), 1);
-          const [count, h, w] = images.dims as [number, number, number];
-          if (h !== 28 || w !== 28 || labels.dims[0] !== count) {
-            throw new SyntaxError(
-              `${imagesFile} is ${images.dims.join("×")} with ${labels.dims[0]} labels; ` +
-                `expected N×28×28 with N labels.`,
-            );
-          }
-          const size = h * w;
-          out[split] = {
-            count,
-            image: (i) => images.data.subarray(i * size, (i + 1) * size),
-            label: (i) => labels.data[i]!,
-          };
-          info.splits[split] = { examples: count };
-        }
-        return out;
-      })();
-      splits.catch(() => loaded.delete(dir));
-      loaded.set(dir, splits);
+  const load = memoizeAsync(async (dir: string): Promise<Record<string, ImageSplitSource>> => {
+    const out: Record<string, ImageSplitSource> = {};
+    for (const [split, [imagesFile, labelsFile]] of Object.entries(SPLIT_FILES)) {
+      const images = parseIdx(await gunzip(await Deno.readFile(`${dir}/${imagesFile}`)), 3);
+      const labels = parseIdx(await gunzip(await Deno.readFile(`${dir}/${labelsFile}`)), 1);
+      const [count, h, w] = images.dims as [number, number, number];
+      if (h !== 28 || w !== 28 || labels.dims[0] !== count) {
+        throw new SyntaxError(
+          `${imagesFile} is ${images.dims.join("×")} with ${labels.dims[0]} labels; ` +
+            `expected N×28×28 with N labels.`,
+        );
+      }
+      const size = h * w;
+      out[split] = {
+        count,
+        image: (i) => images.data.subarray(i * size, (i + 1) * size),
+        label: (i) => labels.data[i]!,
+      };
+      info.splits[split] = { examples: count };
     }
-    return splits;
-  }
+    return out;
+  });
 
   return {
     info,

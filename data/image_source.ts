@@ -80,17 +80,26 @@ export async function* imageBatches(
       const out = images.subarray(b * size, (b + 1) * size);
       if (options.augment) {
         augmentInto(out, pixels, spec, lut, mixSeed(options.seed, position + b, AUGMENT_SALT));
-      } else {for (let i = 0, p = 0; p < H * W; p++) {
-          for (let c = 0; c < C; c++, i++) out[i] = lut[c * 256 + pixels[i]!]!;
-        }}
+      } else if (C === 3) {
+        for (let i = 0; i < size; i += 3) {
+          out[i] = lut[pixels[i]!]!;
+          out[i + 1] = lut[256 + pixels[i + 1]!]!;
+          out[i + 2] = lut[512 + pixels[i + 2]!]!;
+        }
+      } else {
+        for (let i = 0; i < size; i += C) {
+          for (let c = 0; c < C; c++) out[i + c] = lut[c * 256 + pixels[i + c]!]!;
+        }
+      }
     }
     yield { kind: "image", images, labels, shape: [B, H, W, C] };
   }
 }
 
 /**
- * Crop + flip one image into `out`: with offsets `ox, oy ∈ [0, 2·pad]` and the zero-padded image
- * P, `out[y][x] = P[y + oy][x' + ox]` where `x' = W−1−x` when flipped, else `x`.
+ * Crop + flip one image into `out`: with offsets `oy, ox ∈ [−pad, pad]`, flip f and the image
+ * zero-padded outside its bounds, `out[y][x] = I[y + oy][x' + ox]` where `x' = W−1−x` when
+ * flipped, else `x` (pixels outside I are the padding value 0, normalised).
  */
 function augmentInto(
   out: Float32Array,
@@ -106,13 +115,24 @@ function augmentInto(
   const flip = next() < 0.5;
   for (let y = 0; y < H; y++) {
     const sy = y + oy;
+    const row = y * W * C;
+    if (sy < 0 || sy >= H) {
+      for (let x = 0; x < W; x++) for (let c = 0; c < C; c++) out[row + x * C + c] = lut[c * 256]!;
+      continue;
+    }
+    const srcRow = sy * W * C;
     for (let x = 0; x < W; x++) {
       const sx = (flip ? W - 1 - x : x) + ox;
-      const o = (y * W + x) * C;
-      if (sy < 0 || sy >= H || sx < 0 || sx >= W) {
-        for (let c = 0; c < C; c++) out[o + c] = lut[c * 256]!; // padding is pixel value 0
+      const o = row + x * C;
+      if (sx < 0 || sx >= W) {
+        for (let c = 0; c < C; c++) out[o + c] = lut[c * 256]!;
+      } else if (C === 3) {
+        const s = srcRow + sx * 3;
+        out[o] = lut[pixels[s]!]!;
+        out[o + 1] = lut[256 + pixels[s + 1]!]!;
+        out[o + 2] = lut[512 + pixels[s + 2]!]!;
       } else {
-        const s = (sy * W + sx) * C;
+        const s = srcRow + sx * C;
         for (let c = 0; c < C; c++) out[o + c] = lut[c * 256 + pixels[s + c]!]!;
       }
     }

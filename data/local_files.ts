@@ -11,9 +11,9 @@
  *
  * @module
  */
-import { cifarSplit, parseCifarRecords } from "./cifar_binary.ts";
+import { CIFAR_RECORD_BYTES, cifarSplit, parseCifarRecords } from "./cifar_binary.ts";
 import { CIFAR10_CLASSES, CIFAR10_SPEC } from "./cifar10.ts";
-import { isSafeRelativePath, resolveDataDir } from "./cache.ts";
+import { isSafeRelativePath, memoizeFile, resolveDataDir } from "./cache.ts";
 import { InvalidDataPathError } from "./errors.ts";
 import { imageBatches, type ImageSplitSource } from "./image_source.ts";
 import { checkBatchOptions } from "./order.ts";
@@ -24,7 +24,6 @@ import {
   textBatches,
   tokensOfFile,
 } from "./text_source.ts";
-import type { TokenStream } from "./text_source.ts";
 import { BYTE_TOKENIZER, BYTE_VOCAB_SIZE } from "./tokenizer.ts";
 import type { Batch, BatchOptions, Dataset, DatasetInfo } from "./types.ts";
 
@@ -148,11 +147,18 @@ function textFileDataset(name: string, path: string): Dataset {
       const context = contextOf(options);
       const size = await fileSize(path);
       if (size === undefined) throw notFound(path);
-      const stream: TokenStream = await tokensOfFile(path, ranges(size)[options.split]!);
+      const stream = await tokensOfFile(path, ranges(size)[options.split]!);
       yield* textBatches(packedSequences(stream, context), context, options);
     },
   };
 }
+
+/** Parsed CIFAR-binary files, split by the holdout; re-read when the file changes. */
+const loadCifarFile = memoizeFile(async (path): Promise<Record<string, ImageSplitSource>> => {
+  const records = parseCifarRecords([await Deno.readFile(path)], CIFAR10_CLASSES.length);
+  const cut = holdoutStart(records.count);
+  return { train: cifarSplit(records, 0, cut), validation: cifarSplit(records, cut) };
+});
 
 function cifarFileDataset(name: string, path: string): Dataset {
   const info: DatasetInfo = {
@@ -165,20 +171,25 @@ function cifarFileDataset(name: string, path: string): Dataset {
     image: { height: 32, width: 32, channels: 3, classes: CIFAR10_CLASSES },
     license: "Yours",
   };
-  let loaded: Promise<Record<string, ImageSplitSource>> | undefined;
-  const load = () => {
-    loaded ??= Deno.readFile(path).then((bytes) => {
-      const records = parseCifarRecords([bytes], CIFAR10_CLASSES.length);
-      const cut = holdoutStart(records.count);
-      info.splits = { train: { examples: cut }, validation: { examples: records.count - cut } };
-      return { train: cifarSplit(records, 0, cut), validation: cifarSplit(records, cut) };
-    });
-    loaded.catch(() => loaded = undefined);
-    return loaded;
+  const load = async () => {
+    const splits = await loadCifarFile(path);
+    info.splits = Object.fromEntries(
+      Object.entries(splits).map(([split, source]) => [split, { examples: source.count }]),
+    );
+    return splits;
   };
   return {
     info,
-    isReady: async () => (await fileSize(path)) !== undefined,
+    isReady: async () => {
+      const size = await fileSize(path);
+      if (size === undefined) return false;
+      const records = Math.floor(size / CIFAR_RECORD_BYTES);
+      info.splits = {
+        train: { examples: holdoutStart(records) },
+        validation: { examples: records - holdoutStart(records) },
+      };
+      return true;
+    },
     prepare: async () => {
       if ((await fileSize(path)) === undefined) throw notFound(path);
       await load();

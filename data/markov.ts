@@ -67,6 +67,21 @@ export interface MarkovChain {
  * @throws {RangeError} Invalid spec, or no valid chain in {@linkcode MAX_ATTEMPTS} draws.
  */
 export function buildMarkovChain(spec: MarkovSpec): MarkovChain {
+  checkMarkovSpec(spec);
+  for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+    const chain = tryBuild(spec, mixSeed(spec.seed, attempt));
+    if (chain !== undefined) return chain;
+  }
+  throw new RangeError(`No chain with a single recurrent class in ${MAX_ATTEMPTS} draws.`);
+}
+
+/**
+ * Check a chain spec without drawing it.
+ *
+ * @param spec Alphabet, order, branching, seed.
+ * @throws {RangeError} A parameter out of range.
+ */
+export function checkMarkovSpec(spec: MarkovSpec): void {
   const { symbols: K, order: k, branching } = spec;
   if (!Number.isInteger(K) || K < 2 || K > MARKOV_ALPHABET.length) {
     throw new RangeError(`symbols must be an integer in [2, ${MARKOV_ALPHABET.length}], got ${K}.`);
@@ -77,11 +92,6 @@ export function buildMarkovChain(spec: MarkovSpec): MarkovChain {
   if (!Number.isInteger(branching) || branching < 1 || branching > K) {
     throw new RangeError(`branching must be an integer in [1, ${K}], got ${branching}.`);
   }
-  for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-    const chain = tryBuild(spec, mixSeed(spec.seed, attempt));
-    if (chain !== undefined) return chain;
-  }
-  throw new RangeError(`No chain with a single recurrent class in ${MAX_ATTEMPTS} draws.`);
 }
 
 function tryBuild(spec: MarkovSpec, seed: number): MarkovChain | undefined {

@@ -11,7 +11,7 @@ import { UnknownDatasetError } from "./errors.ts";
 import { fashionMnist } from "./fashion_mnist.ts";
 import { localDataset, type LocalDatasetOptions } from "./local_files.ts";
 import { syntheticImages } from "./synthetic_images.ts";
-import { syntheticText } from "./synthetic_text.ts";
+import { syntheticText, syntheticTextOrder3 } from "./synthetic_text.ts";
 import { tinyStories } from "./tinystories.ts";
 import type { Dataset } from "./types.ts";
 
@@ -19,6 +19,7 @@ export type * from "./types.ts";
 export { BYTE_VOCAB_SIZE, detokenize, tokenize } from "./tokenizer.ts";
 export { resolveDataDir } from "./cache.ts";
 export * from "./errors.ts";
+export { concatBatches, takeExamples } from "./examples.ts";
 
 /** Registered datasets, in listing order. */
 const REGISTRY: readonly Dataset[] = [
@@ -26,6 +27,7 @@ const REGISTRY: readonly Dataset[] = [
   fashionMnist,
   tinyStories,
   syntheticText,
+  syntheticTextOrder3,
   syntheticImages,
 ];
 

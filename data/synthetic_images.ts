@@ -3,9 +3,9 @@
  *
  * Method. Class c ∈ {0…K−1} owns M prototypes, each a smooth 32×32×3 pattern (a 4×4×3 grid of
  * uniform values in [A, 255 − A] bilinearly upsampled). An example picks a class and prototype
- * uniformly, adds independent integer noise uniform in [−A, A] to every byte (never clipped, by
- * the prototype range), and keeps its class as label with probability 1 − ε, else takes one of
- * the other K − 1 classes uniformly. Any two prototypes of different classes differ by more than
+ * uniformly, adds integer noise in [−A, A] to every byte (near-uniform, four bytes per
+ * xorshift32 step; never clipped, by the prototype range), and keeps its class as label with
+ * probability 1 − ε, else takes one of the other K − 1 classes uniformly. Any two prototypes of different classes differ by more than
  * 2A at some byte (checked when drawn, redrawn otherwise), so the noisy images of different
  * classes never coincide: the clean class is a function of the image, and the Bayes-optimal
  * predictor puts 1 − ε on it and ε/(K−1) on each other class. Its expected cross-entropy — the
@@ -72,7 +72,8 @@ const MAX_REDRAWS = 1000;
  */
 export function labelNoiseFloor(classes: number, labelNoise: number): number {
   const e = labelNoise;
-  return (e < 1 ? -(1 - e) * Math.log(1 - e) : 0) - (e > 0 ? e * Math.log(e / (classes - 1)) : 0);
+  if (e === 0) return 0; // noiseless: the label is a function of the image
+  return -(1 - e) * Math.log(1 - e) - e * Math.log(e / (classes - 1));
 }
 
 /**
@@ -169,6 +170,11 @@ export function createSyntheticImages(options: SyntheticImagesOptions = {}): Dat
     entropy_nats: floor,
   };
   let prototypes: Uint8Array[] | undefined;
+  // byte b ↦ ⌊b·(2A+1)/256⌋ − A: every value in [−A, A], as evenly as 256 bytes allow.
+  const noiseOfByte = Int16Array.from(
+    { length: 256 },
+    (_, b) => Math.floor((b * (2 * A + 1)) / 256) - A,
+  );
   const splitSalt: Record<string, number> = { train: 1, test: 2 };
   const source = (split: string): ImageSplitSource => {
     prototypes ??= drawPrototypes(spec);
@@ -179,8 +185,18 @@ export function createSyntheticImages(options: SyntheticImagesOptions = {}): Dat
       const next = rng(mixSeed(spec.seed, splitSalt[split]!, index));
       const cls = Math.floor(next() * K);
       const proto = protos[cls * M + Math.floor(next() * M)]!;
-      for (let i = 0; i < pixels.length; i++) {
-        pixels[i] = proto[i]! + Math.floor(next() * (2 * A + 1)) - A;
+      // Noise: xorshift32 (seeded from the example's stream), 4 bytes per draw, each byte mapped
+      // to [−A, A] by NOISE_OF_BYTE. Its exact shape does not matter for the floor: only its
+      // bound A does (module doc).
+      let state = (Math.floor(next() * 4294967296) | 1) >>> 0;
+      for (let i = 0; i < pixels.length; i += 4) {
+        state ^= state << 13;
+        state ^= state >>> 17;
+        state ^= state << 5;
+        pixels[i] = proto[i]! + noiseOfByte[state & 255]!;
+        pixels[i + 1] = proto[i + 1]! + noiseOfByte[(state >>> 8) & 255]!;
+        pixels[i + 2] = proto[i + 2]! + noiseOfByte[(state >>> 16) & 255]!;
+        pixels[i + 3] = proto[i + 3]! + noiseOfByte[state >>> 24]!;
       }
       let label = cls;
       if (next() < eps) label = (cls + 1 + Math.floor(next() * (K - 1))) % K;

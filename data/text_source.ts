@@ -9,6 +9,7 @@
  *
  * @module
  */
+import { memoizeFile } from "./cache.ts";
 import { ShuffledOrder } from "./order.ts";
 import type { BatchOptions, TextBatch } from "./types.ts";
 
@@ -24,6 +25,8 @@ export interface TokenStream {
   length: number;
   /** Copy `out.length` tokens starting at `start` into `out`. */
   read(start: number, out: Uint8Array): void;
+  /** Release what the stream holds open (a file), if anything. */
+  close?(): void;
 }
 
 /** A split as sequences: `fill(index, out)` writes sequence `index` (`out.length` = ctx + 1). */
@@ -32,6 +35,8 @@ export interface SequenceSource {
   count: number;
   /** Write sequence `index` into `out`. */
   fill(index: number, out: Int32Array): void;
+  /** Release the underlying stream, if it holds anything open. */
+  close?(): void;
 }
 
 /**
@@ -56,6 +61,7 @@ export function packedSequences(stream: TokenStream, context: number): SequenceS
       stream.read(index * context, scratch);
       for (let i = 0; i <= context; i++) out[i] = scratch[i]!;
     },
+    close: () => stream.close?.(),
   };
 }
 
@@ -77,7 +83,7 @@ export function memoryTokens(bytes: Uint8Array): TokenStream {
  *
  * @param path File of byte tokens.
  * @param range Byte range `[start, end)` of the file that forms the split.
- * @returns The stream; its file stays open for the life of the process.
+ * @returns The stream; its file stays open until `close()`.
  */
 export function fileTokens(path: string, range: { start: number; end: number }): TokenStream {
   const file = Deno.openSync(path, { read: true });
@@ -94,14 +100,31 @@ export function fileTokens(path: string, range: { start: number; end: number }):
         got += n;
       }
     },
+    close: () => file.close(),
   };
 }
 
 /** Files larger than this are read on demand rather than held in memory. */
 export const IN_MEMORY_LIMIT_BYTES = 256 * 1024 * 1024;
 
+/** Loads a byte range of a file into memory; cached while the file is unchanged. */
+const readRange = memoizeFile(async (path, variant) => {
+  const [start, end] = variant.split(":").map(Number) as [number, number];
+  using file = await Deno.open(path, { read: true });
+  await file.seek(start, Deno.SeekMode.Start);
+  const bytes = new Uint8Array(end - start);
+  let got = 0;
+  while (got < bytes.length) {
+    const n = await file.read(bytes.subarray(got));
+    if (n === null) throw new RangeError(`${path} is shorter than ${end} bytes.`);
+    got += n;
+  }
+  return memoryTokens(bytes);
+});
+
 /**
- * A byte range of a file as a token stream: in memory when small, on demand when large.
+ * A byte range of a file as a token stream: in memory when small (read once while the file is
+ * unchanged), on demand when large (one open file per call, released by `close()`).
  *
  * @param path The file.
  * @param range Byte range `[start, end)`.
@@ -112,16 +135,7 @@ export async function tokensOfFile(
   range: { start: number; end: number },
 ): Promise<TokenStream> {
   if (range.end - range.start > IN_MEMORY_LIMIT_BYTES) return fileTokens(path, range);
-  using file = await Deno.open(path, { read: true });
-  await file.seek(range.start, Deno.SeekMode.Start);
-  const bytes = new Uint8Array(range.end - range.start);
-  let got = 0;
-  while (got < bytes.length) {
-    const n = await file.read(bytes.subarray(got));
-    if (n === null) throw new RangeError(`${path} is shorter than ${range.end} bytes.`);
-    got += n;
-  }
-  return memoryTokens(bytes);
+  return await readRange(path, `${range.start}:${range.end}`);
 }
 
 /**
@@ -145,7 +159,7 @@ export function contextOf(options: BatchOptions): number {
  * @param source The split as sequences of `context + 1` tokens.
  * @param context Sequence length.
  * @param options Batch size, seed, start batch.
- * @returns Text batches.
+ * @returns Text batches; closing the iterator (`return()`) closes the source.
  */
 export async function* textBatches(
   source: SequenceSource,
@@ -155,14 +169,18 @@ export async function* textBatches(
   const order = new ShuffledOrder(source.count, options.seed);
   const B = options.batchSize;
   const seq = new Int32Array(context + 1);
-  for (let position = (options.startBatch ?? 0) * B;; position += B) {
-    const inputs = new Int32Array(B * context);
-    const targets = new Int32Array(B * context);
-    for (let b = 0; b < B; b++) {
-      source.fill(order.indexAt(position + b), seq);
-      inputs.set(seq.subarray(0, context), b * context);
-      targets.set(seq.subarray(1), b * context);
+  try {
+    for (let position = (options.startBatch ?? 0) * B;; position += B) {
+      const inputs = new Int32Array(B * context);
+      const targets = new Int32Array(B * context);
+      for (let b = 0; b < B; b++) {
+        source.fill(order.indexAt(position + b), seq);
+        inputs.set(seq.subarray(0, context), b * context);
+        targets.set(seq.subarray(1), b * context);
+      }
+      yield { kind: "text", inputs, targets, shape: [B, context] };
     }
-    yield { kind: "text", inputs, targets, shape: [B, context] };
+  } finally {
+    source.close?.();
   }
 }

@@ -12,7 +12,7 @@
  * @module
  */
 import { exists, resolveDataDir } from "./cache.ts";
-import { type Checksums, ensureDownloaded } from "./download.ts";
+import { type Checksums, ensureFilesDownloaded } from "./download.ts";
 import { checkBatchOptions } from "./order.ts";
 import {
   contextOf,
@@ -20,10 +20,9 @@ import {
   packedSequences,
   textBatches,
   tokensOfFile,
-  type TokenStream,
 } from "./text_source.ts";
 import { BYTE_TOKENIZER, BYTE_VOCAB_SIZE } from "./tokenizer.ts";
-import type { Batch, BatchOptions, Dataset, DatasetInfo } from "./types.ts";
+import type { Batch, BatchOptions, Dataset, DatasetInfo, PrepareOptions } from "./types.ts";
 
 /** Folder of the official files on the Hugging Face Hub. */
 export const TINYSTORIES_BASE_URL =
@@ -62,7 +61,6 @@ export function createTinyStories(options: TinyStoriesOptions = {}): Dataset {
     license: "CDLA-Sharing-1.0",
   };
   const folder = (dataDir?: string) => `${resolveDataDir(dataDir)}/tinystories`;
-  const streams = new Map<string, Promise<TokenStream>>();
 
   /** Fill in sizes and recorded checksums from the files on disk; false when any is missing. */
   async function refresh(dir: string): Promise<boolean> {
@@ -79,19 +77,10 @@ export function createTinyStories(options: TinyStoriesOptions = {}): Dataset {
     return true;
   }
 
-  async function prepare(
-    opts: { dataDir?: string; signal?: AbortSignal; onProgress?: (m: string) => void } = {},
-  ): Promise<void> {
+  async function prepare(opts: PrepareOptions = {}): Promise<void> {
     const dir = folder(opts.dataDir);
-    for (const file of Object.values(TINYSTORIES_FILES)) {
-      await ensureDownloaded({
-        url: `${baseUrl}${file}`,
-        dest: `${dir}/${file}`,
-        expected: checksums[file] ?? {},
-        signal: opts.signal,
-        onProgress: opts.onProgress,
-      });
-    }
+    const files = Object.values(TINYSTORIES_FILES);
+    await ensureFilesDownloaded({ ...opts, baseUrl, dir, files, checksums });
     await refresh(dir);
   }
 
@@ -104,13 +93,8 @@ export function createTinyStories(options: TinyStoriesOptions = {}): Dataset {
       const context = contextOf(options);
       await prepare({ dataDir: options.dataDir, onProgress: (m) => console.error(m) });
       const path = `${folder(options.dataDir)}/${TINYSTORIES_FILES[options.split]}`;
-      let stream = streams.get(path);
-      if (stream === undefined) {
-        stream = Deno.stat(path).then((s) => tokensOfFile(path, { start: 0, end: s.size }));
-        stream.catch(() => streams.delete(path));
-        streams.set(path, stream);
-      }
-      yield* textBatches(packedSequences(await stream, context), context, options);
+      const stream = await tokensOfFile(path, { start: 0, end: (await Deno.stat(path)).size });
+      yield* textBatches(packedSequences(stream, context), context, options);
     },
   };
 }

@@ -10,6 +10,7 @@
 import { OpenAPIHono } from "@hono/zod-openapi";
 import { loadConfig, type ServiceConfig } from "../lib/service/config.ts";
 import type { AppContext } from "./context.ts";
+import { datasetRoutes } from "./datasets.ts";
 import { mountDocs } from "./docs.ts";
 import { fitRoutes } from "./fit.ts";
 import { healthRoutes } from "./health.ts";
@@ -42,6 +43,7 @@ export function createApp(options: AppOptions = {}): OpenAPIHono {
     startedAtMs: performance.now(),
   };
   const app = new OpenAPIHono();
+  app.route("/", datasetRoutes(ctx));
   app.route("/", healthRoutes(ctx));
   app.route("/", fitRoutes(ctx));
   app.route("/", planRoutes(ctx));

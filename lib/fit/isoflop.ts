@@ -20,6 +20,13 @@ import type { IsoflopBudget, IsoflopResult, Parabola, PowerLaw } from "./schema.
 /** Fewest distinct abscissae a parabola (3 coefficients) can be fitted to. */
 export const MIN_PARABOLA_POINTS = 3;
 
+/**
+ * Curvature below this fraction of (loss spread)/(x range)² is rounding noise of an
+ * exactly linear or flat set (the normal equations lose ~1e-12 of their scale), not a
+ * minimum: refused like c2 ≤ 0.
+ */
+export const MIN_REL_CURVATURE = 1e-9;
+
 /** The data Approach 2 reads. */
 export interface IsoflopData {
   /** ln N per point. */
@@ -101,7 +108,16 @@ export function fitParabola(
   const d = solve3(m, r);
   if (d === null) return "the points are collinear in ln space (singular normal equations)";
   const [d0, d1, d2] = d;
-  if (!(d2 > 0)) return `non-positive curvature (c2 = ${d2.toPrecision(3)}): no minimum`;
+  let yLo = Infinity;
+  let yHi = -Infinity;
+  for (let i = 0; i < x.length; i++) {
+    if (weights && weights[i]! <= 0) continue;
+    yLo = Math.min(yLo, y[i]!);
+    yHi = Math.max(yHi, y[i]!);
+  }
+  if (!(d2 > MIN_REL_CURVATURE * (yHi - yLo) / ((hi - lo) * (hi - lo)))) {
+    return `non-positive curvature (c2 = ${d2.toPrecision(3)}): no minimum`;
+  }
   const yMean = ySum / sw;
   let ssRes = 0;
   let ssTot = 0;
@@ -114,6 +130,9 @@ export function fitParabola(
     ssTot += w * (y[i]! - yMean) ** 2;
   }
   const vertexX = mean - d1 / (2 * d2);
+  if (!Number.isFinite(Math.exp(vertexX)) || Math.exp(vertexX) === 0) {
+    return `the vertex (x = ${vertexX.toPrecision(3)}) is out of range: no usable minimum`;
+  }
   return {
     // Back to x: c0 = d0 − d1·μ + d2·μ², c1 = d1 − 2·d2·μ, c2 = d2.
     coefficients: [d0 - d1 * mean + d2 * mean * mean, d1 - 2 * d2 * mean, d2],

@@ -29,33 +29,44 @@ export function solve3(
   m: ArrayLike<number>,
   r: ArrayLike<number>,
 ): [number, number, number] | null {
-  const a = [
-    [m[0]!, m[1]!, m[2]!, r[0]!],
-    [m[3]!, m[4]!, m[5]!, r[1]!],
-    [m[6]!, m[7]!, m[8]!, r[2]!],
-  ];
+  // Augmented rows [M | r] in one reused buffer: this runs once per VarPro grid cell.
+  const a = SCRATCH;
   let scale = 0;
-  for (let i = 0; i < 9; i++) scale = Math.max(scale, Math.abs(m[i]!));
+  for (let i = 0; i < 3; i++) {
+    for (let j = 0; j < 3; j++) {
+      const v = m[3 * i + j]!;
+      a[4 * i + j] = v;
+      scale = Math.max(scale, Math.abs(v));
+    }
+    a[4 * i + 3] = r[i]!;
+  }
   if (!(scale > 0) || !Number.isFinite(scale)) return null;
   for (let col = 0; col < 3; col++) {
     let piv = col;
     for (let row = col + 1; row < 3; row++) {
-      if (Math.abs(a[row]![col]!) > Math.abs(a[piv]![col]!)) piv = row;
+      if (Math.abs(a[4 * row + col]!) > Math.abs(a[4 * piv + col]!)) piv = row;
     }
-    if (Math.abs(a[piv]![col]!) <= SINGULAR_PIVOT_REL * scale) return null;
-    [a[col], a[piv]] = [a[piv]!, a[col]!];
-    const p = a[col]!;
+    if (Math.abs(a[4 * piv + col]!) <= SINGULAR_PIVOT_REL * scale) return null;
+    if (piv !== col) {
+      for (let k = 0; k < 4; k++) {
+        const t = a[4 * col + k]!;
+        a[4 * col + k] = a[4 * piv + k]!;
+        a[4 * piv + k] = t;
+      }
+    }
     for (let row = col + 1; row < 3; row++) {
-      const q = a[row]!;
-      const f = q[col]! / p[col]!;
-      for (let k = col; k < 4; k++) q[k] = q[k]! - f * p[k]!;
+      const f = a[4 * row + col]! / a[4 * col + col]!;
+      for (let k = col; k < 4; k++) a[4 * row + k] = a[4 * row + k]! - f * a[4 * col + k]!;
     }
   }
-  const x2 = a[2]![3]! / a[2]![2]!;
-  const x1 = (a[1]![3]! - a[1]![2]! * x2) / a[1]![1]!;
-  const x0 = (a[0]![3]! - a[0]![1]! * x1 - a[0]![2]! * x2) / a[0]![0]!;
+  const x2 = a[11]! / a[10]!;
+  const x1 = (a[7]! - a[6]! * x2) / a[5]!;
+  const x0 = (a[3]! - a[1]! * x1 - a[2]! * x2) / a[0]!;
   return [x0, x1, x2];
 }
+
+/** Work buffer of {@linkcode solve3} (3 augmented rows of 4). */
+const SCRATCH = new Float64Array(12);
 
 /** Least-squares line y = intercept + slope·x with its R². */
 export interface LineFit {

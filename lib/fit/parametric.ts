@@ -74,6 +74,8 @@ export interface ParametricFit {
   nStarts: number;
   /** Starts polished with L-BFGS. */
   nPolished: number;
+  /** Objective evaluations over all polishes. */
+  evaluations: number;
 }
 
 /** Options of {@linkcode fitParametric}. */
@@ -410,6 +412,7 @@ export function fitParametric(data: ParametricData, options: ParametricOptions):
   }
   let best: LbfgsResult | null = null;
   let nPolished = 0;
+  let evaluations = 0;
   for (const s of starts) {
     if (!Number.isFinite(s.score)) continue;
     const res = lbfgs(fg, s.theta, {
@@ -418,6 +421,7 @@ export function fitParametric(data: ParametricData, options: ParametricOptions):
       maxIterations: POLISH_MAX_ITER,
     });
     nPolished++;
+    evaluations += res.evaluations;
     if (
       Number.isFinite(res.f) && res.x.every(Number.isFinite) &&
       (best === null || res.f < best.f)
@@ -434,6 +438,7 @@ export function fitParametric(data: ParametricData, options: ParametricOptions):
     iterations: best.iterations,
     nStarts,
     nPolished,
+    evaluations,
   };
 }
 

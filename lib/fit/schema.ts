@@ -26,9 +26,19 @@ export const DEFAULT_HUBER_DELTA = 1e-3;
 /** Most budgets one request may ask the table for. */
 export const MAX_REQUESTED_BUDGETS = 1000;
 
+/**
+ * A zod error map that words wrong-type issues only; range checks keep zod's own
+ * message ("Too big: expected number to be <1").
+ */
+function onlyType(message: string) {
+  return (issue: { code: string }) => (issue.code === "invalid_type" ? message : undefined);
+}
+
 /** A strictly positive finite number, with a message naming what it is. */
 function positive(what: string) {
-  return z.number({ error: `${what} must be a finite number` }).positive(`${what} must be > 0`);
+  return z.number({ error: onlyType(`${what} must be a finite number`) }).positive(
+    `${what} must be > 0`,
+  );
 }
 
 /** One trained run: its size, its data, its final loss. */
@@ -51,10 +61,14 @@ export const FitPointSchema = z.object({
 
 /** Body of `POST /v1/fit`; every option has its default here. */
 export const FitRequestSchema = z.object({
-  points: z.array(FitPointSchema, { error: "points must be an array of {N, D, loss} objects" })
+  points: z.array(FitPointSchema, {
+    error: onlyType("points must be an array of {N, D, loss} objects"),
+  })
     .min(1, "points must not be empty")
     .openapi({ description: "The runs to fit." }),
-  budgets: z.array(positive("budget (FLOPs)"), { error: "budgets must be an array of FLOPs" })
+  budgets: z.array(positive("budget (FLOPs)"), {
+    error: onlyType("budgets must be an array of FLOPs"),
+  })
     .min(1, "budgets must not be empty when given")
     .max(MAX_REQUESTED_BUDGETS, `at most ${MAX_REQUESTED_BUDGETS} budgets`)
     .optional()
@@ -65,15 +79,16 @@ export const FitRequestSchema = z.object({
     }),
   flops_per_param_token: positive("flops_per_param_token").default(DEFAULT_FLOPS_PER_PARAM_TOKEN)
     .openapi({ description: "C = flops_per_param_token·N·D when a point has no C." }),
-  budget_rel_tol: z.number({ error: "budget_rel_tol must be a number" }).min(0).max(0.5)
+  budget_rel_tol: z.number({ error: onlyType("budget_rel_tol must be a number") }).min(0).max(0.5)
     .default(DEFAULT_BUDGET_REL_TOL)
     .openapi({ description: "Relative C tolerance that groups unlabelled points into a budget." }),
-  bootstrap: z.number({ error: "bootstrap must be an integer" }).int().min(0)
+  bootstrap: z.number({ error: onlyType("bootstrap must be an integer") }).int().min(0)
     .default(DEFAULT_BOOTSTRAP)
     .openapi({ description: "Bootstrap resamples for the intervals; 0 turns them off." }),
-  seed: z.number({ error: "seed must be an integer" }).int().min(0).max(2 ** 32 - 1).default(0)
+  seed: z.number({ error: onlyType("seed must be an integer") }).int().min(0).max(2 ** 32 - 1)
+    .default(0)
     .openapi({ description: "Seed of the bootstrap's random generator." }),
-  confidence: z.number({ error: "confidence must be a number" }).gt(0).lt(1)
+  confidence: z.number({ error: onlyType("confidence must be a number") }).gt(0).lt(1)
     .default(DEFAULT_CONFIDENCE)
     .openapi({ description: "Confidence level of every interval." }),
   huber_delta: positive("huber_delta").default(DEFAULT_HUBER_DELTA)
@@ -83,9 +98,11 @@ export const FitRequestSchema = z.object({
       "`varpro`: profile (α, β) on a fine grid, then polish the best starts with L-BFGS; " +
       "`grid`: L-BFGS from every one of Chinchilla's 4,500 starts (slow, for checking).",
   }),
-  backtest: z.boolean({ error: "backtest must be true or false" }).default(false).openapi({
-    description: "Also fit on all budgets but the largest and score the held-out one.",
-  }),
+  backtest: z.boolean({ error: onlyType("backtest must be true or false") }).default(false).openapi(
+    {
+      description: "Also fit on all budgets but the largest and score the held-out one.",
+    },
+  ),
 }).openapi("FitRequest");
 
 /** What a caller may pass to {@linkcode fitScalingLaws}: the POST body, options optional. */

@@ -1,6 +1,6 @@
-// Child process of the concurrency test: download one file into a shared destination.
-import { ensureDownloaded } from "../../data/download.ts";
+// Child process of the concurrency test: prepare CIFAR-10 from a test URL into a shared data dir.
+import { createCifar10 } from "../../data/cifar10.ts";
 
-const [url, dest, sha256] = Deno.args as [string, string, string];
-const got = await ensureDownloaded({ url, dest, expected: { sha256 } });
-console.log(JSON.stringify(got));
+const [url, md5, dataDir] = Deno.args as [string, string, string];
+await createCifar10({ url, checksums: { md5 } }).prepare({ dataDir });
+console.log("ready");

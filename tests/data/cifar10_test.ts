@@ -135,3 +135,79 @@ Deno.test("cifar10 refuses an archive whose member is truncated, and does not be
     await Deno.remove(dataDir, { recursive: true });
   }
 });
+
+Deno.test("cifar10 prepared twice at once (two instances, as two processes would) downloads and extracts once", async () => {
+  const records = new Uint8Array(2 * RECORD);
+  records[RECORD] = 9;
+  const files: Record<string, Uint8Array> = {
+    "cifar-10-batches-bin/batches.meta.txt": new Uint8Array(1),
+  };
+  for (let i = 1; i <= 5; i++) files[`cifar-10-batches-bin/data_batch_${i}.bin`] = records;
+  files["cifar-10-batches-bin/test_batch.bin"] = records;
+  const archive = await packTarGz(files);
+  const server = serveFiles({ "/c.tar.gz": archive });
+  const dataDir = await Deno.makeTempDir();
+  try {
+    const options = {
+      url: `${server.base}/c.tar.gz`,
+      checksums: { md5: createHash("md5").update(archive).digest("hex") },
+    };
+    const [a, b] = [createCifar10(options), createCifar10(options)];
+    await Promise.all([a.prepare({ dataDir }), b.prepare({ dataDir })]);
+    assert.equal(server.seen.length, 1);
+    assert.equal(await a.isReady({ dataDir }), true);
+    const batch = (await b.batches({ split: "train", batchSize: 10, seed: 0, dataDir }).next())
+      .value as ImageBatch;
+    assert.deepEqual([...batch.labels].sort(), [0, 0, 0, 0, 0, 9, 9, 9, 9, 9]);
+  } finally {
+    await server.close();
+    await Deno.remove(dataDir, { recursive: true });
+  }
+});
+
+Deno.test("cifar10 prepared by two processes at once: one download, one extraction, both succeed", async () => {
+  const records = new Uint8Array(3 * RECORD).map((
+    _,
+    i,
+  ) => (i % RECORD === 0 ? (i / RECORD) % 10 : i % 256));
+  const files: Record<string, Uint8Array> = {
+    "cifar-10-batches-bin/batches.meta.txt": new Uint8Array(1),
+  };
+  for (let i = 1; i <= 5; i++) files[`cifar-10-batches-bin/data_batch_${i}.bin`] = records;
+  files["cifar-10-batches-bin/test_batch.bin"] = records;
+  // Padding makes the download take a few chunks, so the two processes overlap.
+  files["cifar-10-batches-bin/readme.html"] = new Uint8Array(8_000_000);
+  const archive = await packTarGz(files, { compress: false });
+  const md5 = createHash("md5").update(archive).digest("hex");
+  const server = serveFiles({ "/c.tar.gz": archive });
+  const dataDir = await Deno.makeTempDir();
+  try {
+    const child = new URL("./_prepare_child.ts", import.meta.url).pathname;
+    const run = () =>
+      new Deno.Command(Deno.execPath(), {
+        args: ["run", "-A", child, `${server.base}/c.tar.gz`, md5, dataDir],
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+    const outputs = await Promise.all([run(), run()]);
+    for (const out of outputs) {
+      assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
+      assert.equal(new TextDecoder().decode(out.stdout).trim(), "ready");
+    }
+    assert.equal(server.seen.length, 1, "the lock makes the second process reuse the first's work");
+    const test = await Deno.readFile(`${dataDir}/cifar10/cifar-10-batches-bin/test_batch.bin`);
+    assert.deepEqual(test, records);
+    const leftovers = [...Deno.readDirSync(`${dataDir}/cifar10`)].map((e) => e.name).sort();
+    assert.deepEqual(leftovers, [
+      "READY",
+      "cifar-10-batches-bin",
+      "cifar-10-binary.tar.gz",
+      "cifar-10-binary.tar.gz.lock",
+      "cifar-10-binary.tar.gz.verified",
+      "prepare.lock",
+    ]);
+  } finally {
+    await server.close();
+    await Deno.remove(dataDir, { recursive: true });
+  }
+});

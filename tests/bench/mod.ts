@@ -1,0 +1,9 @@
+/**
+ * `deno task bench`: every benchmark section, in order, printed as one markdown report.
+ *
+ * @module
+ */
+import { run as data } from "./data.ts";
+
+const sections = [data];
+for (const section of sections) console.log(await section());
