@@ -87,8 +87,8 @@ function toProblem(error: unknown): ProblemError {
   if (error instanceof TrainingError) {
     return new ProblemError({
       type: "about:blank",
-      title: statusTitle(500),
-      status: 500,
+      title: statusTitle(error.status),
+      status: error.status,
       detail: error.message,
     });
   }

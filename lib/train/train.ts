@@ -39,15 +39,18 @@ export interface TrainOptions {
   backend?: SelectOptions;
 }
 
-/** Training failed after it started (e.g. the wasm heap ran out). */
+/** Training failed after it started (dataset unavailable, the wasm heap ran out…). */
 export class TrainingError extends Error {
+  /** HTTP status the route answers with: 503 when the dataset is unavailable, else 500. */
+  readonly status: number;
   /**
    * @param message What went wrong, in sentence case.
-   * @param options The cause.
+   * @param options The cause and the HTTP status (default 500).
    */
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
+  constructor(message: string, options: { cause?: unknown; status?: number } = {}) {
+    super(message, { cause: options.cause });
     this.name = "TrainingError";
+    this.status = options.status ?? 500;
   }
 }
 
@@ -128,6 +131,17 @@ async function runPlan(
 ): Promise<TrainResult> {
   const { signal, onProgress } = options;
   const started = performance.now();
+  try {
+    await plan.dataset.prepare({ signal }); // a no-op when the data is already local
+  } catch (error) {
+    if (error instanceof DOMException && error.name === "AbortError") throw error;
+    throw new TrainingError(
+      `Dataset ${plan.dataset.info.name} is not available: ${
+        error instanceof Error ? error.message : String(error)
+      }`,
+      { cause: error, status: 503 },
+    );
+  }
   const microSteps = plan.batchSize / plan.microBatchSize;
   const progressEvery = request.progress_every ?? Math.max(1, Math.floor(plan.steps / 100));
   const model = plan.family.build(plan.config, request.seed);

@@ -126,3 +126,29 @@ Deno.test("GET /openapi.json documents POST /v1/train", async () => {
   const doc = await (await app.request("/openapi.json")).json();
   assert.ok(doc.paths["/v1/train"].post.requestBody);
 });
+
+Deno.test("POST /v1/train: a refused dataset name is a 422, an unavailable dataset a 503", async () => {
+  const offline = {
+    ...resolveTiny("tiny-text")!,
+    prepare: () => Promise.reject(new Error("offline: fetch https://example.invalid/x failed")),
+  };
+  const strict = createApp({
+    config: loadConfig({}),
+    resolveDataset: (name) => {
+      if (name.includes("..")) throw new Error(`Path traversal in ${name}.`);
+      return name === "offline" ? offline : resolveTiny(name);
+    },
+  });
+  const send = (dataset: string) =>
+    strict.request("/v1/train", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ ...body, dataset }),
+    });
+  const traversal = await send("text-file:../../etc/passwd");
+  assert.equal(traversal.status, 422);
+  assert.equal((await traversal.json()).field, "dataset");
+  const unavailable = await send("offline");
+  assert.equal(unavailable.status, 503);
+  assert.match((await unavailable.json()).detail, /offline/);
+});
