@@ -7,3 +7,8 @@ export { createApp } from "./routes/mod.ts";
 export type { AppOptions } from "./routes/mod.ts";
 export { loadConfig } from "./lib/service/config.ts";
 export type { ServiceConfig } from "./lib/service/config.ts";
+export { planTraining, TrainRequestSchema, trainPoint } from "./lib/train/mod.ts";
+export type { TrainProgress, TrainRequest, TrainResult } from "./lib/train/mod.ts";
+export { FAMILIES, getFamily } from "./models/mod.ts";
+export type { ModelFamily } from "./models/mod.ts";
+export { ensureBackend, selectBackend } from "./lib/backend/select.ts";
