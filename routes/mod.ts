@@ -16,11 +16,15 @@ import { fitRoutes } from "./fit.ts";
 import { healthRoutes } from "./health.ts";
 import { planRoutes } from "./plan.ts";
 import { ProblemError, problemResponse } from "./problem.ts";
+import type { DatasetResolver } from "../lib/train/plan.ts";
+import { trainRoutes } from "./train.ts";
 
 /** Options for {@linkcode createApp}. */
 export interface AppOptions {
   /** Service configuration; defaults to {@linkcode loadConfig} over the environment. */
   config?: ServiceConfig;
+  /** Dataset lookup of `POST /v1/train`; defaults to the dataset registry. */
+  resolveDataset?: DatasetResolver;
 }
 
 /**
@@ -47,6 +51,7 @@ export function createApp(options: AppOptions = {}): OpenAPIHono {
   app.route("/", healthRoutes(ctx));
   app.route("/", fitRoutes(ctx));
   app.route("/", planRoutes(ctx));
+  app.route("/", trainRoutes(ctx, { resolveDataset: options.resolveDataset }));
   mountDocs(app);
   app.notFound((c) =>
     problemResponse(

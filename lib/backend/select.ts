@@ -12,6 +12,10 @@ import * as tf from "@tensorflow/tfjs-core";
 import "@tensorflow/tfjs-backend-cpu";
 import { setWasmPaths } from "@tensorflow/tfjs-backend-wasm";
 
+// Production mode: no console warnings (tfjs-cpu greets every Node-like host with an advert for
+// tfjs-node) and no debug-only checks.
+tf.env().set("PROD", true);
+
 /** Environment variable naming the backend to use, overriding the automatic choice. */
 export const BACKEND_ENV_VAR = "FLOPS_FIT_BACKEND";
 
@@ -268,11 +272,17 @@ function describe(
 /**
  * The backend in use, selecting one on first call (memoised; concurrent callers share it).
  *
- * @param options As {@linkcode selectBackend}; only the first call's options matter.
+ * @param options As {@linkcode selectBackend}; a different `override` re-selects.
  * @returns What is active.
  */
 export function ensureBackend(options: SelectOptions = {}): Promise<BackendInfo> {
-  if (current !== undefined && tf.getBackend() === current.name) return Promise.resolve(current);
+  const wanted = options.override;
+  if (
+    current !== undefined && tf.getBackend() === current.name &&
+    (wanted === undefined || wanted === current.name)
+  ) {
+    return Promise.resolve(current);
+  }
   pending ??= selectBackend(options).finally(() => {
     pending = undefined;
   });
@@ -282,4 +292,24 @@ export function ensureBackend(options: SelectOptions = {}): Promise<BackendInfo>
 /** @returns The backend selected so far, if any (no side effects). */
 export function currentBackend(): BackendInfo | undefined {
   return current;
+}
+
+/**
+ * Replace the active backend with a fresh instance of itself, after a crash left it unusable
+ * (a wasm module that hit "memory access out of bounds" or `Aborted()` cannot run again). Every
+ * tensor on the old instance is lost; the trainer has already dropped its own.
+ *
+ * @returns True when a fresh instance is active.
+ */
+export async function resetBackend(): Promise<boolean> {
+  const name = tf.getBackend();
+  const factory = tf.findBackendFactory(name);
+  if (factory === undefined || factory === null) return false;
+  try {
+    tf.removeBackend(name);
+  } catch {
+    // A crashed instance may fail to dispose; its registration is gone either way.
+  }
+  tf.registerBackend(name, factory);
+  return await tf.setBackend(name);
 }

@@ -19,6 +19,14 @@ import type { NamedVariable } from "../../models/family.ts";
 /** Added to the norm before dividing, as PyTorch's `clip_grad_norm_`, so a zero norm is safe. */
 const CLIP_NORM_EPS = 1e-6;
 
+/** A non-trainable variable of zeros shaped like `like` (the temporary zeros are freed). */
+function zeroVariable(like: tf.Tensor): tf.Variable {
+  const zeros = tf.zerosLike(like);
+  const variable = tf.variable(zeros, false);
+  zeros.dispose();
+  return variable;
+}
+
 /** AdamW hyper-parameters. */
 export interface AdamWOptions {
   /** β1. */
@@ -56,8 +64,8 @@ export class AdamW {
   constructor(params: NamedVariable[], options: AdamWOptions) {
     this.#params = params;
     this.#options = options;
-    this.#m = params.map((p) => tf.variable(tf.zerosLike(p.variable), false));
-    this.#v = params.map((p) => tf.variable(tf.zerosLike(p.variable), false));
+    this.#m = params.map((p) => zeroVariable(p.variable));
+    this.#v = params.map((p) => zeroVariable(p.variable));
   }
 
   /**

@@ -13,7 +13,12 @@
 import * as tf from "@tensorflow/tfjs-core";
 import type { Batch, Dataset } from "../../data/types.ts";
 import type { Model } from "../../models/family.ts";
-import { type BackendInfo, ensureBackend, type SelectOptions } from "../backend/select.ts";
+import {
+  type BackendInfo,
+  ensureBackend,
+  resetBackend,
+  type SelectOptions,
+} from "../backend/select.ts";
 import { AdamW } from "./adamw.ts";
 import { type DatasetResolver, planTraining, TrainInputError, type TrainPlan } from "./plan.ts";
 import type { TrainProgress, TrainRequest, TrainResult } from "./request.ts";
@@ -39,15 +44,24 @@ export interface TrainOptions {
   backend?: SelectOptions;
 }
 
-/** Training failed after it started (e.g. the wasm heap ran out). */
+/** Training failed after it started (dataset unavailable, the wasm heap ran out…). */
 export class TrainingError extends Error {
+  /** HTTP status the route answers with: 503 when the dataset is unavailable, else 500. */
+  readonly status: number;
+  /** True when the backend itself crashed (and was replaced by a fresh instance). */
+  readonly crashed: boolean;
   /**
    * @param message What went wrong, in sentence case.
-   * @param options The cause.
+   * @param options The cause and the HTTP status (default 500).
    */
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
+  constructor(
+    message: string,
+    options: { cause?: unknown; status?: number; crashed?: boolean } = {},
+  ) {
+    super(message, { cause: options.cause });
     this.name = "TrainingError";
+    this.status = options.status ?? 500;
+    this.crashed = options.crashed ?? false;
   }
 }
 
@@ -128,6 +142,17 @@ async function runPlan(
 ): Promise<TrainResult> {
   const { signal, onProgress } = options;
   const started = performance.now();
+  try {
+    await plan.dataset.prepare({ signal }); // a no-op when the data is already local
+  } catch (error) {
+    if (error instanceof DOMException && error.name === "AbortError") throw error;
+    throw new TrainingError(
+      `Dataset ${plan.dataset.info.name} is not available: ${
+        error instanceof Error ? error.message : String(error)
+      }`,
+      { cause: error, status: 503 },
+    );
+  }
   const microSteps = plan.batchSize / plan.microBatchSize;
   const progressEvery = request.progress_every ?? Math.max(1, Math.floor(plan.steps / 100));
   const model = plan.family.build(plan.config, request.seed);
@@ -240,11 +265,21 @@ async function runPlan(
       diverged,
     });
   } catch (error) {
-    throw explain(error, backend, plan);
+    const explained = explain(error, backend, plan);
+    if (explained instanceof TrainingError && explained.crashed) {
+      // The backend instance is dead (wasm abort): drop it and start a fresh one, so the
+      // service keeps training the next request.
+      await resetBackend();
+    }
+    throw explained;
   } finally {
     await batches.return?.(undefined);
-    model.dispose();
-    optimizer.dispose();
+    try {
+      model.dispose();
+      optimizer.dispose();
+    } catch {
+      // After a backend crash its tensors cannot be freed one by one; resetBackend() dropped them.
+    }
   }
 }
 
@@ -315,7 +350,7 @@ function explain(error: unknown, backend: BackendInfo, plan: TrainPlan): unknown
     return new TrainingError(
       `The ${backend.name} backend ran out of memory at micro-batch ${plan.microBatchSize}; ` +
         `retry with a smaller micro_batch_size. (${text})`,
-      { cause: error },
+      { cause: error, status: 503, crashed: true },
     );
   }
   return new TrainingError(`Training failed on ${backend.name}: ${text}`, { cause: error });
