@@ -10,7 +10,8 @@
  *   between buildable sizes);
  * - targets N_i = N* · W^(i/(n−1) − 1/2), i = 0…n−1, for width W (largest/smallest);
  * - each target snapped to the nearest buildable size in ln N, never twice;
- * - samples S = ⌊C / F⌋, D = S · u, FLOPs spent S · F ∈ (C − F, C].
+ * - samples S = ⌊C / (F·B)⌋ · B in whole steps of the batch size B (`hyper.batch_size`, else 1),
+ *   D = S · u, FLOPs spent S · F ∈ (C − F·B, C].
  *
  * Adaptive planning lives in `adaptive.ts`.
  *
@@ -42,11 +43,11 @@ export interface PlannedPoint {
   params: number;
   /** Exact training FLOPs per sample. */
   flops_per_sample: number;
-  /** Samples the budget buys: ⌊C / F⌋. */
+  /** Samples the budget buys in whole steps: ⌊C / (F·B)⌋ · B. */
   samples: number;
   /** D: samples × units per sample (tokens or images). */
   data: number;
-  /** FLOPs the point spends: samples × F (within one sample of the budget). */
+  /** FLOPs the point spends: samples × F (within one step of the budget). */
   flops: number;
   /** What to send to `POST /v1/train`. */
   request: TrainRequest;
@@ -94,6 +95,24 @@ export interface PlanOptions extends PointTemplate {
   prior?: { k: number; a: number };
   /** Explicit size-parameter values used at every budget instead of a grid. */
   sizes?: readonly number[];
+}
+
+/**
+ * Slack when flooring C / (F·B) into steps, the trainer's own (`lib/train/plan.ts`), so a budget of
+ * exactly k steps is not lost to float rounding.
+ */
+const STEP_FLOOR_SLACK = 1e-9;
+
+/**
+ * The batch size the points will train with: `hyper.batch_size` when set (the trainer spends
+ * whole steps of it), else 1 (any sample count).
+ *
+ * @param template The point template.
+ * @returns Samples per step.
+ */
+export function batchSizeOf(template: PointTemplate): number {
+  const b = template.hyper?.batch_size;
+  return typeof b === "number" && Number.isInteger(b) && b >= 1 ? b : 1;
 }
 
 /** Chinchilla's compute-optimal tokens per parameter, the default grid centre. */
@@ -207,12 +226,14 @@ function gridFor(
   warnings: string[],
 ): BudgetGrid {
   const points: PlannedPoint[] = [];
+  const batch = batchSizeOf(options);
   for (const size of [...chosen].sort((a, b) => a.params - b.params)) {
-    const samples = Math.floor(budget / size.flopsPerSample);
+    // Whole optimiser steps, as the trainer spends them: S = ⌊C / (F·B)⌋ · B.
+    const samples = Math.floor(budget / (size.flopsPerSample * batch) + STEP_FLOOR_SLACK) * batch;
     if (samples < 1) {
       warnings.push(
-        `${options.family.sizeParam}=${size.size} needs ${fmt(size.flopsPerSample)} FLOPs per ` +
-          `sample, more than the budget ${fmt(budget)}; skipped.`,
+        `${options.family.sizeParam}=${size.size} needs ${fmt(size.flopsPerSample * batch)} ` +
+          `FLOPs per step, more than the budget ${fmt(budget)}; skipped.`,
       );
       continue;
     }

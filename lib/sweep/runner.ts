@@ -370,7 +370,15 @@ async function readStream(
     const kind = event.type ?? event.event;
     if (kind === "error" || (typeof event.status === "number" && event.status >= 400)) {
       const detail = String(event.detail ?? event.message ?? event.error ?? "training failed");
-      throw new Error(`${url} reported: ${detail}`);
+      const status = typeof event.status === "number" ? event.status : undefined;
+      const message = `${url} reported${status === undefined ? "" : ` ${status}`}: ${detail}`;
+      // A refusal of the request itself (4xx other than 408/429) will not change on retry.
+      if (
+        status !== undefined && status >= 400 && status < 500 && status !== 408 && status !== 429
+      ) {
+        throw new PermanentError(message, status);
+      }
+      throw new Error(message);
     }
     if (kind === "result" || kind === "done") {
       const inner = event.result ?? event.data;

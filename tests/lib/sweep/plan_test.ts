@@ -25,6 +25,15 @@ Deno.test("planSweep() snaps every size to one the family can build, each once",
   }
 });
 
+Deno.test("planSweep() spends each budget in whole steps: S = floor(C/(F·B))·B", () => {
+  const [grid] = planSweep({ family, budgets: [3e12], dataset: "x", hyper: { batch_size: 16 } });
+  for (const p of grid!.points) {
+    assert.equal(p.samples % 16, 0);
+    assert.equal(p.samples, Math.floor(3e12 / (p.flops_per_sample * 16)) * 16);
+    assert.ok(p.flops <= 3e12 && 3e12 - p.flops < 16 * p.flops_per_sample);
+  }
+});
+
 Deno.test("planSweep() spends each budget: S = floor(C/F), within one sample of C", () => {
   const [grid] = planSweep({ family, budgets: [3e12], dataset: "x" });
   for (const p of grid!.points) {
