@@ -229,6 +229,17 @@ export function formatSummary(sweep: SweepFit, context: SummaryContext): string 
           : "; the entropy lies outside E's interval."),
     );
   }
+  if (context.entropyNats !== undefined) {
+    const below = sweep.fit.table.filter((r) =>
+      sweep.tableBudgets.includes(r.C) && r.loss < context.entropyNats!
+    );
+    if (below.length > 0) {
+      lines.push(
+        `- ${below.length} table row(s) predict a loss below the source's entropy, which no ` +
+          `model can reach: those extrapolations are beyond what the fitted form knows.`,
+      );
+    }
+  }
   const checks = checkSweep(fit, context.entropyNats);
   lines.push("");
   lines.push("## Checks");
