@@ -37,6 +37,12 @@ export interface SweepFit {
   tableBudgets: number[];
 }
 
+/**
+ * A fitted E below this many nats counts as collapsed to zero: no language source here has an
+ * entropy under 0.01 nats per token, so such an E says the data cannot see the floor.
+ */
+const E_COLLAPSED_NATS = 0.01;
+
 /** Log-spaced budgets requested from the fit to draw smooth CI bands. */
 const BAND_POINTS = 24;
 
@@ -227,6 +233,12 @@ export function formatSummary(sweep: SweepFit, context: SummaryContext): string 
           : eCi[0] <= context.entropyNats && context.entropyNats <= eCi[1]
           ? "; the entropy lies inside E's interval."
           : "; the entropy lies outside E's interval."),
+    );
+  }
+  if (p.E < E_COLLAPSED_NATS) {
+    lines.push(
+      `- E collapsed to ${sig(p.E)}: every run is still far above the floor, so these budgets ` +
+        `cannot identify the irreducible loss (train larger budgets to pin it down).`,
     );
   }
   if (context.entropyNats !== undefined) {
