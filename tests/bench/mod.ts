@@ -3,7 +3,8 @@
  *
  * @module
  */
+import { run as fit } from "./fit.ts";
 import { run as data } from "./data.ts";
 
-const sections = [data];
+const sections = [fit, data];
 for (const section of sections) console.log(await section());
