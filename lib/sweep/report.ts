@@ -78,7 +78,7 @@ export function fitSweep(input: FitSweepInput): SweepFit {
     ...(input.tableBudgets ?? [...input.budgets, largest * 10, largest * 100]),
   ].sort((a, b) => a - b);
   const lo = Math.min(...input.budgets) / 1.5;
-  const hi = Math.max(...tableBudgets) * 1.001;
+  const hi = Math.max(...tableBudgets);
   const band = Array.from(
     { length: BAND_POINTS },
     (_, i) => lo * (hi / lo) ** (i / (BAND_POINTS - 1)),
