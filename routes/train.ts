@@ -130,6 +130,7 @@ function streamRun(
         signal: abort.signal,
         resolveDataset: options.resolveDataset,
         maxTrainFlops: options.ctx.config.maxTrainFlops,
+        backend: { env: { FLOPS_FIT_BACKEND: options.ctx.config.backend } },
         onProgress: (event) => send(event.type, event),
       }).then(
         (result) => send("result", result),
@@ -173,6 +174,7 @@ export function trainRoutes(ctx: AppContext, options: TrainRouteOptions = {}) {
     const trainOptions = {
       resolveDataset: options.resolveDataset,
       maxTrainFlops: ctx.config.maxTrainFlops,
+      backend: { env: { FLOPS_FIT_BACKEND: ctx.config.backend } },
     };
     try {
       await prepareTraining(request, trainOptions);
