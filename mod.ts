@@ -12,3 +12,11 @@ export type { TrainProgress, TrainRequest, TrainResult } from "./lib/train/mod.t
 export { FAMILIES, getFamily } from "./models/mod.ts";
 export type { ModelFamily } from "./models/mod.ts";
 export { ensureBackend, selectBackend } from "./lib/backend/select.ts";
+export {
+  FitInputError,
+  FitRequestSchema,
+  FitResultSchema,
+  fitScalingLaws,
+  parsePointsCsv,
+} from "./lib/fit/mod.ts";
+export type { FitLimits, FitRequest, FitResult } from "./lib/fit/mod.ts";

@@ -20,6 +20,7 @@ export const ENV_VARS = {
   token: "FLOPS_FIT_TOKEN",
   corsOrigins: "FLOPS_FIT_CORS_ORIGINS",
   backend: "FLOPS_FIT_BACKEND",
+  dataDir: "FLOPS_FIT_DATA_DIR",
 } as const;
 
 /** Schema of the service configuration; each field's `.default` is the documented default. */
@@ -42,6 +43,8 @@ export const ServiceConfigSchema = z.object({
   corsOrigins: z.string().default(""),
   /** tfjs backend for training (`webgpu`, `wasm`, `cpu`, …); unset chooses automatically. */
   backend: z.string().min(1).optional(),
+  /** Dataset cache directory. @default $XDG_CACHE_HOME/flops-fit, else ~/.cache/flops-fit */
+  dataDir: z.string().min(1).optional(),
 });
 
 /** Parsed service configuration. */

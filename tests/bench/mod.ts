@@ -3,7 +3,8 @@
  *
  * @module
  */
+import { run as data } from "./data.ts";
 import { run as train } from "./train.ts";
 
-const sections = [train];
+const sections = [data, train];
 for (const section of sections) console.log(await section());
