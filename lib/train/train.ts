@@ -114,13 +114,31 @@ export function trainPoint(
   request: TrainRequest,
   options: TrainOptions = {},
 ): Promise<TrainResult> {
-  const run = queue.then(async () => {
-    options.signal?.throwIfAborted();
+  const previous = queue;
+  const run = (async () => {
+    await untilDoneOrAborted(previous, options.signal);
     const { plan, backend } = await prepareTraining(request, options);
     return await runPlan(request, plan, backend, options);
-  });
-  queue = run.catch(() => undefined);
+  })();
+  // The next run starts once this one has settled and the one before it has finished: a request
+  // cancelled while queued leaves at once without letting the next jump ahead of a running one.
+  queue = Promise.all([previous, run.catch(() => undefined)]);
   return run;
+}
+
+/** Wait for `previous`, or reject with the abort reason as soon as `signal` aborts. */
+function untilDoneOrAborted(previous: Promise<unknown>, signal?: AbortSignal): Promise<void> {
+  signal?.throwIfAborted();
+  if (signal === undefined) return previous.then(() => undefined);
+  return new Promise((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener("abort", onAbort, { once: true });
+    previous.then(() => {
+      signal.removeEventListener("abort", onAbort);
+      if (signal.aborted) reject(signal.reason);
+      else resolve();
+    });
+  });
 }
 
 /** Wait for a macrotask: lets the server notice a gone client and flush streamed events. */
