@@ -42,6 +42,8 @@ export interface TrainOptions {
   maxTrainFlops?: number;
   /** Backend selection (first use only). */
   backend?: SelectOptions;
+  /** Dataset cache directory; defaults to the registry's (`FLOPS_FIT_DATA_DIR` or the user cache). */
+  dataDir?: string;
 }
 
 /** Training failed after it started (dataset unavailable, the wasm heap ran out…). */
@@ -112,13 +114,31 @@ export function trainPoint(
   request: TrainRequest,
   options: TrainOptions = {},
 ): Promise<TrainResult> {
-  const run = queue.then(async () => {
-    options.signal?.throwIfAborted();
+  const previous = queue;
+  const run = (async () => {
+    await untilDoneOrAborted(previous, options.signal);
     const { plan, backend } = await prepareTraining(request, options);
     return await runPlan(request, plan, backend, options);
-  });
-  queue = run.catch(() => undefined);
+  })();
+  // The next run starts once this one has settled and the one before it has finished: a request
+  // cancelled while queued leaves at once without letting the next jump ahead of a running one.
+  queue = Promise.all([previous, run.catch(() => undefined)]);
   return run;
+}
+
+/** Wait for `previous`, or reject with the abort reason as soon as `signal` aborts. */
+function untilDoneOrAborted(previous: Promise<unknown>, signal?: AbortSignal): Promise<void> {
+  signal?.throwIfAborted();
+  if (signal === undefined) return previous.then(() => undefined);
+  return new Promise((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener("abort", onAbort, { once: true });
+    previous.then(() => {
+      signal.removeEventListener("abort", onAbort);
+      if (signal.aborted) reject(signal.reason);
+      else resolve();
+    });
+  });
 }
 
 /** Wait for a macrotask: lets the server notice a gone client and flush streamed events. */
@@ -143,7 +163,11 @@ async function runPlan(
   const { signal, onProgress } = options;
   const started = performance.now();
   try {
-    await plan.dataset.prepare({ signal }); // a no-op when the data is already local
+    // A no-op when the data is already local; otherwise download and verify it now.
+    await plan.dataset.prepare({
+      signal,
+      ...(options.dataDir ? { dataDir: options.dataDir } : {}),
+    });
   } catch (error) {
     if (error instanceof DOMException && error.name === "AbortError") throw error;
     throw new TrainingError(
@@ -169,6 +193,7 @@ async function runPlan(
     seed: request.seed,
     context: plan.context,
     augment: request.augment,
+    ...(options.dataDir ? { dataDir: options.dataDir } : {}),
   });
   const losses = new Float64Array(plan.steps);
   const lrs = new Float64Array(plan.steps);
@@ -232,7 +257,7 @@ async function runPlan(
       }
       const every = request.eval.every_steps;
       if (every > 0 && stepsDone % every === 0 && stepsDone < plan.steps) {
-        const e = await evaluate(model, plan, request, signal);
+        const e = await evaluate(model, plan, request, options);
         evals.push({ step: stepsDone, ...e.point });
         onProgress?.({
           type: "eval",
@@ -249,7 +274,7 @@ async function runPlan(
       }
       await yieldToEventLoop();
     }
-    const final = diverged ? undefined : await evaluate(model, plan, request, signal);
+    const final = diverged ? undefined : await evaluate(model, plan, request, options);
     if (final !== undefined) evals.push({ step: stepsDone, ...final.point });
     return report({
       request,
@@ -295,8 +320,9 @@ async function evaluate(
   model: Model,
   plan: TrainPlan,
   request: TrainRequest,
-  signal: AbortSignal | undefined,
+  options: TrainOptions,
 ): Promise<{ point: { loss: number | null; accuracy?: number }; samples: number }> {
+  const signal = options.signal;
   const micro = Math.min(plan.microBatchSize, plan.evalBatchSize);
   const samplesWanted = request.eval.batches * plan.evalBatchSize;
   const passes = Math.ceil(samplesWanted / micro);
@@ -305,6 +331,7 @@ async function evaluate(
     batchSize: micro,
     seed: request.eval.seed,
     context: plan.context,
+    ...(options.dataDir ? { dataDir: options.dataDir } : {}),
   });
   let lossSum = 0;
   let metricSum = 0;
