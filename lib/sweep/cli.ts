@@ -10,7 +10,7 @@
 import { parseArgs } from "node:util";
 import { PRESETS, resolveSweepConfig, type SweepConfig, type SweepFile } from "./config.ts";
 import { parseWorkerList } from "./runner.ts";
-import { resolveStudyDataset } from "./datasets.ts";
+import { getDataset, UnknownDatasetError } from "../../data/mod.ts";
 import { localWorker } from "./local.ts";
 import { familyForSweep } from "./study.ts";
 import { runSweep, type StudyEnvironment } from "./sweep.ts";
@@ -151,9 +151,15 @@ export async function configFromCli(request: CliRequest): Promise<SweepConfig> {
  * @throws {RangeError} For an unknown dataset or family.
  */
 export function studyEnvironment(config: SweepConfig): StudyEnvironment {
-  const found = resolveStudyDataset(config.dataset);
-  if (found === undefined) throw new RangeError(`Unknown dataset "${config.dataset}".`);
-  const dataset = found.info;
+  let dataset;
+  try {
+    dataset = getDataset(config.dataset).info;
+  } catch (error) {
+    if (error instanceof UnknownDatasetError) {
+      throw new RangeError(`Unknown dataset "${config.dataset}".`);
+    }
+    throw error;
+  }
   const family = familyForSweep(config.family, {
     params: config.params,
     data: dataset,

@@ -1,6 +1,5 @@
 /**
- * The in-process worker: `trainPoint` from `lib/train`, on the sweep's own datasets and the
- * registry's (see `datasets.ts`).
+ * The in-process worker: `trainPoint` from `lib/train`, on the dataset registry.
  * Loaded on first use, so `--mock` and `--workers` sweeps never start TensorFlow.js.
  *
  * @module
@@ -14,7 +13,6 @@ import { PermanentError, type Worker } from "./runner.ts";
  */
 export async function localWorker(): Promise<Worker> {
   const train = await import("../train/mod.ts");
-  const { resolveStudyDataset: resolveDataset } = await import("./datasets.ts");
   return {
     name: "in-process",
     concurrency: 1,
@@ -30,7 +28,6 @@ export async function localWorker(): Promise<Worker> {
       try {
         const result = await train.trainPoint(parsed.data, {
           signal,
-          resolveDataset,
           onProgress: (event) => {
             if (event.type !== "progress") return;
             onProgress?.({

@@ -1,6 +1,5 @@
 import assert from "node:assert/strict";
 import { loadConfig } from "../../../lib/service/config.ts";
-import { resolveStudyDataset, STUDY_TEXT } from "../../../lib/sweep/datasets.ts";
 import { planSweep } from "../../../lib/sweep/plan.ts";
 import { openResultsLog } from "../../../lib/sweep/results.ts";
 import { httpWorker, PermanentError, runPoints } from "../../../lib/sweep/runner.ts";
@@ -12,8 +11,7 @@ Deno.test({
   sanitizeResources: false,
   sanitizeOps: false,
   async fn() {
-    // The server resolves datasets like the sweep does (its own study source, then the registry).
-    const app = createApp({ config: loadConfig({}), resolveDataset: resolveStudyDataset });
+    const app = createApp({ config: loadConfig({}) });
     const server = Deno.serve({ port: 0, hostname: "127.0.0.1", onListen() {} }, app.fetch);
     const url = `http://127.0.0.1:${server.addr.port}`;
     const dir = await Deno.makeTempDir();
@@ -24,7 +22,7 @@ Deno.test({
         family,
         budgets: [3e7],
         sizes: [8],
-        dataset: STUDY_TEXT,
+        dataset: "synthetic-text-order1",
         model: { context: 16 },
         hyper: { batch_size: 8, eval: { batches: 1 } },
       });

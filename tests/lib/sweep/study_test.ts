@@ -1,6 +1,5 @@
 import assert from "node:assert/strict";
 import { gptParams, gptSizeRule } from "../../../models/gpt.ts";
-import { resolveStudyDataset, STUDY_TEXT } from "../../../lib/sweep/datasets.ts";
 import { CANDIDATE_SIZES, familyForSweep } from "../../../lib/sweep/study.ts";
 
 Deno.test("familyForSweep() lists buildable GPT sizes with the registry's exact counts", () => {
@@ -26,11 +25,4 @@ Deno.test("familyForSweep() uses images as ViT's D and rejects unknown families"
   assert.equal(familyForSweep("vit").dataUnit, "images");
   assert.equal(familyForSweep("vit").unitsPerSample, 1);
   assert.throws(() => familyForSweep("rnn"), /Unknown model family "rnn"/);
-});
-
-Deno.test("resolveStudyDataset() serves the order-1 study source with its entropy, then the registry", () => {
-  const own = resolveStudyDataset(STUDY_TEXT)!;
-  assert.ok(own.info.entropy_nats! > 1 && own.info.entropy_nats! < 1.2);
-  assert.equal(resolveStudyDataset("synthetic-text")?.info.name, "synthetic-text");
-  assert.equal(resolveStudyDataset("no-such-data"), undefined);
 });
