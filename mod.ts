@@ -34,3 +34,8 @@ export type { TrainerRef, TrainingPoolOptions } from "./lib/service/training_poo
 export { JobPool } from "./lib/service/job_pool.ts";
 export { startServer } from "./lib/service/server.ts";
 export type { RunningServer, ShutdownReport } from "./lib/service/server.ts";
+export { planTraining, trainPoint, TrainRequestSchema } from "./lib/train/mod.ts";
+export type { TrainProgress, TrainRequest, TrainResult } from "./lib/train/mod.ts";
+export { FAMILIES, getFamily } from "./models/mod.ts";
+export type { ModelFamily } from "./models/mod.ts";
+export { ensureBackend, selectBackend } from "./lib/backend/select.ts";

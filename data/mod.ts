@@ -11,7 +11,7 @@ import { UnknownDatasetError } from "./errors.ts";
 import { fashionMnist } from "./fashion_mnist.ts";
 import { localDataset, type LocalDatasetOptions } from "./local_files.ts";
 import { syntheticImages } from "./synthetic_images.ts";
-import { syntheticText, syntheticTextOrder3 } from "./synthetic_text.ts";
+import { syntheticText, syntheticTextOrder1, syntheticTextOrder3 } from "./synthetic_text.ts";
 import { tinyStories } from "./tinystories.ts";
 import type { Dataset } from "./types.ts";
 
@@ -27,6 +27,7 @@ const REGISTRY: readonly Dataset[] = [
   fashionMnist,
   tinyStories,
   syntheticText,
+  syntheticTextOrder1,
   syntheticTextOrder3,
   syntheticImages,
 ];

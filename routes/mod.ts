@@ -24,14 +24,16 @@ import { healthRoutes } from "./health.ts";
 import { libraryProblem, ProblemError, problemResponse } from "./problem.ts";
 import { requestLog } from "./request_log.ts";
 
+import { planRoutes } from "./plan.ts";
+import type { DatasetResolver } from "../lib/train/plan.ts";
+import { trainRoutes } from "./train.ts";
+
 /** Paths that need the bearer token when `FLOPS_FIT_TOKEN` is set: training and dataset preparation. */
 export const PROTECTED_PATHS: readonly string[] = [
   "/v1/train",
   "/v1/train/*",
   "/v1/datasets/:name/prepare",
 ];
-import type { DatasetResolver } from "../lib/train/plan.ts";
-import { trainRoutes } from "./train.ts";
 
 /** Options for {@linkcode createApp}. */
 export interface AppOptions {
@@ -88,6 +90,7 @@ export function createApp(options: AppOptions = {}): OpenAPIHono {
   app.route("/", datasetRoutes(ctx));
   app.route("/", healthRoutes(ctx));
   app.route("/", fitRoutes(ctx));
+  app.route("/", planRoutes(ctx));
   app.route("/", trainRoutes(ctx, { resolveDataset: options.resolveDataset }));
   mountDocs(app);
   app.notFound((c) =>

@@ -13,13 +13,14 @@
  */
 import { createRoute, z } from "@hono/zod-openapi";
 import { BackendError } from "../lib/backend/select.ts";
+import { registryResolver } from "../lib/train/datasets.ts";
 import { type DatasetResolver, TrainInputError } from "../lib/train/plan.ts";
 import { TrainRequestSchema, TrainResultSchema } from "../lib/train/request.ts";
 import type { TrainRequest } from "../lib/train/request.ts";
 import { prepareTraining, TrainingError } from "../lib/train/train.ts";
 import type { TrainResult } from "../lib/train/request.ts";
 import { checkTrainingLimits, limitsOf } from "../lib/service/limits.ts";
-import { runTrainingInWorker } from "../lib/service/training_pool.ts";
+import { runTrainingInWorker, type TrainingPool } from "../lib/service/training_pool.ts";
 import { type AppContext, createRouter } from "./context.ts";
 import { libraryProblem, type Problem, ProblemError, statusTitle } from "./problem.ts";
 
@@ -95,8 +96,8 @@ function toProblem(error: unknown): ProblemError {
   if (error instanceof TrainingError) {
     return new ProblemError({
       type: "about:blank",
-      title: statusTitle(500),
-      status: 500,
+      title: statusTitle(error.status),
+      status: error.status,
       detail: error.message,
     });
   }
@@ -118,7 +119,12 @@ function frame(format: "sse" | "ndjson", type: string, data: object): string {
 /** Stream progress events, then the result (or an error problem) last. */
 function streamRun(
   request: TrainRequest,
-  options: { format: "sse" | "ndjson"; signal: AbortSignal; ctx: AppContext } & TrainRouteOptions,
+  options: {
+    format: "sse" | "ndjson";
+    signal: AbortSignal;
+    pool: TrainingPool;
+    trainerOptions: Record<string, unknown>;
+  },
   instance: string,
 ): Response {
   const encoder = new TextEncoder();
@@ -135,9 +141,9 @@ function streamRun(
         }
       };
       runTrainingInWorker<TrainResult>(request, {
-        pool: options.ctx.trainingPool,
+        pool: options.pool,
         signal: abort.signal,
-        trainerOptions: { maxTrainFlops: options.ctx.config.maxTrainFlops },
+        trainerOptions: options.trainerOptions,
         onProgress: (event) => send((event as { type: string }).type, event as object),
       }).then(
         (result) => send("result", result),
@@ -175,13 +181,19 @@ function streamRun(
  * @returns The router.
  */
 export function trainRoutes(ctx: AppContext, options: TrainRouteOptions = {}) {
+  // Names come from clients: no absolute paths, local files only under the data directory.
+  const resolveDataset = options.resolveDataset ??
+    registryResolver({ dataDir: ctx.config.dataDir, allowAbsolutePaths: false });
   return createRouter().openapi(route, async (c) => {
     const request = c.req.valid("json") as TrainRequest;
     const signal = c.req.raw.signal;
-    const trainOptions = {
-      resolveDataset: options.resolveDataset,
+    // What the worker's trainer gets: plain data only (the resolver is rebuilt in the worker).
+    const trainerOptions = {
       maxTrainFlops: ctx.config.maxTrainFlops,
+      backend: { env: { FLOPS_FIT_BACKEND: ctx.config.backend } },
+      ...(ctx.config.dataDir === undefined ? {} : { dataDir: ctx.config.dataDir }),
     };
+    const trainOptions = { ...trainerOptions, resolveDataset };
     try {
       const { plan } = await prepareTraining(request, trainOptions);
       checkTrainingLimits(limitsOf(ctx.config), {
@@ -196,13 +208,17 @@ export function trainRoutes(ctx: AppContext, options: TrainRouteOptions = {}) {
     const accept = c.req.header("accept") ?? "";
     const format = accept.includes(SSE) ? "sse" : accept.includes(NDJSON) ? "ndjson" : undefined;
     if (format !== undefined) {
-      return streamRun(request, { format, signal, ctx, ...options }, c.req.path);
+      return streamRun(
+        request,
+        { format, signal, pool: ctx.trainingPool, trainerOptions },
+        c.req.path,
+      );
     }
     try {
       const result = await runTrainingInWorker<TrainResult>(request, {
         pool: ctx.trainingPool,
         signal,
-        trainerOptions: { maxTrainFlops: ctx.config.maxTrainFlops },
+        trainerOptions,
       });
       return c.json(result, 200);
     } catch (error) {

@@ -242,7 +242,7 @@ export class JobPool {
         this.#settle(job, undefined, event.data.result);
       } else {
         const error = event.data.error;
-        const rejected = error.status !== undefined;
+        const rejected = error.status !== undefined && error.status < 500;
         if (rejected) this.#completed++;
         else this.#failed++;
         this.#settle(job, rejected ? new JobRejectedError(error) : new JobFailedError(error));

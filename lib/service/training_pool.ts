@@ -32,11 +32,12 @@ export interface TrainerRef {
 }
 
 /**
- * The trainer workers run by default: `trainPoint` from the training library (issue 3).
- * The module is only imported inside a worker, when a training starts.
+ * The trainer workers run by default: the training library's `trainPoint` (issue 3) behind
+ * `train_entry.ts`, which rebuilds the dataset registry inside the worker. The module is only
+ * imported inside a worker, when a training starts.
  */
 export const DEFAULT_TRAINER: TrainerRef = {
-  module: new URL("../train/mod.ts", import.meta.url).href,
+  module: new URL("./train_entry.ts", import.meta.url).href,
   exportName: "trainPoint",
 };
 
@@ -155,7 +156,9 @@ export class TrainingFailedError extends Error {
     this.name = "TrainingFailedError";
     this.kind = kind;
     this.workerError = cause;
-    this.status = kind === "invalid" && cause.status !== undefined ? cause.status : 422;
+    this.status = kind === "invalid" && cause.status !== undefined && cause.status < 500
+      ? cause.status
+      : 422;
   }
 }
 
@@ -192,7 +195,12 @@ export function classifyWorkerError(error: WorkerError): Error {
       BACKEND_RETRY_AFTER_S,
     );
   }
-  if (INVALID_REQUEST_ERRORS.has(error.name) || error.status !== undefined) {
+  if (error.status === 503) {
+    // The trainer says a resource it needs is unavailable (e.g. a dataset that cannot be read).
+    return new TrainingUnavailableError(error.message, BACKEND_RETRY_AFTER_S);
+  }
+  const declared4xx = error.status !== undefined && error.status < 500;
+  if (INVALID_REQUEST_ERRORS.has(error.name) || declared4xx) {
     return new TrainingFailedError("invalid", error);
   }
   return new TrainingFailedError("crashed", error);

@@ -25,7 +25,7 @@ export interface WorkerError {
   message: string;
   /** `LimitExceededError` fields, when the thrown value had them. */
   limit?: { name: string; value: number; actual?: number; field?: string; status?: number };
-  /** A 4xx status the thrown value declared (e.g. the trainer's input errors). */
+  /** An HTTP status the thrown value declared (e.g. the trainer's input errors, 4xx or 5xx). */
   status?: number;
   /** The request field the thrown value named. */
   field?: string;
@@ -70,7 +70,7 @@ export function describeError(error: unknown): WorkerError {
   const out: WorkerError = { name, message: firstLine.slice(0, MAX_ERROR_MESSAGE_CHARS) };
   if (error instanceof Error) {
     const e = error as Error & { status?: unknown; field?: unknown; extra?: unknown };
-    if (typeof e.status === "number" && e.status >= 400 && e.status < 500) out.status = e.status;
+    if (typeof e.status === "number" && e.status >= 400 && e.status < 600) out.status = e.status;
     if (typeof e.field === "string") out.field = e.field.slice(0, MAX_ERROR_MESSAGE_CHARS);
     if (typeof e.extra === "object" && e.extra !== null) {
       try {

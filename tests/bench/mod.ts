@@ -7,12 +7,14 @@
 import { writeSection } from "./report.ts";
 import * as fit from "./fit.ts";
 import * as data from "./data.ts";
+import * as train from "./train.ts";
 import * as load from "./load.ts";
 
 /** Every bench section, by name, in report order. Add a line per section. */
 const SECTIONS: Record<string, { run: () => Promise<string> }> = {
   fit,
   data,
+  train,
   load,
 };
 

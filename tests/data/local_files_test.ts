@@ -31,6 +31,7 @@ Deno.test("getDataset() refuses traversal, and absolute paths when not allowed",
     "fashion-mnist",
     "tinystories",
     "synthetic-text",
+    "synthetic-text-order1",
     "synthetic-text-order3",
     "synthetic-images",
   ]);

@@ -29,6 +29,7 @@ Deno.test("GET /v1/datasets lists the registry with readiness and the synthetic 
     "fashion-mnist",
     "tinystories",
     "synthetic-text",
+    "synthetic-text-order1",
     "synthetic-text-order3",
     "synthetic-images",
   ]);

@@ -4,7 +4,7 @@ import { ensureBackend } from "../../lib/backend/select.ts";
 import { loadConfig } from "../../lib/service/config.ts";
 import { createApp } from "../../routes/mod.ts";
 import { resolveTiny } from "../lib/train/_tiny_data.ts";
-import { TINY_TRAINER } from "../lib/train/_tiny_trainer.ts";
+import { STRICT_TRAINER, strictResolver, TINY_TRAINER } from "../lib/train/_tiny_trainer.ts";
 
 await ensureBackend({ override: "wasm" });
 const app = createApp({
@@ -130,4 +130,64 @@ Deno.test("GET /healthz reports the training backend", async () => {
 Deno.test("GET /openapi.json documents POST /v1/train", async () => {
   const doc = await (await app.request("/openapi.json")).json();
   assert.ok(doc.paths["/v1/train"].post.requestBody);
+});
+
+Deno.test("POST /v1/train: a refused dataset name is a 422, an unavailable dataset a 503", async () => {
+  // The resolver lives in a module so the training worker can use it too.
+  const strict = createApp({
+    config: loadConfig({ FLOPS_FIT_LOG_REQUESTS: "false" }),
+    resolveDataset: strictResolver,
+    trainer: STRICT_TRAINER,
+  });
+  const send = (dataset: string) =>
+    strict.request("/v1/train", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ ...body, dataset }),
+    });
+  const traversal = await send("text-file:../../etc/passwd");
+  assert.equal(traversal.status, 422);
+  assert.equal((await traversal.json()).field, "dataset");
+  const unavailable = await send("offline");
+  assert.equal(unavailable.status, 503);
+  assert.match((await unavailable.json()).detail, /offline/);
+});
+
+Deno.test("POST /v1/train trains on the registry's synthetic datasets by name", async () => {
+  const real = createApp({ config: loadConfig({}) });
+  const send = (json: unknown) =>
+    real.request("/v1/train", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(json),
+    });
+  const text = await send({
+    family: "gpt",
+    size: 16,
+    config: { context: 16, depth: 1 },
+    dataset: "synthetic-text",
+    budget: { steps: 2 },
+    batch_size: 4,
+    eval: { batches: 1 },
+  });
+  assert.equal(text.status, 200);
+  const t = await text.json();
+  assert.equal(t.dataset.eval_split, "validation");
+  assert.equal(t.config.vocab_size, 256);
+  const images = await send({
+    family: "vit",
+    size: 16,
+    config: { depth: 1, patch_size: 8 },
+    dataset: "synthetic-images",
+    budget: { samples: 8 },
+    batch_size: 4,
+    eval: { batches: 1 },
+  });
+  assert.equal(images.status, 200);
+  const v = await images.json();
+  assert.equal(v.steps, 2);
+  assert.equal(typeof v.eval_accuracy, "number");
+  const traversal = await send({ ...body, dataset: "text-file:/etc/passwd" });
+  assert.equal(traversal.status, 422);
+  assert.equal((await traversal.json()).field, "dataset");
 });

@@ -10,6 +10,7 @@ import type { TrainerRef } from "../../../lib/service/training_pool.ts";
 import type { TrainOptions } from "../../../lib/train/train.ts";
 import { trainPoint as realTrainPoint } from "../../../lib/train/train.ts";
 import type { TrainRequest, TrainResult } from "../../../lib/train/request.ts";
+import type { DatasetResolver } from "../../../lib/train/plan.ts";
 import { resolveTiny } from "./_tiny_data.ts";
 
 /** This module's `trainPoint`, as a trainer reference for the pool. */
@@ -31,4 +32,38 @@ export async function trainPoint(
 ): Promise<TrainResult> {
   await ensureBackend({ override: "wasm" });
   return await realTrainPoint(request, { ...options, resolveDataset: resolveTiny });
+}
+
+/**
+ * The tiny datasets, plus `offline` (a tiny-text whose preparation fails as if offline), and a
+ * refusal of any name with `..` in it.
+ */
+export const strictResolver: DatasetResolver = (name) => {
+  if (name.includes("..")) throw new Error(`Path traversal in ${name}.`);
+  if (name !== "offline") return resolveTiny(name);
+  return {
+    ...resolveTiny("tiny-text")!,
+    prepare: () => Promise.reject(new Error("offline: fetch https://example.invalid/x failed")),
+  };
+};
+
+/** {@linkcode trainPointStrict} as a trainer reference for the pool. */
+export const STRICT_TRAINER: TrainerRef = {
+  module: import.meta.url,
+  exportName: "trainPointStrict",
+};
+
+/**
+ * Train with {@linkcode strictResolver}.
+ *
+ * @param request Parsed request.
+ * @param options Worker options.
+ * @returns The trainer's result.
+ */
+export async function trainPointStrict(
+  request: TrainRequest,
+  options: TrainOptions = {},
+): Promise<TrainResult> {
+  await ensureBackend({ override: "wasm" });
+  return await realTrainPoint(request, { ...options, resolveDataset: strictResolver });
 }

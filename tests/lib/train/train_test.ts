@@ -131,3 +131,38 @@ Deno.test("trainPoint() trains a ViT and reports held-out accuracy", async () =>
   assert.equal(r.eval_samples, 32);
   assert.equal(r.tokens_per_sample, 5); // (8/4)² patches + CLS
 });
+
+Deno.test("trainPoint() runs one at a time; a request cancelled while queued leaves at once", async () => {
+  const long = new AbortController();
+  let firstStarted = false;
+  const first = trainPoint(request({ ...gptBody, budget: { steps: 10_000 }, progress_every: 1 }), {
+    resolveDataset: resolveTiny,
+    backend,
+    signal: long.signal,
+    onProgress: () => {
+      firstStarted = true;
+    },
+  });
+  const queued = new AbortController();
+  let queuedSteps = 0;
+  const second = trainPoint(request({ ...gptBody, budget: { steps: 2 } }), {
+    resolveDataset: resolveTiny,
+    backend,
+    signal: queued.signal,
+    onProgress: () => queuedSteps++,
+  });
+  while (!firstStarted) await new Promise((r) => setTimeout(r, 5));
+  queued.abort();
+  await assert.rejects(
+    second,
+    (e: unknown) => e instanceof DOMException && e.name === "AbortError",
+  );
+  assert.equal(queuedSteps, 0);
+  long.abort();
+  await assert.rejects(first);
+  const third = await trainPoint(request({ ...gptBody, budget: { steps: 1 } }), {
+    resolveDataset: resolveTiny,
+    backend,
+  });
+  assert.equal(third.steps, 1);
+});
