@@ -59,6 +59,8 @@ Deno.test("resolveConfig() names the field that breaks divisibility or is unknow
   assert.equal(field(() => gpt.resolveConfig({ size: 60, config: { heads: 8 } })), "heads");
   assert.equal(field(() => gpt.resolveConfig({ size: 64, config: { widht: 3 } })), "widht");
   assert.equal(field(() => gpt.resolveConfig({})), "size");
+  assert.equal(field(() => gpt.resolveConfig({ size: 32, config: { d_model: 64 } })), "size");
+  assert.equal(field(() => vit.resolveConfig({ size: 32, config: { embed_dim: 32 } })), "no error");
   assert.equal(field(() => vit.resolveConfig({ size: 32, config: { depth: 0 } })), "depth");
   assert.equal(
     field(() => vit.resolveConfig({ size: 32, data: TINY_DATASETS["tiny-images"]!.info })),
