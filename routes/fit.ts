@@ -173,7 +173,8 @@ function csvRequest(text: string, query: z.infer<typeof FitQuerySchema>, maxPoin
     }
     throw validationProblem(parsed.error.issues, "query");
   }
-  return parsed.data;
+  // The unparsed body: the fitter must see which options were left to their defaults.
+  return body as z.input<typeof FitRequestSchema>;
 }
 
 function wantsMarkdown(c: Context, format: string | undefined): boolean {
@@ -209,7 +210,12 @@ export function fitRoutes(ctx: AppContext) {
           field: `query.${optionKeys[0]}`,
         });
       }
-      const body: unknown = c.req.valid("json");
+      // Validated above; the fitter gets the body as sent, so it can tell an omitted
+      // option (e.g. `bootstrap`, lowered for large point sets) from an explicit one.
+      const valid: unknown = c.req.valid("json");
+      const body: unknown = typeof valid === "object" && valid !== null && "points" in valid
+        ? await c.req.json()
+        : valid;
       if (typeof body !== "object" || body === null || !("points" in body)) {
         throw new ProblemError({
           type: "about:blank",
@@ -218,7 +224,7 @@ export function fitRoutes(ctx: AppContext) {
           detail: "Send the points as application/json or text/csv.",
         });
       }
-      request = body as z.infer<typeof FitRequestSchema>;
+      request = body as z.input<typeof FitRequestSchema>;
     }
     let result;
     try {

@@ -14,6 +14,7 @@ import { datasetRoutes } from "./datasets.ts";
 import { mountDocs } from "./docs.ts";
 import { fitRoutes } from "./fit.ts";
 import { healthRoutes } from "./health.ts";
+import { planRoutes } from "./plan.ts";
 import { ProblemError, problemResponse } from "./problem.ts";
 import type { DatasetResolver } from "../lib/train/plan.ts";
 import { trainRoutes } from "./train.ts";
@@ -48,8 +49,9 @@ export function createApp(options: AppOptions = {}): OpenAPIHono {
   const app = new OpenAPIHono();
   app.route("/", datasetRoutes(ctx));
   app.route("/", healthRoutes(ctx));
-  app.route("/", trainRoutes(ctx, { resolveDataset: options.resolveDataset }));
   app.route("/", fitRoutes(ctx));
+  app.route("/", planRoutes(ctx));
+  app.route("/", trainRoutes(ctx, { resolveDataset: options.resolveDataset }));
   mountDocs(app);
   app.notFound((c) =>
     problemResponse(

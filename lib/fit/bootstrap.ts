@@ -3,7 +3,9 @@
  *
  * Method. Resample points with replacement, stratified by budget: each budget of n_g
  * points draws n_g of its own points (so every resample is still an IsoFLOP design
- * with the same budgets). A resample is a weight vector w (draw counts), so both fits
+ * with the same budgets). Budgets too small for a parabola (< 3 points, e.g. runs
+ * that are not on IsoFLOP curves at all) are pooled into one stratum, so they are
+ * still resampled rather than copied into every resample. A resample is a weight vector w (draw counts), so both fits
  * run on the original arrays with weights — Σ w_i·Huber(r_i) equals the sum over the
  * resampled list. Each refit of Approach 3 polishes from the full-data optimum and
  * from the best cells of a coarse (0.1-spaced) VarPro grid of the resample; the
@@ -15,7 +17,7 @@
  *
  * @module
  */
-import { evalPowerLaw, fitIsoflop } from "./isoflop.ts";
+import { evalPowerLaw, fitIsoflop, MIN_PARABOLA_POINTS } from "./isoflop.ts";
 import {
   computeOptimal,
   exponentsOf,
@@ -60,13 +62,19 @@ export function mulberry32(seed: number): () => number {
  */
 export function resampleWeights(set: PointSet, random: () => number): Float64Array {
   const w = new Float64Array(set.n);
-  for (const b of set.budgets) {
-    const k = b.indices.length;
+  const pooled: number[] = [];
+  const draw = (indices: readonly number[]) => {
+    const k = indices.length;
     for (let j = 0; j < k; j++) {
-      const i = b.indices[Math.floor(random() * k)]!;
+      const i = indices[Math.floor(random() * k)]!;
       w[i] = w[i]! + 1;
     }
+  };
+  for (const b of set.budgets) {
+    if (b.indices.length < MIN_PARABOLA_POINTS) pooled.push(...b.indices);
+    else draw(b.indices);
   }
+  draw(pooled);
   return w;
 }
 

@@ -30,11 +30,11 @@ export type { CsvPoint, CsvTable } from "./csv.ts";
 export * from "./schema.ts";
 
 /**
- * Most (points × bootstrap resamples) one fit may cost: about a minute of refits on
- * one core. A request past it with an explicit `bootstrap` is refused (422); with the
+ * Most (points × bootstrap resamples) one fit may cost: ~10 s of refits on one core
+ * (a refit costs ~10 µs per point). A request past it with an explicit `bootstrap` is refused (422); with the
  * default count the count is lowered to fit, and a warning says so.
  */
-export const MAX_BOOTSTRAP_POINT_FITS = 2_000_000;
+export const MAX_BOOTSTRAP_POINT_FITS = 1_000_000;
 /** Most points for `multistart: "grid"` (4,500 L-BFGS runs; ~13 s at 250 points). */
 export const MAX_GRID_POINTS = 500;
 
@@ -44,6 +44,8 @@ export interface FitLimits {
   maxPoints?: number;
   /** Largest bootstrap count (422 past it). */
   maxBootstrap?: number;
+  /** Most points × resamples. @default MAX_BOOTSTRAP_POINT_FITS */
+  maxBootstrapPointFits?: number;
 }
 
 /**
@@ -68,6 +70,18 @@ export interface FitLimits {
  * ```
  */
 export function fitScalingLaws(input: FitRequest, limits: FitLimits = {}): FitResult {
+  try {
+    return fitOrThrow(input, limits);
+  } catch (error) {
+    // A numerical dead end (every start non-finite) is a property of the points.
+    if (error instanceof RangeError) {
+      throw new FitInputError("points", `the points cannot be fitted: ${error.message}`);
+    }
+    throw error;
+  }
+}
+
+function fitOrThrow(input: FitRequest, limits: FitLimits): FitResult {
   const t0 = performance.now();
   const maxPoints = limits.maxPoints ?? Infinity;
   const raw = input as unknown as { points?: unknown; bootstrap?: unknown };
@@ -99,19 +113,20 @@ export function fitScalingLaws(input: FitRequest, limits: FitLimits = {}): FitRe
   }
   let resamples = opts.bootstrap;
   const n = opts.points.length;
-  if (resamples * n > MAX_BOOTSTRAP_POINT_FITS) {
-    const fitting = Math.floor(MAX_BOOTSTRAP_POINT_FITS / n);
+  const maxPointFits = limits.maxBootstrapPointFits ?? MAX_BOOTSTRAP_POINT_FITS;
+  if (resamples * n > maxPointFits) {
+    const fitting = Math.floor(maxPointFits / n);
     if (raw.bootstrap !== undefined) {
       throw new FitInputError(
         "bootstrap",
-        `bootstrap × points = ${resamples} × ${n} exceeds ${MAX_BOOTSTRAP_POINT_FITS}; ` +
+        `bootstrap × points = ${resamples} × ${n} exceeds ${maxPointFits}; ` +
           `ask for at most ${fitting} resamples`,
         { limit: fitting },
       );
     }
     resamples = Math.min(DEFAULT_BOOTSTRAP, fitting);
     warnings.push({
-      code: "bootstrap_failures",
+      code: "bootstrap_reduced",
       message: `with ${n} points the default bootstrap was lowered to ${resamples} resamples`,
     });
   }

@@ -96,8 +96,11 @@ export function preparePoints(points: readonly FitPoint[], options: PrepareOptio
     data[i] = p.D;
     loss[i] = p.loss;
     flops[i] = p.C ?? options.flopsPerParamToken * p.N * p.D;
-    if (!Number.isFinite(flops[i]!)) {
-      throw new FitInputError(`points[${i}]`, `C = m·N·D overflows for N=${p.N}, D=${p.D}`);
+    if (!Number.isFinite(flops[i]!) || !(flops[i]! > 0)) {
+      throw new FitInputError(
+        `points[${i}]`,
+        `C = m·N·D is out of floating-point range for N=${p.N}, D=${p.D}`,
+      );
     }
     const key = `${p.N},${p.D},${p.loss}`;
     const first = seen.get(key);

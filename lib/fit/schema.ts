@@ -230,6 +230,7 @@ export const FitWarningSchema = z.object({
     "not_converged",
     "boundary_exponent",
     "bootstrap_failures",
+    "bootstrap_reduced",
     "flops_mismatch",
     "isoflop_unavailable",
   ]),

@@ -153,3 +153,19 @@ Deno.test("bootstrap intervals cover the truth at about the nominal rate (40 see
     assert.ok(implied / sd > 0.7 && implied / sd < 1.6, `${k}: implied sd ${implied} vs ${sd}`);
   }
 });
+
+Deno.test("runBootstrap() resamples runs that are not on IsoFLOP curves (pooled small budgets)", () => {
+  // Random (N, D): every point is its own budget; intervals must not collapse.
+  const random = mulberry32(4);
+  const points = Array.from({ length: 60 }, () => {
+    const N = Math.exp(15 + 6 * random());
+    const D = Math.exp(18 + 6 * random());
+    const L = TRUTH.E + TRUTH.A / N ** TRUTH.alpha + TRUTH.B / D ** TRUTH.beta;
+    return { N, D, loss: L * Math.exp(0.01 * (random() - 0.5)) };
+  });
+  const fit = fitScalingLaws({ points, bootstrap: 40 });
+  const [lo, hi] = fit.bootstrap!.parametric.alpha!;
+  assert.ok(hi - lo > 1e-4, `alpha interval [${lo}, ${hi}]`);
+  assert.ok(lo <= TRUTH.alpha && TRUTH.alpha <= hi);
+  assert.ok(fit.warnings.filter((w) => w.code === "budget_refused").length <= 1);
+});

@@ -14,10 +14,10 @@ Deno.test("fitScalingLaws() matches the SciPy/numpy reference fit of a noisy swe
     fit.parametric.objective <= ref.objective * (1 + 1e-7),
     `${fit.parametric.objective} vs ${ref.objective}`,
   );
-  // … and at the same optimum.
+  // … and at the same optimum (measured agreement: ~1e-9 relative).
   for (const k of ["E", "A", "B", "alpha", "beta"] as const) {
     const rel = Math.abs(fit.parametric[k] - ref[k]) / Math.abs(ref[k]);
-    assert.ok(rel < 1e-4, `${k}: ${fit.parametric[k]} vs ${ref[k]} (rel ${rel})`);
+    assert.ok(rel < 1e-6, `${k}: ${fit.parametric[k]} vs ${ref[k]} (rel ${rel})`);
   }
   const iso = fit.isoflop!;
   assert.ok(Math.abs(iso.a - FIXTURE.approach2.a) < 1e-9, `a ${iso.a} vs ${FIXTURE.approach2.a}`);

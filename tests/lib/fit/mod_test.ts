@@ -54,3 +54,17 @@ Deno.test("fitScalingLaws() refuses bad input with the field at fault", () => {
   const flat = good.map((p) => ({ ...p, loss: 3 + 0.1 * Math.log(p.N) }));
   refuses({ points: flat, bootstrap: 0 }, "points", /non-positive exponent/);
 });
+
+Deno.test("fitScalingLaws() lowers only a defaulted bootstrap past the points × resamples cap", () => {
+  const points = isoflopPoints({
+    budgets: SIX_BUDGETS.slice(0, 3),
+    perBudget: 5,
+    halfWidth: 1,
+    noiseSd: 0.01,
+  });
+  const limits = { maxBootstrapPointFits: 15 * 12 };
+  const fit = fitScalingLaws({ points }, limits);
+  assert.equal(fit.bootstrap?.n_resamples, 12);
+  assert.ok(fit.warnings.some((w) => w.code === "bootstrap_reduced"));
+  refuses({ points, bootstrap: 13 }, "bootstrap", /ask for at most 12/, 422, limits);
+});

@@ -56,7 +56,9 @@ Deno.test("preparePoints() refuses too few points, duplicates, one budget and no
   const flat = points.map((p) => ({ ...p, loss: 2.5 }));
   refuses(() => preparePoints(flat, OPTS), "points", /same loss/);
   const huge = points.map((p, i) => (i === 0 ? { ...p, N: 1e300, D: 1e300 } : p));
-  refuses(() => preparePoints(huge, OPTS), "points[0]", /overflows/);
+  refuses(() => preparePoints(huge, OPTS), "points[0]", /out of floating-point range/);
+  const tiny = points.map((p, i) => (i === 0 ? { ...p, N: 1e-300, D: 1e-300 } : p));
+  refuses(() => preparePoints(tiny, OPTS), "points[0]", /out of floating-point range/);
 });
 
 Deno.test("groupBudgets() sorts budgets by C and median() takes the middle", () => {

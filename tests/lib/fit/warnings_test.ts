@@ -59,3 +59,16 @@ Deno.test("collectWarnings() flags C inconsistent with m·N·D", () => {
   const fit = fitScalingLaws({ points, bootstrap: 0 });
   assert.ok(codes(fit).includes("flops_mismatch"));
 });
+
+Deno.test("collectWarnings() flags predicted losses that disagree beyond their intervals", () => {
+  // Far past the data, Approach 2's pure power law L_opt(C) drops below Approach 3's E + …
+  const points = isoflopPoints({
+    budgets: SIX_BUDGETS,
+    perBudget: 7,
+    halfWidth: 1,
+    noiseSd: 0.003,
+  });
+  const fit = fitScalingLaws({ points, bootstrap: 60, budgets: [1e25] });
+  const disagree = fit.warnings.filter((w) => w.code === "approaches_disagree");
+  assert.ok(disagree.some((w) => /predicted loss/.test(w.message)), JSON.stringify(fit.warnings));
+});

@@ -1,0 +1,116 @@
+/**
+ * The law L(N, D) = E + A/N^α + B/D^β and what follows from it: predicted loss, the
+ * compute-optimal allocation, and residuals.
+ *
+ * @module
+ */
+
+/** Data for the objective, already in logs. */
+export interface ParametricData {
+  /** ln N per point. */
+  lnParams: Float64Array;
+  /** ln D per point. */
+  lnData: Float64Array;
+  /** ln L per point. */
+  lnLoss: Float64Array;
+}
+
+/** θ = [a, b, e, α, β] with A = e^a, B = e^b, E = e^e. */
+export type Theta = Float64Array;
+
+/** The fitted law in natural units. */
+export interface Law {
+  /** Irreducible loss. */
+  E: number;
+  /** Parameter-term coefficient. */
+  A: number;
+  /** Data-term coefficient. */
+  B: number;
+  /** Parameter exponent. */
+  alpha: number;
+  /** Data exponent. */
+  beta: number;
+}
+
+/**
+ * θ = [a, b, e, α, β] → {E, A, B, α, β}.
+ *
+ * @param theta Parameters in log space.
+ * @returns The law.
+ */
+export function thetaToLaw(theta: ArrayLike<number>): Law {
+  return {
+    E: Math.exp(theta[2]!),
+    A: Math.exp(theta[0]!),
+    B: Math.exp(theta[1]!),
+    alpha: theta[3]!,
+    beta: theta[4]!,
+  };
+}
+
+/**
+ * Loss the law predicts: E + A/N^α + B/D^β, computed as exp(LSE(...)) for range safety.
+ *
+ * @param law The law.
+ * @param params N.
+ * @param data D.
+ * @returns Predicted loss.
+ */
+export function predictLoss(law: Law, params: number, data: number): number {
+  return law.E + law.A * Math.pow(params, -law.alpha) + law.B * Math.pow(data, -law.beta);
+}
+
+/** Compute-optimal allocation of one budget. */
+export interface Allocation {
+  /** N_opt. */
+  params: number;
+  /** D_opt. */
+  data: number;
+  /** Predicted loss at the optimum. */
+  loss: number;
+}
+
+/**
+ * Compute-optimal allocation under C = m·N·D (Hoffmann et al. eq. 4, with 6 → m):
+ * N_opt = G·(C/m)^a, D_opt = G⁻¹·(C/m)^b, a = β/(α+β), b = α/(α+β),
+ * G = (αA/(βB))^{1/(α+β)}.
+ *
+ * @param law The law (α, β > 0).
+ * @param flops C.
+ * @param flopsPerParamToken m.
+ * @returns N_opt, D_opt and the loss there.
+ */
+export function computeOptimal(law: Law, flops: number, flopsPerParamToken: number): Allocation {
+  const { a, b, G } = exponentsOf(law);
+  const base = flops / flopsPerParamToken;
+  const params = G * Math.pow(base, a);
+  const data = Math.pow(base, b) / G;
+  return { params, data, loss: predictLoss(law, params, data) };
+}
+
+/**
+ * a = β/(α+β), b = α/(α+β), G = (αA/(βB))^{1/(α+β)}, computed in logs.
+ *
+ * @param law The law.
+ * @returns a, b and G.
+ */
+export function exponentsOf(law: Law): { a: number; b: number; G: number } {
+  const s = law.alpha + law.beta;
+  const lnG = (Math.log(law.alpha) + Math.log(law.A) - Math.log(law.beta) - Math.log(law.B)) / s;
+  return { a: law.beta / s, b: law.alpha / s, G: Math.exp(lnG) };
+}
+
+/**
+ * Per-point residuals ln L̂ − ln L.
+ *
+ * @param law The law.
+ * @param data ln N, ln D, ln L.
+ * @returns Residuals in point order.
+ */
+export function logResiduals(law: Law, data: ParametricData): number[] {
+  return Array.from(
+    data.lnLoss,
+    (lnL, i) =>
+      Math.log(predictLoss(law, Math.exp(data.lnParams[i]!), Math.exp(data.lnData[i]!))) - lnL,
+  );
+}

@@ -1,0 +1,209 @@
+/**
+ * `deno task sweep`: a whole scaling study from the command line.
+ *
+ * With no arguments it runs the default preset (`gpt-synthetic`: tiny GPTs on the synthetic text
+ * source with a known entropy rate), in-process, offline, and prints the compute-optimal table
+ * and both approaches' laws. Rerunning the same command resumes.
+ *
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { PRESETS, resolveSweepConfig, type SweepConfig, type SweepFile } from "./config.ts";
+import { parseWorkerList } from "./runner.ts";
+import { resolveStudyDataset } from "./datasets.ts";
+import { localWorker } from "./local.ts";
+import { familyForSweep } from "./study.ts";
+import { runSweep, type StudyEnvironment } from "./sweep.ts";
+
+/** The usage text of `deno task sweep --help`. */
+export const USAGE = `deno task sweep [options]
+
+Plans an IsoFLOP sweep, trains every point (in-process, or on --workers), fits Chinchilla
+Approaches 2 and 3 with bootstrap CIs and writes results.jsonl, fit.json, summary.md, SVG plots
+and report.html into the output directory. Rerun the same command to resume.
+
+  --preset NAME           ${Object.keys(PRESETS).join(" | ")} (default gpt-synthetic)
+  --config FILE           sweep file (JSON); fields override the preset
+  --out DIR               output directory (default sweeps/<name>)
+  --budgets C1,C2,...     budgets in FLOPs, e.g. 1e11,3e11,1e12
+  --sizes-per-budget N    model sizes per budget (default 5)
+  --width W               largest/smallest parameters per grid (default 16)
+  --sizes S1,S2,...       explicit size-parameter values at every budget
+  --workers URL[,URL]     train on servers speaking POST /v1/train
+  --concurrency N         points in flight per worker (default 1)
+  --retries N             retries per point (default 3)
+  --timeout S             per-point timeout in seconds (default 3600)
+  --bootstrap N           bootstrap resamples (default 200)
+  --seed N                training and bootstrap seed (default 0)
+  --mock                  losses from a known law plus noise, instantly
+  --plan                  print and write the plan only
+  -h, --help              this text
+`;
+
+/** What the command line asked for. */
+export interface CliRequest {
+  /** Preset name. */
+  preset?: string;
+  /** Path of a sweep file. */
+  configFile?: string;
+  /** Fields from flags. */
+  overrides: Partial<SweepFile>;
+  /** Plan only. */
+  planOnly: boolean;
+  /** Print the usage. */
+  help: boolean;
+}
+
+/**
+ * Parse the command line.
+ *
+ * @param args `Deno.args`.
+ * @returns The request.
+ * @throws {TypeError} For an unknown flag or a malformed value, naming it.
+ */
+export function parseCliArgs(args: string[]): CliRequest {
+  const { values } = parseArgs({
+    args,
+    strict: true,
+    allowPositionals: false,
+    options: {
+      preset: { type: "string" },
+      config: { type: "string" },
+      out: { type: "string" },
+      budgets: { type: "string" },
+      "sizes-per-budget": { type: "string" },
+      width: { type: "string" },
+      sizes: { type: "string" },
+      workers: { type: "string" },
+      concurrency: { type: "string" },
+      retries: { type: "string" },
+      timeout: { type: "string" },
+      bootstrap: { type: "string" },
+      seed: { type: "string" },
+      mock: { type: "boolean" },
+      plan: { type: "boolean" },
+      help: { type: "boolean", short: "h" },
+    },
+  });
+  const overrides: Partial<SweepFile> = {};
+  const number = (flag: string, text: string) => {
+    const x = Number(text);
+    if (text.trim() === "" || !Number.isFinite(x)) {
+      throw new TypeError(`--${flag}: "${text}" is not a number.`);
+    }
+    return x;
+  };
+  const list = (flag: string, text: string) =>
+    text.split(",").filter((s) => s.trim() !== "").map((s) => number(flag, s));
+  if (values.out !== undefined) overrides.out = values.out;
+  if (values.budgets !== undefined) overrides.budgets = list("budgets", values.budgets);
+  if (values["sizes-per-budget"] !== undefined) {
+    overrides.sizes_per_budget = number("sizes-per-budget", values["sizes-per-budget"]);
+  }
+  if (values.width !== undefined) overrides.width = number("width", values.width);
+  if (values.sizes !== undefined) overrides.sizes = list("sizes", values.sizes);
+  if (values.workers !== undefined) overrides.workers = parseWorkerList(values.workers);
+  if (values.concurrency !== undefined) {
+    overrides.concurrency = number("concurrency", values.concurrency);
+  }
+  if (values.retries !== undefined) overrides.retries = number("retries", values.retries);
+  if (values.timeout !== undefined) overrides.timeout_s = number("timeout", values.timeout);
+  if (values.bootstrap !== undefined) overrides.bootstrap = number("bootstrap", values.bootstrap);
+  if (values.seed !== undefined) overrides.seed = number("seed", values.seed);
+  if (values.mock) overrides.mock = true;
+  return {
+    ...(values.preset === undefined ? {} : { preset: values.preset }),
+    ...(values.config === undefined ? {} : { configFile: values.config }),
+    overrides,
+    planOnly: values.plan === true,
+    help: values.help === true,
+  };
+}
+
+/**
+ * Resolve the configuration a command line asks for (reading the sweep file).
+ *
+ * @param request The parsed command line.
+ * @returns The configuration.
+ */
+export async function configFromCli(request: CliRequest): Promise<SweepConfig> {
+  let file: unknown;
+  if (request.configFile !== undefined) {
+    const text = await Deno.readTextFile(request.configFile);
+    try {
+      file = JSON.parse(text);
+    } catch (error) {
+      throw new SyntaxError(`${request.configFile} is not valid JSON: ${(error as Error).message}`);
+    }
+  }
+  return resolveSweepConfig({
+    ...(request.preset === undefined ? {} : { preset: request.preset }),
+    ...(file === undefined ? {} : { file }),
+    overrides: request.overrides,
+  });
+}
+
+/**
+ * The registries and trainer a configuration needs.
+ *
+ * @param config The configuration.
+ * @returns The study environment.
+ * @throws {RangeError} For an unknown dataset or family.
+ */
+export function studyEnvironment(config: SweepConfig): StudyEnvironment {
+  const found = resolveStudyDataset(config.dataset);
+  if (found === undefined) throw new RangeError(`Unknown dataset "${config.dataset}".`);
+  const dataset = found.info;
+  const family = familyForSweep(config.family, {
+    params: config.params,
+    data: dataset,
+    ...(config.model === undefined ? {} : { model: config.model }),
+  });
+  return { family, dataset, localWorker };
+}
+
+/**
+ * The command: parse, run, exit status (0 ok, 1 failed points or checks, 2 usage error).
+ *
+ * @param args Command-line arguments.
+ * @returns The exit status.
+ */
+export async function main(args: string[]): Promise<number> {
+  let config: SweepConfig;
+  let request: CliRequest;
+  try {
+    request = parseCliArgs(args);
+    if (request.help) {
+      console.log(USAGE);
+      return 0;
+    }
+    config = await configFromCli(request);
+  } catch (error) {
+    console.error(`sweep: ${(error as Error).message}\n\n${USAGE}`);
+    return 2;
+  }
+  const controller = new AbortController();
+  const onSignal = () => {
+    console.error("\nsweep: interrupted; finishing the record of completed points…");
+    controller.abort();
+  };
+  Deno.addSignalListener("SIGINT", onSignal);
+  try {
+    const outcome = await runSweep(config, studyEnvironment(config), {
+      signal: controller.signal,
+      planOnly: request.planOnly,
+    });
+    if (request.planOnly) return 0;
+    if (controller.signal.aborted) return 130;
+    return (outcome.run?.failed.length ?? 0) > 0 ? 1 : 0;
+  } catch (error) {
+    console.error(`sweep: ${(error as Error).message}`);
+    return 1;
+  } finally {
+    Deno.removeSignalListener("SIGINT", onSignal);
+  }
+}
+
+if (import.meta.main) {
+  Deno.exit(await main(Deno.args));
+}

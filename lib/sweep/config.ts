@@ -1,0 +1,204 @@
+/**
+ * The sweep file: one zod schema holding every option of a scaling study, its default and its
+ * meaning, plus the named presets `deno task sweep --preset NAME` starts from.
+ *
+ * A sweep file is JSON with any subset of these fields; the preset (default `gpt-synthetic`)
+ * fills the rest, then command-line flags override both.
+ *
+ * @module
+ */
+import { z } from "zod";
+
+/** A compute budget in FLOPs: positive and finite. */
+const FlopsSchema = z.number().positive().finite();
+
+/**
+ * The known law `--mock` draws losses from: L = E + A/N^α + B/D^β, times (1 + noise·ε).
+ * The defaults keep Chinchilla's exponents (α = 0.34, β = 0.28, so a = β/(α+β) ≈ 0.452) with
+ * coefficients scaled to tiny models (losses ≈ 2–4 nats at N ≈ 10⁴–10⁶, D ≈ 10⁵–10⁷) and E near
+ * the synthetic text source's entropy rate.
+ */
+export const MockLawSchema = z.object({
+  /** Irreducible loss (nats). @default 1.1 */
+  E: z.number().nonnegative().default(1.1),
+  /** Parameter term coefficient. @default 40 */
+  A: z.number().positive().default(40),
+  /** Data term coefficient. @default 50 */
+  B: z.number().positive().default(50),
+  /** Parameter exponent. @default 0.34 */
+  alpha: z.number().positive().default(0.34),
+  /** Data exponent. @default 0.28 */
+  beta: z.number().positive().default(0.28),
+  /** Relative standard deviation of the multiplicative Gaussian noise. @default 0.005 */
+  noise: z.number().nonnegative().max(0.5).default(0.005),
+  /** Milliseconds each mocked point "trains" (for demos of the progress display). @default 0 */
+  delay_ms: z.number().int().nonnegative().max(60_000).default(0),
+});
+
+/** Parsed mock law. */
+export type MockLaw = z.infer<typeof MockLawSchema>;
+
+/** A prior fit used to centre the grids: N_opt(C) = k · C^a (parameters). */
+export const PriorSchema = z.object({
+  /** Coefficient k of N_opt = k · C^a. */
+  k: z.number().positive().finite(),
+  /** Exponent a of N_opt = k · C^a. */
+  a: z.number().positive().max(1),
+});
+
+/** Schema of a sweep file; every `.default` is the documented default. */
+export const SweepConfigSchema = z.object({
+  /** Name of the study, used for the default output directory. @default "gpt-synthetic" */
+  name: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, "letters, digits, . _ - only").default(
+    "gpt-synthetic",
+  ),
+  /** Model family in the registry (`models/mod.ts`). @default "gpt" */
+  family: z.string().min(1).default("gpt"),
+  /** Dataset in the registry (`data/mod.ts`). @default "synthetic-text" */
+  dataset: z.string().min(1).default("synthetic-text"),
+  /** Compute budgets in FLOPs, one IsoFLOP curve each. */
+  budgets: z.array(FlopsSchema).min(1).max(64),
+  /** Model sizes per budget (the grid's point count). @default 5 */
+  sizes_per_budget: z.number().int().min(3).max(25).default(5),
+  /** Ratio of the largest to the smallest parameter count in each grid. @default 16 */
+  width: z.number().min(1.5).max(10_000).default(16),
+  /** Explicit size-parameter values to train at every budget instead of a planned grid. */
+  sizes: z.array(z.number().int().positive()).min(1).optional(),
+  /** D units per parameter at the grid centre when there is no prior fit (Chinchilla ≈ 20). */
+  data_per_param: z.number().positive().default(20),
+  /** A prior N_opt(C) law that centres the grids instead of `data_per_param`. */
+  prior: PriorSchema.optional(),
+  /** Hyper-parameters sent with every training request (`batch_size`, `lr`, …). @default {} */
+  hyper: z.record(z.string(), z.unknown()).default({}),
+  /** Family config fields fixed for every size (e.g. `context`), sent as `config`. */
+  model: z.record(z.string(), z.unknown()).optional(),
+  /** Which parameter count is N: Kaplan's non-embedding count, or every parameter. */
+  params: z.enum(["non_embedding", "total"]).default("non_embedding"),
+  /** Which loss is fitted: the held-out loss when runs report one, or the training loss. */
+  fit_loss: z.enum(["eval_loss", "loss"]).default("eval_loss"),
+  /** Seed of every training run (init and data order). @default 0 */
+  seed: z.number().int().nonnegative().default(0),
+  /** Worker base URLs speaking `POST /v1/train`; empty trains in-process. @default [] */
+  workers: z.array(z.url()).default([]),
+  /** Points in flight per worker. @default 1 */
+  concurrency: z.number().int().min(1).max(64).default(1),
+  /** Attempts per point beyond the first before the point is given up. @default 3 */
+  retries: z.number().int().min(0).max(20).default(3),
+  /** Per-point wall-clock limit in seconds. @default 3600 */
+  timeout_s: z.number().positive().max(7 * 24 * 3600).default(3600),
+  /** Output directory; default `sweeps/<name>` (or `sweeps/<name>-mock` with `--mock`). */
+  out: z.string().min(1).optional(),
+  /** Bootstrap resamples for the fit's confidence intervals. @default 200 */
+  bootstrap: z.number().int().min(0).max(10_000).default(200),
+  /** Budgets (FLOPs) to tabulate beyond the swept ones; default ×10 and ×100 of the largest. */
+  table_budgets: z.array(FlopsSchema).max(64).optional(),
+  /** Draw losses from a known law instead of training. */
+  mock: z.boolean().default(false),
+  /** The law `mock` draws from. */
+  mock_law: MockLawSchema.default(MockLawSchema.parse({})),
+});
+
+/** A parsed, complete sweep configuration. */
+export type SweepConfig = z.infer<typeof SweepConfigSchema>;
+
+/** A sweep file as written: every field optional. */
+export type SweepFile = z.input<typeof SweepConfigSchema>;
+
+/**
+ * The presets. `gpt-synthetic` is the default study: tiny GPTs on the synthetic text source whose
+ * entropy rate is known, sized so the whole study trains in minutes on two CPU cores.
+ */
+export const PRESETS: Record<string, SweepFile> = {
+  "gpt-synthetic": {
+    name: "gpt-synthetic",
+    family: "gpt",
+    dataset: "synthetic-text-order1",
+    // Sized for about 6–8 minutes on two busy CPU cores with the plain tfjs path (measured:
+    // 3.3–4.9k tokens/s under load; time grows with tokens, and these grids train 1.6M). The
+    // optima found here sit at D/N ≈ 20–40, so the grids centre at the default 20.
+    budgets: [1.2e9, 2.4e9, 4.8e9],
+    sizes_per_budget: 5,
+    width: 6,
+    // The chain has order 1: a context of 16 tokens holds everything there is to learn, and
+    // a short context keeps each sample cheap (time here grows with tokens trained).
+    model: { context: 16 },
+    hyper: { batch_size: 16, lr: 3e-3, eval: { batches: 16 } },
+    // The chain's table is learned through the token embeddings as much as the blocks.
+    params: "total",
+  },
+  "vit-cifar10": {
+    name: "vit-cifar10",
+    family: "vit",
+    dataset: "cifar10",
+    budgets: [1e14, 3e14, 1e15, 3e15],
+    sizes_per_budget: 6,
+    width: 16,
+    // D is counted in images; a 32×32 image at patch 4 is 65 tokens, so ≈20 tokens per
+    // parameter is ≈0.3 images per parameter.
+    data_per_param: 0.3,
+    hyper: { batch_size: 128 },
+  },
+  "gpt-tinystories": {
+    name: "gpt-tinystories",
+    family: "gpt",
+    dataset: "tinystories",
+    budgets: [1e13, 3e13, 1e14, 3e14],
+    sizes_per_budget: 6,
+    width: 16,
+    hyper: {},
+  },
+};
+
+/** Name of the preset used when none is given. */
+export const DEFAULT_PRESET = "gpt-synthetic";
+
+/**
+ * Build a complete configuration: preset, then sweep file, then overrides (flags).
+ *
+ * @param options.preset Preset name; defaults to {@linkcode DEFAULT_PRESET}.
+ * @param options.file Parsed sweep-file JSON (validated here).
+ * @param options.overrides Fields from command-line flags.
+ * @returns The validated configuration.
+ * @throws {RangeError} For an unknown preset.
+ * @throws {TypeError} When the merged configuration is invalid; the message names the field.
+ *
+ * @example
+ * ```ts
+ * import { resolveSweepConfig } from "./config.ts";
+ * const config = resolveSweepConfig({ overrides: { mock: true } });
+ * if (config.family !== "gpt" || !config.mock) throw new Error("unexpected");
+ * ```
+ */
+export function resolveSweepConfig(
+  options: { preset?: string; file?: unknown; overrides?: Partial<SweepFile> } = {},
+): SweepConfig {
+  const presetName = options.preset ?? DEFAULT_PRESET;
+  const preset = PRESETS[presetName];
+  if (preset === undefined) {
+    throw new RangeError(
+      `Unknown preset "${presetName}"; known: ${Object.keys(PRESETS).join(", ")}.`,
+    );
+  }
+  const file = options.file ?? {};
+  if (typeof file !== "object" || file === null || Array.isArray(file)) {
+    throw new TypeError("The sweep file must hold a JSON object.");
+  }
+  const merged = { ...preset, ...(file as Record<string, unknown>), ...options.overrides };
+  const parsed = SweepConfigSchema.safeParse(merged);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const field = issue.path.map(String).join(".") || "(root)";
+    throw new TypeError(`Invalid sweep configuration at ${field}: ${issue.message}`);
+  }
+  return parsed.data;
+}
+
+/**
+ * The output directory of a configuration.
+ *
+ * @param config The configuration.
+ * @returns `config.out`, else `sweeps/<name>` (suffixed `-mock` for mocked sweeps).
+ */
+export function outputDir(config: SweepConfig): string {
+  return config.out ?? `sweeps/${config.name}${config.mock ? "-mock" : ""}`;
+}

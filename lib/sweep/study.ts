@@ -1,0 +1,99 @@
+/**
+ * From registry names to what the planner needs: the family's buildable sizes with exact
+ * parameter and FLOP counts (from `models/mod.ts`), for the dataset the study trains on.
+ *
+ * @module
+ */
+import type { DatasetInfo } from "../../data/types.ts";
+import { ConfigError, getFamily } from "../../models/mod.ts";
+import type { FamilySize, SweepFamily } from "./family.ts";
+
+/** Which parameter count is N. */
+export type ParamCount = "non_embedding" | "total";
+
+/**
+ * Size-parameter values the planner considers: steps of 2 up to 16, of 4 up to 32, of 8 up to
+ * 256, of 16 up to 512, of 32 up to 2048 — round widths, dense where tiny models differ most (a
+ * step of 2 at d = 8 is already 1.5× in parameters). Each is kept only when the family accepts it
+ * (e.g. divisible by its derived head count).
+ */
+export const CANDIDATE_SIZES: readonly number[] = (() => {
+  const out: number[] = [];
+  for (let s = 4; s <= 2048; s += s < 16 ? 2 : s < 32 ? 4 : s < 256 ? 8 : s < 512 ? 16 : 32) {
+    out.push(s);
+  }
+  return out;
+})();
+
+/** Options of {@linkcode familyForSweep}. */
+export interface FamilyOptions {
+  /** Config fields fixed for every size (sent as `config`). */
+  model?: Record<string, unknown>;
+  /** The dataset's metadata (vocabulary, image shape). */
+  data?: DatasetInfo;
+  /** Which parameter count is N. @default "non_embedding" */
+  params?: ParamCount;
+}
+
+/**
+ * The family as the planner sees it, with every buildable candidate size.
+ *
+ * @param name Registry name (`gpt`, `vit`).
+ * @param options Fixed config fields, dataset metadata, parameter count.
+ * @returns The family.
+ * @throws {RangeError} For an unknown family or one that builds none of the candidates.
+ * @throws {ConfigError} When the fixed config fields themselves are invalid.
+ *
+ * @example
+ * ```ts
+ * import { familyForSweep } from "./study.ts";
+ * const gpt = familyForSweep("gpt");
+ * if (gpt.dataUnit !== "tokens" || gpt.unitsPerSample !== 128) throw new Error("unexpected");
+ * ```
+ */
+export function familyForSweep(name: string, options: FamilyOptions = {}): SweepFamily {
+  const family = getFamily(name);
+  if (family === undefined) throw new RangeError(`Unknown model family "${name}".`);
+  const sizes: FamilySize[] = [];
+  let unitsPerSample: number | undefined;
+  let lastError: ConfigError | undefined;
+  for (const size of CANDIDATE_SIZES) {
+    let config;
+    try {
+      config = family.resolveConfig({
+        size,
+        ...(options.model === undefined ? {} : { config: options.model }),
+        ...(options.data === undefined ? {} : { data: options.data }),
+      });
+    } catch (error) {
+      if (!(error instanceof ConfigError)) throw error;
+      // A size-specific rejection (divisibility) skips the size; a fixed field's error is fatal.
+      if (error.field !== "size" && error.field !== "heads" && error.field !== "mlp_ratio") {
+        throw error;
+      }
+      lastError = error;
+      continue;
+    }
+    const counts = family.countParams(config);
+    sizes.push({
+      size,
+      params: options.params === "total" ? counts.total : counts.nonEmbedding,
+      flopsPerSample: family.trainingFlopsPerSample(config),
+    });
+    unitsPerSample ??= family.modality === "text" ? family.tokensPerSample(config) : 1;
+  }
+  if (sizes.length === 0 || unitsPerSample === undefined) {
+    throw new RangeError(
+      `Family ${name} builds none of the candidate sizes` +
+        (lastError === undefined ? "." : `: ${lastError.message}`),
+    );
+  }
+  sizes.sort((a, b) => a.params - b.params);
+  return {
+    name,
+    sizeParam: family.sizeParameter,
+    dataUnit: family.modality === "text" ? "tokens" : "images",
+    unitsPerSample,
+    sizes,
+  };
+}

@@ -1,0 +1,75 @@
+import assert from "node:assert/strict";
+import { loadConfig } from "../../lib/service/config.ts";
+import { createApp } from "../../routes/mod.ts";
+
+const app = createApp({ config: loadConfig({}) });
+
+function post(body: unknown) {
+  return app.request("/v1/plan", {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify(body),
+  });
+}
+
+Deno.test("POST /v1/plan returns snapped grids whose points carry a train request", async () => {
+  const res = await post({ family: "gpt", budgets: [1e11, 1e12], sizes_per_budget: 5 });
+  assert.equal(res.status, 200);
+  const body = await res.json();
+  assert.equal(body.size_parameter, "d_model");
+  assert.equal(body.grids.length, 2);
+  for (const grid of body.grids) {
+    assert.equal(grid.points.length, 5);
+    for (const p of grid.points) {
+      assert.equal(p.request.family, "gpt");
+      assert.equal(p.request.size, p.size);
+      assert.deepEqual(p.request.budget, { flops: grid.budget_flops });
+      assert.ok(p.flops <= grid.budget_flops && grid.budget_flops - p.flops < p.flops_per_sample);
+    }
+  }
+});
+
+Deno.test("POST /v1/plan with adaptive results proposes a next budget", async () => {
+  // Losses from a convex law in ln N at three budgets, optimum rising with C.
+  const results = [];
+  for (const [C, centre] of [[1e11, 2e4], [1e12, 5e4], [1e13, 1.2e5]] as const) {
+    for (const f of [0.25, 0.5, 1, 2, 4]) {
+      const N = centre * f;
+      results.push({
+        N,
+        D: C / (6 * N),
+        C,
+        loss: 3 - Math.log10(C) * 0.1 + 0.05 * Math.log(f) ** 2 + 0.001 * f,
+      });
+    }
+  }
+  const res = await post({
+    family: "gpt",
+    adaptive: { results, target_budget: 1e15, bootstrap: 50 },
+  });
+  assert.equal(res.status, 200);
+  const body = await res.json();
+  assert.ok(body.adaptive.next.budget_flops > 1e13);
+  assert.ok(body.adaptive.current.spread_ln > 0);
+});
+
+Deno.test("POST /v1/plan answers problem+json 422s naming the field", async () => {
+  const unknown = await post({ family: "rnn", budgets: [1e11] });
+  assert.equal(unknown.status, 422);
+  assert.equal(unknown.headers.get("content-type"), "application/problem+json");
+  assert.equal((await unknown.json()).field, "family");
+  const negative = await post({ family: "gpt", budgets: [-1] });
+  assert.equal(negative.status, 422);
+  assert.equal((await negative.json()).field, "budgets[0]");
+  const nothing = await post({ family: "gpt" });
+  assert.equal(nothing.status, 422);
+  assert.equal((await nothing.json()).field, "budgets");
+  const badModel = await post({ family: "gpt", budgets: [1e11], model: { context: -4 } });
+  assert.equal(badModel.status, 422);
+  assert.match((await badModel.json()).field, /^model\./);
+});
+
+Deno.test("GET /openapi.json lists POST /v1/plan", async () => {
+  const doc = await (await app.request("/openapi.json")).json();
+  assert.ok(doc.paths["/v1/plan"].post);
+});
