@@ -159,3 +159,42 @@ Deno.test("Rng is deterministic and truncatedNormal() stays within ±2σ", () =>
   }
   assert.ok(Math.abs(sum / 2000) < 0.1);
 });
+
+Deno.test("activationBytesPerSample() is within 15 % of the measured peak (benchmark models)", async () => {
+  const vit = getFamily("vit")!;
+  const gpt = getFamily("gpt")!;
+  const cases = [
+    { family: vit, config: vit.resolveConfig({ size: 64 }) },
+    { family: gpt, config: gpt.resolveConfig({ size: 128, config: { tie_embeddings: false } }) },
+  ];
+  for (const { family, config } of cases) {
+    const model = family.build(config, 0);
+    const vars = model.variables.map((v) => v.variable);
+    const peaks: number[] = [];
+    for (const b of [1, 2]) {
+      const batch = family.modality === "image"
+        ? {
+          kind: "image" as const,
+          images: new Float32Array(b * 32 * 32 * 3),
+          labels: new Int32Array(b),
+          shape: [b, 32, 32, 3] as [number, number, number, number],
+        }
+        : {
+          kind: "text" as const,
+          inputs: new Int32Array(b * 128),
+          targets: new Int32Array(b * 128),
+          shape: [b, 128] as [number, number],
+        };
+      const base = tf.memory().numBytes;
+      const info = await tf.profile(() => {
+        const { value, grads } = tf.variableGrads(() => model.loss(batch), vars);
+        tf.dispose([value, ...Object.values(grads)]);
+      });
+      peaks.push(info.peakBytes - base);
+    }
+    const measured = peaks[1]! - peaks[0]!; // the per-sample increment
+    const ratio = family.activationBytesPerSample(config) / measured;
+    assert.ok(ratio > 0.85 && ratio < 1.15, `${family.name}: estimate / measured = ${ratio}`);
+    model.dispose();
+  }
+});
