@@ -85,6 +85,14 @@ export function gptSizeRule(dModel: number): Pick<GptConfig, "d_model" | "depth"
 function resolveConfig(input: ResolveConfigInput): GptConfig {
   const explicit = input.config ?? {};
   const size = input.size ?? (explicit.d_model as number | undefined);
+  if (
+    input.size !== undefined && explicit.d_model !== undefined && explicit.d_model !== input.size
+  ) {
+    throw new ConfigError(
+      "size",
+      `size ${input.size} contradicts config.d_model ${explicit.d_model}.`,
+    );
+  }
   if (size === undefined) {
     throw new ConfigError("size", "Give `size` (the GPT d_model) or `config.d_model`.");
   }

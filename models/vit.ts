@@ -106,6 +106,15 @@ function grid(c: VitConfig): { patches: number; tokens: number; patchDim: number
 function resolveConfig(input: ResolveConfigInput): VitConfig {
   const explicit = input.config ?? {};
   const size = input.size ?? (explicit.embed_dim as number | undefined);
+  if (
+    input.size !== undefined && explicit.embed_dim !== undefined &&
+    explicit.embed_dim !== input.size
+  ) {
+    throw new ConfigError(
+      "size",
+      `size ${input.size} contradicts config.embed_dim ${explicit.embed_dim}.`,
+    );
+  }
   if (size === undefined) {
     throw new ConfigError("size", "Give `size` (the ViT embed_dim) or `config.embed_dim`.");
   }

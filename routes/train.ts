@@ -77,6 +77,15 @@ function toProblem(error: unknown): ProblemError {
       ...error.extra,
     });
   }
+  if (error instanceof DOMException && error.name === "TimeoutError") {
+    return new ProblemError({
+      type: "about:blank",
+      title: statusTitle(408),
+      status: 408,
+      detail: "The run exceeded its timeout_s and was stopped.",
+      field: "timeout_s",
+    });
+  }
   if (error instanceof DOMException && error.name === "AbortError") {
     return new ProblemError({
       type: "about:blank",

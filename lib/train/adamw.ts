@@ -82,7 +82,8 @@ export class AdamW {
     const norm = tf.tidy(() => {
       const scale = options.gradScale ?? 1;
       const squares = grads.map((g) => tf.sum(tf.square(g)));
-      const total = tf.mul(tf.sqrt(tf.addN(squares)), scale) as tf.Scalar; // ‖scale·g‖₂
+      // tf.sum(tf.stack(·)), not tf.addN: tfjs-webgpu 4.22's AddN returns 0 past a few inputs.
+      const total = tf.mul(tf.sqrt(tf.sum(tf.stack(squares))), scale) as tf.Scalar; // ‖scale·g‖₂
       const clip = options.clipNorm ?? 0;
       const coef = clip > 0
         ? tf.mul(scale, tf.minimum(1, tf.div(clip, tf.add(total, CLIP_NORM_EPS))))

@@ -99,6 +99,8 @@ export const TrainRequestSchema = z.object({
   eval: EvalSchema.default({ batches: 4, every_steps: 0, seed: 0 }),
   /** Emit a progress event every this many steps; default about 100 events per run. */
   progress_every: z.number().int().min(1).optional(),
+  /** Give up after this many seconds (queueing included): the run stops and frees its memory. */
+  timeout_s: z.number().positive().max(7 * 24 * 3600).optional(),
   /** Most points in the returned loss curve (longer runs are averaged into bins). @default 200 */
   curve_points: z.number().int().min(1).max(100_000).default(200),
 }).strict().meta({

@@ -100,7 +100,7 @@ export async function prepareTraining(
  * @param options Cancellation, progress callback, dataset lookup, FLOP cap.
  * @returns Parameters, FLOPs, losses, curve, throughput and backend of the run.
  * @throws {TrainInputError} for a request that cannot run (before any training).
- * @throws {DOMException} `AbortError` when `signal` aborts.
+ * @throws {DOMException} `AbortError` when `signal` aborts, `TimeoutError` past `timeout_s`.
  * @throws {TrainingError} when the backend fails mid-run.
  *
  * @example
@@ -115,10 +115,16 @@ export function trainPoint(
   options: TrainOptions = {},
 ): Promise<TrainResult> {
   const previous = queue;
+  const signals = [
+    ...(options.signal === undefined ? [] : [options.signal]),
+    ...(request.timeout_s === undefined ? [] : [AbortSignal.timeout(request.timeout_s * 1000)]),
+  ];
+  const signal = signals.length > 1 ? AbortSignal.any(signals) : signals[0];
+  const runOptions = { ...options, signal };
   const run = (async () => {
-    await untilDoneOrAborted(previous, options.signal);
-    const { plan, backend } = await prepareTraining(request, options);
-    return await runPlan(request, plan, backend, options);
+    await untilDoneOrAborted(previous, signal);
+    const { plan, backend } = await prepareTraining(request, runOptions);
+    return await runPlan(request, plan, backend, runOptions);
   })();
   // The next run starts once this one has settled and the one before it has finished: a request
   // cancelled while queued leaves at once without letting the next jump ahead of a running one.
@@ -169,7 +175,9 @@ async function runPlan(
       ...(options.dataDir ? { dataDir: options.dataDir } : {}),
     });
   } catch (error) {
-    if (error instanceof DOMException && error.name === "AbortError") throw error;
+    if (error instanceof DOMException && ["AbortError", "TimeoutError"].includes(error.name)) {
+      throw error;
+    }
     throw new TrainingError(
       `Dataset ${plan.dataset.info.name} is not available: ${
         error instanceof Error ? error.message : String(error)
@@ -370,7 +378,11 @@ async function evaluate(
 
 /** Turn a backend crash into a clear error; pass cancellations and input errors through. */
 function explain(error: unknown, backend: BackendInfo, plan: TrainPlan): unknown {
-  if (error instanceof DOMException && error.name === "AbortError") return error;
+  if (
+    error instanceof DOMException && (error.name === "AbortError" || error.name === "TimeoutError")
+  ) {
+    return error;
+  }
   if (error instanceof TrainInputError || error instanceof TrainingError) return error;
   const text = String(error);
   if (/memory access out of bounds|Aborted\(|out of memory|Cannot enlarge memory/i.test(text)) {

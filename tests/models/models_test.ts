@@ -59,6 +59,8 @@ Deno.test("resolveConfig() names the field that breaks divisibility or is unknow
   assert.equal(field(() => gpt.resolveConfig({ size: 60, config: { heads: 8 } })), "heads");
   assert.equal(field(() => gpt.resolveConfig({ size: 64, config: { widht: 3 } })), "widht");
   assert.equal(field(() => gpt.resolveConfig({})), "size");
+  assert.equal(field(() => gpt.resolveConfig({ size: 32, config: { d_model: 64 } })), "size");
+  assert.equal(field(() => vit.resolveConfig({ size: 32, config: { embed_dim: 32 } })), "no error");
   assert.equal(field(() => vit.resolveConfig({ size: 32, config: { depth: 0 } })), "depth");
   assert.equal(
     field(() => vit.resolveConfig({ size: 32, data: TINY_DATASETS["tiny-images"]!.info })),
@@ -156,4 +158,43 @@ Deno.test("Rng is deterministic and truncatedNormal() stays within ±2σ", () =>
     sum += z;
   }
   assert.ok(Math.abs(sum / 2000) < 0.1);
+});
+
+Deno.test("activationBytesPerSample() is within 15 % of the measured peak (benchmark models)", async () => {
+  const vit = getFamily("vit")!;
+  const gpt = getFamily("gpt")!;
+  const cases = [
+    { family: vit, config: vit.resolveConfig({ size: 64 }) },
+    { family: gpt, config: gpt.resolveConfig({ size: 128, config: { tie_embeddings: false } }) },
+  ];
+  for (const { family, config } of cases) {
+    const model = family.build(config, 0);
+    const vars = model.variables.map((v) => v.variable);
+    const peaks: number[] = [];
+    for (const b of [1, 2]) {
+      const batch = family.modality === "image"
+        ? {
+          kind: "image" as const,
+          images: new Float32Array(b * 32 * 32 * 3),
+          labels: new Int32Array(b),
+          shape: [b, 32, 32, 3] as [number, number, number, number],
+        }
+        : {
+          kind: "text" as const,
+          inputs: new Int32Array(b * 128),
+          targets: new Int32Array(b * 128),
+          shape: [b, 128] as [number, number],
+        };
+      const base = tf.memory().numBytes;
+      const info = await tf.profile(() => {
+        const { value, grads } = tf.variableGrads(() => model.loss(batch), vars);
+        tf.dispose([value, ...Object.values(grads)]);
+      });
+      peaks.push(info.peakBytes - base);
+    }
+    const measured = peaks[1]! - peaks[0]!; // the per-sample increment
+    const ratio = family.activationBytesPerSample(config) / measured;
+    assert.ok(ratio > 0.85 && ratio < 1.15, `${family.name}: estimate / measured = ${ratio}`);
+    model.dispose();
+  }
 });

@@ -191,3 +191,12 @@ Deno.test("POST /v1/train trains on the registry's synthetic datasets by name", 
   assert.equal(traversal.status, 422);
   assert.equal((await traversal.json()).field, "dataset");
 });
+
+Deno.test("POST /v1/train stops a run past its timeout_s with a 408 and frees its memory", async () => {
+  const before = tf.memory().numTensors;
+  const res = await post({ ...body, budget: { steps: 100_000 }, timeout_s: 0.5 });
+  assert.equal(res.status, 408);
+  const problem = await res.json();
+  assert.equal(problem.field, "timeout_s");
+  assert.equal(tf.memory().numTensors, before);
+});

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs-core";
 import { trainPoint, type TrainProgress, TrainRequestSchema } from "../../../lib/train/mod.ts";
+import { getDataset } from "../../../data/mod.ts";
 import { resolveTiny } from "./_tiny_data.ts";
 
 const backend = { override: "wasm" };
@@ -165,4 +166,32 @@ Deno.test("trainPoint() runs one at a time; a request cancelled while queued lea
     backend,
   });
   assert.equal(third.steps, 1);
+});
+
+Deno.test("on synthetic-text the loss falls steadily, and more model and budget reach a lower loss", async () => {
+  const run = (size: number, depth: number, steps: number) =>
+    trainPoint(
+      request({
+        family: "gpt",
+        size,
+        config: { context: 32, depth },
+        dataset: "synthetic-text",
+        budget: { steps },
+        batch_size: 8,
+        lr: 3e-3,
+        eval: { batches: 4 },
+      }),
+      { backend },
+    );
+  const small = await run(16, 1, 30);
+  const large = await run(32, 2, 90);
+  assert.ok(large.flops > 10 * small.flops && large.params > 4 * small.params);
+  assert.ok(large.eval_loss! < small.eval_loss! - 0.3, `${small.eval_loss} → ${large.eval_loss}`);
+  // Thirds of the larger run's curve: each lower than the one before.
+  const third = Math.floor(large.curve.length / 3);
+  const mean = (i: number) =>
+    large.curve.slice(i * third, (i + 1) * third).reduce((s, p) => s + p.loss!, 0) / third;
+  assert.ok(mean(0) > mean(1) && mean(1) > mean(2), `${mean(0)} ${mean(1)} ${mean(2)}`);
+  // Above the source's entropy rate, the floor no model can beat.
+  assert.ok(large.eval_loss! > getDataset("synthetic-text").info.entropy_nats!);
 });
