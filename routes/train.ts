@@ -20,7 +20,11 @@ import type { TrainRequest } from "../lib/train/request.ts";
 import { prepareTraining, TrainingError } from "../lib/train/train.ts";
 import type { TrainResult } from "../lib/train/request.ts";
 import { checkTrainingLimits, limitsOf } from "../lib/service/limits.ts";
-import { runTrainingInWorker, type TrainingPool } from "../lib/service/training_pool.ts";
+import {
+  runTrainingInWorker,
+  TrainingFailedError,
+  type TrainingPool,
+} from "../lib/service/training_pool.ts";
 import { type AppContext, createRouter } from "./context.ts";
 import { libraryProblem, type Problem, ProblemError, statusTitle } from "./problem.ts";
 
@@ -64,8 +68,11 @@ export interface TrainRouteOptions {
 /** A thrown value as a problem document. */
 function toProblem(error: unknown): ProblemError {
   if (error instanceof ProblemError) return error;
+  // The request's own timeout_s fired inside the training worker.
+  const timedOut = error instanceof TrainingFailedError &&
+    error.workerError.name === "TimeoutError";
   // Limits, admission, cancellation and worker failures from the training pool.
-  const fromPool = libraryProblem(error);
+  const fromPool = timedOut ? undefined : libraryProblem(error);
   if (fromPool !== undefined) return fromPool;
   if (error instanceof TrainInputError) {
     return new ProblemError({
@@ -77,7 +84,7 @@ function toProblem(error: unknown): ProblemError {
       ...error.extra,
     });
   }
-  if (error instanceof DOMException && error.name === "TimeoutError") {
+  if (timedOut || (error instanceof DOMException && error.name === "TimeoutError")) {
     return new ProblemError({
       type: "about:blank",
       title: statusTitle(408),
