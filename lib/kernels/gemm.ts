@@ -1,0 +1,67 @@
+/**
+ * The GEMM layer the `blas` backend's matmul kernels call: one interface, two implementations
+ * (OpenBLAS through FFI, one call per matrix; or the native helper library, which runs a whole batch
+ * in one call across threads).
+ *
+ * @module
+ */
+
+import { CBLAS_NO_TRANS, CBLAS_ROW_MAJOR, CBLAS_TRANS, type OpenBlas } from "./openblas.ts";
+
+/**
+ * A strided batch of row-major products `C[i] = A[i]ᵀ? · B[i]ᵀ?` (i < batch), with element offsets
+ * `i·strideA`, `i·strideB`, `i·strideC` (a stride of 0 broadcasts that operand).
+ */
+export interface GemmBatch {
+  transA: boolean;
+  transB: boolean;
+  batch: number;
+  /** Rows of op(A) and C. */
+  m: number;
+  /** Columns of op(B) and C. */
+  n: number;
+  /** Shared dimension. */
+  k: number;
+  a: Float32Array;
+  strideA: number;
+  b: Float32Array;
+  strideB: number;
+  c: Float32Array;
+  strideC: number;
+}
+
+/** Something that multiplies strided batches of float32 matrices. */
+export interface Gemm {
+  /** A short name for reports ("openblas-ffi", "native+openblas"). */
+  name: string;
+  /** Computes every product of the batch into `c` (overwriting it). */
+  batch(job: GemmBatch): void;
+}
+
+/**
+ * GEMM by one `cblas_sgemm` FFI call per matrix of the batch.
+ *
+ * @param blas A loaded OpenBLAS.
+ * @returns The {@linkcode Gemm}.
+ */
+export function openBlasGemm(blas: OpenBlas): Gemm {
+  const sgemm = blas.symbols.cblas_sgemm;
+  return {
+    name: "openblas-ffi",
+    batch(job: GemmBatch): void {
+      const { m, n, k, transA, transB } = job;
+      const lda = transA ? m : k;
+      const ldb = transB ? k : n;
+      const ta = transA ? CBLAS_TRANS : CBLAS_NO_TRANS;
+      const tb = transB ? CBLAS_TRANS : CBLAS_NO_TRANS;
+      const wholeA = job.strideA === 0 || job.batch === 1;
+      const wholeB = job.strideB === 0 || job.batch === 1;
+      for (let i = 0; i < job.batch; i++) {
+        const a = wholeA ? job.a : job.a.subarray(i * job.strideA);
+        const b = wholeB ? job.b : job.b.subarray(i * job.strideB);
+        const c = job.batch === 1 ? job.c : job.c.subarray(i * job.strideC);
+        sgemm(CBLAS_ROW_MAJOR, ta, tb, m, n, k, 1, a, lda, b, ldb, 0, c, n);
+      }
+    },
+  };
+}
