@@ -83,7 +83,7 @@ function register(): BlasBackendInfo {
   overrides.push({
     kernelName: tf._FusedMatMul,
     backendName: BLAS_BACKEND,
-    kernelFunc: makeFusedMatMul(gemm, batchMatMul),
+    kernelFunc: makeFusedMatMul(batchMatMul),
   });
   const fast: [string, tf.KernelFunc][] = [
     ...BINARY_OPS.map((op): [string, tf.KernelFunc] => [op, makeBinaryKernel(op)]),

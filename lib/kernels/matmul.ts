@@ -213,7 +213,7 @@ const INLINE_ACTIVATIONS = new Set(["linear", "relu", "relu6", "sigmoid", "elu",
  * scalar) and the activations in `INLINE_ACTIVATIONS` are applied in one pass over the product;
  * any other bias shape or `prelu` uses the cpu `Add` / activation kernels.
  */
-export function makeFusedMatMul(gemm: Gemm, batchMatMul: KernelFunc): KernelFunc {
+export function makeFusedMatMul(batchMatMul: KernelFunc): KernelFunc {
   const add = getKernel("Add", "cpu").kernelFunc;
   const prelu = getKernel("Prelu", "cpu").kernelFunc;
   return (args) => {
