@@ -1,0 +1,285 @@
+/**
+ * Which tfjs backend trains: WebGPU on a hardware adapter, otherwise the fastest CPU path.
+ *
+ * Candidates form a registry ({@linkcode BACKEND_CANDIDATES}) in order of preference. Selection
+ * walks it and takes the first candidate whose `probe` says it is usable here and whose `register`
+ * succeeds; `FLOPS_FIT_BACKEND` (or the `override` option) names one directly. Adding a backend —
+ * say a BLAS-backed CPU one — is one more entry in the array.
+ *
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs-core";
+import "@tensorflow/tfjs-backend-cpu";
+import { setWasmPaths } from "@tensorflow/tfjs-backend-wasm";
+
+/** Environment variable naming the backend to use, overriding the automatic choice. */
+export const BACKEND_ENV_VAR = "FLOPS_FIT_BACKEND";
+
+/** GPU adapter facts reported by `/healthz` and the train response. */
+export interface AdapterInfo {
+  /** Vendor string, e.g. `nvidia`, `mesa`. */
+  vendor: string;
+  /** Architecture, when reported. */
+  architecture: string;
+  /** Device name, when reported. */
+  device: string;
+  /** Driver description, e.g. `llvmpipe (LLVM 15.0.6, 256 bits)`. */
+  description: string;
+  /** True for a software (fallback) adapter such as llvmpipe or SwiftShader. */
+  fallback: boolean;
+}
+
+/** What a probe found. */
+export interface ProbeResult {
+  /** Whether the candidate can be used on this host. */
+  usable: boolean;
+  /** Why not, when unusable (or a note when usable). */
+  reason?: string;
+  /** The GPU adapter, for GPU candidates. */
+  adapter?: AdapterInfo;
+}
+
+/** One backend the selector may choose. */
+export interface BackendCandidate {
+  /** tfjs backend name, e.g. `wasm`. */
+  name: string;
+  /** Whether it runs on a GPU or the CPU. */
+  kind: "gpu" | "cpu";
+  /** One line for `/healthz`. */
+  description: string;
+  /**
+   * Bytes of activations a training step may hold on this backend (the wasm heap stops at
+   * 2 GiB): the trainer micro-batches to stay under it.
+   */
+  activationBudgetBytes: number;
+  /** Whether it is usable here, without initialising tfjs. */
+  probe(): Promise<ProbeResult>;
+  /** Make the backend known to tfjs (register its factory); false when that fails. */
+  register(): Promise<boolean>;
+}
+
+/** The backend that was selected and initialised. */
+export interface BackendInfo {
+  /** tfjs backend name now active. */
+  name: string;
+  /** GPU or CPU. */
+  kind: "gpu" | "cpu";
+  /** One-line description. */
+  description: string;
+  /** How it was chosen: `env`, `option` or `auto`. */
+  chosenBy: "env" | "option" | "auto";
+  /** The GPU adapter, for GPU backends, or the software adapter that was passed over. */
+  adapter?: AdapterInfo;
+  /** Each candidate considered and why it was (not) chosen. */
+  candidates: { name: string; usable: boolean; reason?: string }[];
+  /** Activation budget of the backend, in bytes. */
+  activationBudgetBytes: number;
+}
+
+/** Peak of wasm's 32-bit heap is 2 GiB; keep room for weights, optimiser state and the allocator. */
+const WASM_ACTIVATION_BUDGET_BYTES = 1.1e9;
+
+/** JS typed arrays are not bounded by the wasm heap; stay well under this host's RAM. */
+const CPU_ACTIVATION_BUDGET_BYTES = 8e9;
+
+/** A GPU's memory is not known through WebGPU; assume a modest card. */
+const GPU_ACTIVATION_BUDGET_BYTES = 4e9;
+
+/** Adapter descriptions that betray a software rasteriser even when not flagged as fallback. */
+const SOFTWARE_ADAPTER = /llvmpipe|lavapipe|swiftshader|softpipe|software/i;
+
+/** Ask WebGPU for an adapter, without tfjs. */
+async function probeWebGpu(): Promise<ProbeResult> {
+  // deno-lint-ignore no-explicit-any
+  const gpu = (globalThis.navigator as any)?.gpu;
+  if (gpu === undefined) return { usable: false, reason: "navigator.gpu is absent" };
+  let adapter;
+  try {
+    adapter = await gpu.requestAdapter({ powerPreference: "high-performance" });
+  } catch (error) {
+    return { usable: false, reason: `requestAdapter failed: ${String(error)}` };
+  }
+  if (adapter === null || adapter === undefined) {
+    return { usable: false, reason: "no WebGPU adapter" };
+  }
+  const info = adapter.info ?? {};
+  const description = String(info.description ?? "");
+  const found: AdapterInfo = {
+    vendor: String(info.vendor ?? ""),
+    architecture: String(info.architecture ?? ""),
+    device: String(info.device ?? ""),
+    description,
+    fallback: Boolean(info.isFallbackAdapter ?? adapter.isFallbackAdapter ?? false) ||
+      SOFTWARE_ADAPTER.test(description) || SOFTWARE_ADAPTER.test(String(info.device ?? "")),
+  };
+  return found.fallback
+    ? { usable: false, reason: `software adapter (${description || found.vendor})`, adapter: found }
+    : { usable: true, adapter: found };
+}
+
+/** Directory holding tfjs-backend-wasm's .wasm files (Deno's `nodeModulesDir: auto`). */
+function wasmDirectory(): string {
+  const root = new URL("../../", import.meta.url);
+  return new URL("node_modules/@tensorflow/tfjs-backend-wasm/dist/", root).pathname;
+}
+
+/**
+ * The candidates, in order of preference. A faster CPU backend goes before `wasm`.
+ */
+export const BACKEND_CANDIDATES: BackendCandidate[] = [
+  {
+    name: "webgpu",
+    kind: "gpu",
+    description: "WebGPU (tfjs-backend-webgpu) on a hardware adapter",
+    activationBudgetBytes: GPU_ACTIVATION_BUDGET_BYTES,
+    probe: probeWebGpu,
+    async register() {
+      await import("@tensorflow/tfjs-backend-webgpu");
+      return tf.findBackendFactory("webgpu") !== undefined;
+    },
+  },
+  {
+    name: "wasm",
+    kind: "cpu",
+    description: "WebAssembly with XNNPACK (tfjs-backend-wasm), single thread",
+    activationBudgetBytes: WASM_ACTIVATION_BUDGET_BYTES,
+    async probe() {
+      try {
+        await Deno.stat(`${wasmDirectory()}tfjs-backend-wasm.wasm`);
+        return { usable: true };
+      } catch {
+        return { usable: false, reason: `tfjs-backend-wasm.wasm not found in ${wasmDirectory()}` };
+      }
+    },
+    register() {
+      setWasmPaths(wasmDirectory());
+      return Promise.resolve(tf.findBackendFactory("wasm") !== undefined);
+    },
+  },
+  {
+    name: "cpu",
+    kind: "cpu",
+    description: "plain JavaScript (tfjs-backend-cpu)",
+    activationBudgetBytes: CPU_ACTIVATION_BUDGET_BYTES,
+    probe: () => Promise.resolve({ usable: true }),
+    register: () => Promise.resolve(tf.findBackendFactory("cpu") !== undefined),
+  },
+];
+
+/** Options of {@linkcode selectBackend}. */
+export interface SelectOptions {
+  /** Backend name to use, overriding the environment and the automatic choice. */
+  override?: string;
+  /** Environment to read `FLOPS_FIT_BACKEND` from; defaults to `Deno.env`. */
+  env?: Record<string, string | undefined>;
+  /** Candidates to choose among; defaults to {@linkcode BACKEND_CANDIDATES}. */
+  candidates?: BackendCandidate[];
+}
+
+/** A backend name that is not a candidate, or a named backend that cannot start. */
+export class BackendError extends Error {
+  /**
+   * @param message What went wrong, in sentence case.
+   */
+  constructor(message: string) {
+    super(message);
+    this.name = "BackendError";
+  }
+}
+
+let current: BackendInfo | undefined;
+let pending: Promise<BackendInfo> | undefined;
+
+/**
+ * Choose, register and activate a backend (`tf.setBackend`).
+ *
+ * @param options Override, environment, candidates.
+ * @returns What was selected.
+ * @throws {BackendError} When the named backend is unknown or fails to initialise.
+ */
+export async function selectBackend(options: SelectOptions = {}): Promise<BackendInfo> {
+  const candidates = options.candidates ?? BACKEND_CANDIDATES;
+  const env = options.env ?? { [BACKEND_ENV_VAR]: Deno.env.get(BACKEND_ENV_VAR) };
+  const envName = env[BACKEND_ENV_VAR];
+  const wanted = options.override ?? (envName === "" ? undefined : envName);
+  const chosenBy = options.override !== undefined
+    ? "option"
+    : wanted !== undefined
+    ? "env"
+    : "auto";
+  const report: BackendInfo["candidates"] = [];
+  let softwareAdapter: AdapterInfo | undefined;
+  if (wanted !== undefined) {
+    const candidate = candidates.find((c) => c.name === wanted);
+    if (candidate === undefined) {
+      throw new BackendError(
+        `Unknown backend ${wanted}; known: ${candidates.map((c) => c.name).join(", ")}.`,
+      );
+    }
+    const probe = await candidate.probe();
+    report.push({ name: candidate.name, usable: probe.usable, reason: probe.reason });
+    if (!(await candidate.register()) || !(await tf.setBackend(candidate.name))) {
+      throw new BackendError(`Backend ${wanted} failed to initialise.`);
+    }
+    current = describe(candidate, chosenBy, report, probe.adapter);
+    return current;
+  }
+  for (const candidate of candidates) {
+    const probe = await candidate.probe();
+    if (probe.adapter?.fallback) softwareAdapter = probe.adapter;
+    if (!probe.usable) {
+      report.push({ name: candidate.name, usable: false, reason: probe.reason });
+      continue;
+    }
+    let ok = false;
+    try {
+      ok = (await candidate.register()) && (await tf.setBackend(candidate.name));
+    } catch (error) {
+      report.push({ name: candidate.name, usable: false, reason: String(error) });
+      continue;
+    }
+    report.push({ name: candidate.name, usable: ok, reason: ok ? "selected" : "failed to start" });
+    if (ok) {
+      current = describe(candidate, chosenBy, report, probe.adapter ?? softwareAdapter);
+      return current;
+    }
+  }
+  throw new BackendError("No tfjs backend could be initialised.");
+}
+
+function describe(
+  candidate: BackendCandidate,
+  chosenBy: BackendInfo["chosenBy"],
+  candidates: BackendInfo["candidates"],
+  adapter: AdapterInfo | undefined,
+): BackendInfo {
+  const info: BackendInfo = {
+    name: candidate.name,
+    kind: candidate.kind,
+    description: candidate.description,
+    chosenBy,
+    candidates,
+    activationBudgetBytes: candidate.activationBudgetBytes,
+  };
+  if (adapter !== undefined) info.adapter = adapter;
+  return info;
+}
+
+/**
+ * The backend in use, selecting one on first call (memoised; concurrent callers share it).
+ *
+ * @param options As {@linkcode selectBackend}; only the first call's options matter.
+ * @returns What is active.
+ */
+export function ensureBackend(options: SelectOptions = {}): Promise<BackendInfo> {
+  if (current !== undefined && tf.getBackend() === current.name) return Promise.resolve(current);
+  pending ??= selectBackend(options).finally(() => {
+    pending = undefined;
+  });
+  return pending;
+}
+
+/** @returns The backend selected so far, if any (no side effects). */
+export function currentBackend(): BackendInfo | undefined {
+  return current;
+}
