@@ -11,7 +11,11 @@ import { loadOpenBlas } from "./openblas.ts";
 import { type Gemm, openBlasGemm } from "./gemm.ts";
 import { makeBatchMatMul, makeFusedMatMul } from "./matmul.ts";
 import { BINARY_OPS, makeBinaryKernel, makeUnaryKernel, UNARY_OPS } from "./elementwise.ts";
-import { makeReduceKernel, makeSoftmaxKernel } from "./reduce.ts";
+import { makeReduceKernel } from "./reduce.ts";
+import { loadNative } from "./native.ts";
+import { type FusedImpl, jsImpl, nativeImpl } from "./fused_impl.ts";
+import { fusedKernelConfigs } from "./fused.ts";
+import { attentionKernelConfigs } from "./attention.ts";
 import { makeSliceKernel, makeSplitVKernel, makeTransposeKernel } from "./layout.ts";
 
 /** The backend name under which the fast CPU path is registered. */
@@ -37,6 +41,10 @@ export interface BlasBackendInfo {
   threads?: number;
   /** Which GEMM path the matmul kernels use. */
   gemm?: string;
+  /** Which implementation the fused element-wise kernels use: `native` or `js`. */
+  elementwise?: string;
+  /** The native kernel library loaded, or why the JavaScript kernels run instead. */
+  native?: string;
   /** Kernels replaced by fast versions. */
   kernels?: string[];
 }
@@ -91,7 +99,6 @@ function register(): BlasBackendInfo {
     ["Sum", makeReduceKernel("Sum")],
     ["Mean", makeReduceKernel("Mean")],
     ["Max", makeReduceKernel("Max")],
-    ["Softmax", makeSoftmaxKernel()],
     ["Transpose", makeTransposeKernel()],
     ["Slice", makeSliceKernel()],
     ["SplitV", makeSplitVKernel()],
@@ -99,8 +106,14 @@ function register(): BlasBackendInfo {
   for (const [kernelName, kernelFunc] of fast) {
     overrides.push({ kernelName, backendName: BLAS_BACKEND, kernelFunc });
   }
+  const native = loadNative();
+  const impl: FusedImpl = native.ok ? nativeImpl(native.symbols) : jsImpl;
+  overrides.push(...fusedKernelConfigs(BLAS_BACKEND, impl));
+  overrides.push(...attentionKernelConfigs(BLAS_BACKEND, gemm, impl));
   for (const kernel of overrides) {
-    tf.unregisterKernel(kernel.kernelName, BLAS_BACKEND);
+    if (tf.getKernel(kernel.kernelName, BLAS_BACKEND) !== undefined) {
+      tf.unregisterKernel(kernel.kernelName, BLAS_BACKEND);
+    }
     tf.registerKernel(kernel);
   }
   tf.registerBackend(BLAS_BACKEND, () => new MathBackendCPU(), BLAS_PRIORITY);
@@ -110,6 +123,8 @@ function register(): BlasBackendInfo {
     config: load.blas.config,
     threads: load.blas.threads,
     gemm: gemm.name,
-    kernels: overrides.map((k) => k.kernelName),
+    elementwise: impl.name,
+    native: native.ok ? native.path : `unavailable (${native.reason}); JavaScript kernels`,
+    kernels: [...new Set(overrides.map((k) => k.kernelName))],
   };
 }

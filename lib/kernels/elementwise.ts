@@ -193,9 +193,7 @@ export function makeBinaryKernel(op: BinaryOp): KernelFunc {
 
 /** Unary ops implemented here, by tfjs kernel name. */
 export const UNARY_OPS = [
-  "Exp",
   "Neg",
-  "Erf",
   "Sqrt",
   "Rsqrt",
   "Square",
@@ -209,32 +207,13 @@ export const UNARY_OPS = [
 /** One of {@linkcode UNARY_OPS}. */
 export type UnaryOp = typeof UNARY_OPS[number];
 
-/** Abramowitz & Stegun 7.1.26 coefficients, the ones tfjs-cpu's `Erf` uses (max abs error 1.5e-7). */
-const { ERF_P, ERF_A1, ERF_A2, ERF_A3, ERF_A4, ERF_A5 } = backend_util;
-
 /** `out[i] = f(x[i])`, one loop per op. */
 export function unaryValues(op: UnaryOp, x: Float32Array): Float32Array {
   const n = x.length;
   const out = new Float32Array(n);
   switch (op) {
-    case "Exp":
-      for (let i = 0; i < n; i++) out[i] = Math.exp(x[i]);
-      break;
     case "Neg":
       for (let i = 0; i < n; i++) out[i] = -x[i];
-      break;
-    case "Erf":
-      // erf(v) ≈ sign(v)·(1 − (a1·t + a2·t² + a3·t³ + a4·t⁴ + a5·t⁵)·e^(−v²)), t = 1/(1 + p·|v|)
-      for (let i = 0; i < n; i++) {
-        const v = x[i];
-        const s = v < 0 ? -1 : 1;
-        const av = v < 0 ? -v : v;
-        const t = 1 / (1 + ERF_P * av);
-        out[i] = s *
-          (1 -
-            ((((ERF_A5 * t + ERF_A4) * t + ERF_A3) * t + ERF_A2) * t + ERF_A1) * t *
-              Math.exp(-av * av));
-      }
       break;
     case "Sqrt":
       for (let i = 0; i < n; i++) out[i] = Math.sqrt(x[i]);

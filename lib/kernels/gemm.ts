@@ -32,10 +32,35 @@ export interface GemmBatch {
 
 /** Something that multiplies strided batches of float32 matrices. */
 export interface Gemm {
-  /** A short name for reports ("openblas-ffi", "native+openblas"). */
+  /** A short name for reports ("openblas-ffi"). */
   name: string;
   /** Computes every product of the batch into `c` (overwriting it). */
   batch(job: GemmBatch): void;
+  /**
+   * One BLAS call on sub-matrices: `C = alpha·op(A)·op(B) + beta·C`, row-major, with element
+   * offsets and leading dimensions (so a head's columns of a `(T, 3C)` matrix are used in place).
+   */
+  sgemm(call: SgemmCall): void;
+}
+
+/** Arguments of {@linkcode Gemm.sgemm}. */
+export interface SgemmCall {
+  transA: boolean;
+  transB: boolean;
+  m: number;
+  n: number;
+  k: number;
+  alpha: number;
+  a: Float32Array;
+  aOffset: number;
+  lda: number;
+  b: Float32Array;
+  bOffset: number;
+  ldb: number;
+  beta: number;
+  c: Float32Array;
+  cOffset: number;
+  ldc: number;
 }
 
 /**
@@ -48,6 +73,24 @@ export function openBlasGemm(blas: OpenBlas): Gemm {
   const sgemm = blas.symbols.cblas_sgemm;
   return {
     name: "openblas-ffi",
+    sgemm(q: SgemmCall): void {
+      sgemm(
+        CBLAS_ROW_MAJOR,
+        q.transA ? CBLAS_TRANS : CBLAS_NO_TRANS,
+        q.transB ? CBLAS_TRANS : CBLAS_NO_TRANS,
+        q.m,
+        q.n,
+        q.k,
+        q.alpha,
+        q.aOffset === 0 ? q.a : q.a.subarray(q.aOffset),
+        q.lda,
+        q.bOffset === 0 ? q.b : q.b.subarray(q.bOffset),
+        q.ldb,
+        q.beta,
+        q.cOffset === 0 ? q.c : q.c.subarray(q.cOffset),
+        q.ldc,
+      );
+    },
     batch(job: GemmBatch): void {
       const { m, n, k, transA, transB } = job;
       const lda = transA ? m : k;

@@ -20,3 +20,5 @@ export {
   registerBlasBackend,
 } from "./backend.ts";
 export { loadOpenBlas, type OpenBlas, type OpenBlasLoad } from "./openblas.ts";
+export { gelu, hasFusedKernels, layerNorm, softmax } from "./fused.ts";
+export { fusedAttention, hasFusedAttention } from "./attention.ts";

@@ -1,6 +1,6 @@
 /**
- * Reductions for the `blas` backend: `Sum`, `Mean` and `Max` over contiguous axes, and `Softmax`
- * over the last axis, as Float32Array loops (sums accumulate in float64, as tfjs-cpu's do).
+ * Reductions for the `blas` backend: `Sum`, `Mean` and `Max` over contiguous axes, as
+ * Float32Array loops (sums accumulate in float64, as tfjs-cpu's do).
  *
  * @module
  */
@@ -110,43 +110,5 @@ export function makeReduceKernel(op: "Sum" | "Mean" | "Max"): KernelFunc {
       ? maxValues(values, plan)
       : sumValues(values, plan, op === "Mean" ? 1 / plan.reduce : 1);
     return backend.makeTensorInfo(plan.outShape, "float32", out);
-  };
-}
-
-/**
- * Softmax over the last axis of rows of width `n`:
- * `y = exp(x − max(x)) / Σ exp(x − max(x))`.
- */
-export function softmaxValues(x: Float32Array, n: number): Float32Array {
-  const out = new Float32Array(x.length);
-  for (let base = 0; base < x.length; base += n) {
-    let max = -Infinity;
-    for (let j = 0; j < n; j++) if (x[base + j] > max) max = x[base + j];
-    let sum = 0;
-    for (let j = 0; j < n; j++) {
-      const e = Math.exp(x[base + j] - max);
-      out[base + j] = e;
-      sum += e;
-    }
-    const inv = 1 / sum;
-    for (let j = 0; j < n; j++) out[base + j] *= inv;
-  }
-  return out;
-}
-
-/** Makes the `Softmax` kernel (last axis; anything else goes to the cpu kernel). */
-export function makeSoftmaxKernel(): KernelFunc {
-  const fallback = getKernel("Softmax", "cpu").kernelFunc;
-  return (args) => {
-    const { logits } = args.inputs as { logits: TensorInfo };
-    const { dim } = args.attrs as { dim: number };
-    const rank = logits.shape.length;
-    if (logits.dtype !== "float32" || rank === 0 || (dim !== -1 && dim !== rank - 1)) {
-      return fallback(args);
-    }
-    const backend = args.backend as MathBackendCPU;
-    const n = logits.shape[rank - 1];
-    const out = softmaxValues(backend.data.get(logits.dataId).values as Float32Array, n);
-    return backend.makeTensorInfo(logits.shape, "float32", out);
   };
 }

@@ -1,0 +1,168 @@
+/**
+ * The native helper library (lib/kernels/native/ff_kernels.c): built with the host's C compiler
+ * (`cc -O3 -march=native`) into `.cache/native/`, then loaded through `Deno.dlopen`. `.ci/run`
+ * builds it at install time (`deno run -A lib/kernels/native.ts`); when it is missing, the first
+ * {@linkcode loadNative} builds it, and without a compiler the `blas` backend uses its
+ * JavaScript twins of the same kernels.
+ *
+ * @module
+ */
+
+/**
+ * Flags the library is built with; part of the cache key. The math flags let gcc vectorise the
+ * exp/erf loops (reassociation, no errno/traps) without `-ffast-math`'s finite-math assumption
+ * (softmax starts from −∞) or its process-wide flush-to-zero.
+ */
+const CFLAGS = [
+  "-O3",
+  "-march=native",
+  "-fno-math-errno",
+  "-fno-trapping-math",
+  "-fassociative-math",
+  "-fno-signed-zeros",
+  "-freciprocal-math",
+  "-shared",
+  "-fPIC",
+];
+
+const SOURCE = new URL("./native/ff_kernels.c", import.meta.url);
+const CACHE_DIR = new URL("../../.cache/native/", import.meta.url);
+
+/** The interface version ff_kernels.c reports (`ff_version`). */
+const NATIVE_VERSION = 1;
+
+const SYMBOLS = {
+  ff_version: { parameters: [], result: "i32" },
+  ff_exp: { parameters: ["buffer", "buffer", "i64"], result: "void" },
+  ff_erf: { parameters: ["buffer", "buffer", "i64"], result: "void" },
+  ff_gelu: { parameters: ["buffer", "buffer", "i64"], result: "void" },
+  ff_gelu_grad: { parameters: ["buffer", "buffer", "buffer", "i64"], result: "void" },
+  ff_layernorm: {
+    parameters: ["buffer", "buffer", "buffer", "buffer", "buffer", "buffer", "i64", "i64", "f32"],
+    result: "void",
+  },
+  ff_layernorm_grad: {
+    parameters: [
+      "buffer",
+      "buffer",
+      "buffer",
+      "buffer",
+      "buffer",
+      "buffer",
+      "buffer",
+      "buffer",
+      "i64",
+      "i64",
+    ],
+    result: "void",
+  },
+  ff_softmax: { parameters: ["buffer", "buffer", "i64", "i64"], result: "void" },
+  ff_softmax_grad: { parameters: ["buffer", "buffer", "buffer", "i64", "i64"], result: "void" },
+} as const;
+
+/** The native kernels' FFI symbols. */
+export type NativeKernels = Deno.DynamicLibrary<typeof SYMBOLS>["symbols"];
+
+/** The loaded library, or why there is none. */
+export type NativeLoad =
+  | { ok: true; path: string; symbols: NativeKernels }
+  | { ok: false; reason: string };
+
+let cached: NativeLoad | undefined;
+
+/** FNV-1a of the source and flags: the cache key of the built library. */
+function cacheKey(source: string): string {
+  let h = 0x811c9dc5;
+  const text = source + CFLAGS.join(" ") + Deno.build.target;
+  for (let i = 0; i < text.length; i++) {
+    h ^= text.charCodeAt(i);
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  return h.toString(16).padStart(8, "0");
+}
+
+/** The path the built library has for the current source. */
+function libraryPath(): string {
+  const source = Deno.readTextFileSync(SOURCE);
+  return new URL(`libff_kernels-${cacheKey(source)}.so`, CACHE_DIR).pathname;
+}
+
+/**
+ * Compiles ff_kernels.c into `.cache/native/` unless already there.
+ *
+ * @returns The library path.
+ * @throws {Error} When no C compiler runs or the build fails (the message says which).
+ */
+export function buildNative(): string {
+  const path = libraryPath();
+  try {
+    Deno.statSync(path);
+    return path;
+  } catch {
+    // Not built yet.
+  }
+  Deno.mkdirSync(CACHE_DIR, { recursive: true });
+  const tmp = `${path}.${Deno.pid}.tmp`;
+  const compiler = Deno.env.get("CC") || "cc";
+  let out: Deno.CommandOutput;
+  try {
+    out = new Deno.Command(compiler, {
+      args: [...CFLAGS, "-o", tmp, SOURCE.pathname, "-lm"],
+      stdout: "piped",
+      stderr: "piped",
+    }).outputSync();
+  } catch (error) {
+    throw new Error(`C compiler ${compiler} not runnable: ${(error as Error).message}`);
+  }
+  if (!out.success) {
+    throw new Error(`${compiler} failed: ${new TextDecoder().decode(out.stderr).slice(0, 500)}`);
+  }
+  Deno.renameSync(tmp, path);
+  return path;
+}
+
+/**
+ * Loads the native kernels once per process, building them first if needed.
+ * `FLOPS_FIT_NATIVE=0` disables them (the `blas` backend then uses its JavaScript kernels).
+ *
+ * @returns The symbols, or the reason they are unavailable.
+ */
+export function loadNative(): NativeLoad {
+  if (cached) return cached;
+  cached = tryLoad();
+  return cached;
+}
+
+function tryLoad(): NativeLoad {
+  try {
+    if (Deno.env.get("FLOPS_FIT_NATIVE") === "0") {
+      return { ok: false, reason: "disabled by FLOPS_FIT_NATIVE=0" };
+    }
+  } catch {
+    // No env permission: try anyway.
+  }
+  let path: string;
+  try {
+    path = buildNative();
+  } catch (error) {
+    return { ok: false, reason: (error as Error).message };
+  }
+  try {
+    const lib = Deno.dlopen(path, SYMBOLS);
+    const version = lib.symbols.ff_version();
+    if (version !== NATIVE_VERSION) {
+      lib.close();
+      return { ok: false, reason: `${path} reports version ${version}, want ${NATIVE_VERSION}` };
+    }
+    return { ok: true, path, symbols: lib.symbols };
+  } catch (error) {
+    return { ok: false, reason: `dlopen ${path}: ${(error as Error).message}` };
+  }
+}
+
+if (import.meta.main) {
+  const load = loadNative();
+  console.log(
+    load.ok ? `native kernels: ${load.path}` : `native kernels unavailable: ${load.reason}`,
+  );
+}

@@ -1,0 +1,165 @@
+/*
+ * flops-fit native kernels: the element-wise work of a transformer training step (GELU, LayerNorm,
+ * softmax, exp, erf) as C loops that gcc vectorises (-O3 -march=native), called from TypeScript
+ * through Deno.dlopen by lib/kernels/native.ts. Every function has a JavaScript twin in
+ * lib/kernels/fused_js.ts with the same formula; tests compare both against tfjs's reference ops.
+ *
+ * Build (lib/kernels/native.ts does it): cc -O3 -march=native -fno-math-errno -fno-trapping-math
+ *   -fassociative-math -fno-signed-zeros -freciprocal-math -shared -fPIC -o libff_kernels.so
+ *   ff_kernels.c -lm
+ */
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+
+#define FF_API __attribute__((visibility("default")))
+
+/* expf by range reduction: x = n·ln2 + r, |r| ≤ ln2/2, e^x = 2^n · p(r) with Cephes' degree-6
+ * polynomial (relative error ≈ 1e-7). Inputs below EXP_MIN give exactly 0 (as float32 expf
+ * underflows), above EXP_MAX are clamped (overflow is not reached by the callers: softmax
+ * subtracts the row max, GELU/erf exponents are ≤ 0). */
+#define EXP_MIN (-87.33654f)
+#define EXP_MAX (88.72283f)
+static inline float ff_expf(float x) {
+  const float clamped = x < EXP_MIN ? EXP_MIN : (x > EXP_MAX ? EXP_MAX : x);
+  const float n = __builtin_rintf(clamped * 1.44269504088896341f);
+  float r = clamped - n * 0.693359375f;
+  r = r - n * -2.12194440e-4f;
+  const float z = r * r;
+  float p = 1.9875691500e-4f;
+  p = p * r + 1.3981999507e-3f;
+  p = p * r + 8.3334519073e-3f;
+  p = p * r + 4.1665795894e-2f;
+  p = p * r + 1.6666665459e-1f;
+  p = p * r + 5.0000001201e-1f;
+  p = p * z + r + 1.0f;
+  const int32_t bits = ((int32_t)n + 127) << 23;
+  float scale;
+  memcpy(&scale, &bits, sizeof scale);
+  return x < EXP_MIN ? 0.0f : p * scale;
+}
+
+/* erf by Abramowitz & Stegun 7.1.26 (absolute error ≤ 1.5e-7), the formula tfjs-cpu's Erf uses:
+ * erf(v) = sign(v)·(1 − t·(a1 + t·(a2 + t·(a3 + t·(a4 + t·a5))))·e^(−v²)), t = 1/(1 + p·|v|). */
+static inline float ff_erff(float v) {
+  const float a = fabsf(v);
+  const float t = 1.0f / (1.0f + 0.3275911f * a);
+  const float poly =
+      t * (0.254829592f + t * (-0.284496736f + t * (1.421413741f + t * (-1.453152027f + t * 1.061405429f))));
+  const float e = 1.0f - poly * ff_expf(-a * a);
+  return v < 0.0f ? -e : e;
+}
+
+FF_API void ff_exp(const float *x, float *y, int64_t n) {
+  for (int64_t i = 0; i < n; i++) y[i] = ff_expf(x[i]);
+}
+
+FF_API void ff_erf(const float *x, float *y, int64_t n) {
+  for (int64_t i = 0; i < n; i++) y[i] = ff_erff(x[i]);
+}
+
+#define SQRT1_2 0.70710678118654752f
+#define INV_SQRT_2PI 0.39894228040143268f
+
+/* GELU (exact form): y = x·Φ(x), Φ(x) = ½·(1 + erf(x/√2)). */
+FF_API void ff_gelu(const float *x, float *y, int64_t n) {
+  for (int64_t i = 0; i < n; i++) {
+    const float v = x[i];
+    y[i] = 0.5f * v * (1.0f + ff_erff(v * SQRT1_2));
+  }
+}
+
+/* dGELU: dx = dy·(Φ(x) + x·φ(x)), φ(x) = e^(−x²/2)/√(2π). */
+FF_API void ff_gelu_grad(const float *x, const float *dy, float *dx, int64_t n) {
+  for (int64_t i = 0; i < n; i++) {
+    const float v = x[i];
+    const float cdf = 0.5f * (1.0f + ff_erff(v * SQRT1_2));
+    const float pdf = INV_SQRT_2PI * ff_expf(-0.5f * v * v);
+    dx[i] = dy[i] * (cdf + v * pdf);
+  }
+}
+
+/* LayerNorm over rows of width c: μ = mean(x), σ² = mean((x−μ)²) (biased, as PyTorch),
+ * rstd = 1/√(σ² + eps), y = (x − μ)·rstd·g + b. Saves μ and rstd per row for the gradient.
+ * Row statistics accumulate in double. */
+FF_API void ff_layernorm(const float *x, const float *g, const float *b, float *y, float *mean,
+                         float *rstd, int64_t rows, int64_t c, float eps) {
+  for (int64_t r = 0; r < rows; r++) {
+    const float *xr = x + r * c;
+    float *yr = y + r * c;
+    double s = 0.0;
+    for (int64_t j = 0; j < c; j++) s += xr[j];
+    const float mu = (float)(s / (double)c);
+    double v = 0.0;
+    for (int64_t j = 0; j < c; j++) {
+      const float d = xr[j] - mu;
+      v += (double)d * d;
+    }
+    const float rs = (float)(1.0 / sqrt(v / (double)c + (double)eps));
+    for (int64_t j = 0; j < c; j++) yr[j] = (xr[j] - mu) * rs * g[j] + b[j];
+    mean[r] = mu;
+    rstd[r] = rs;
+  }
+}
+
+/* LayerNorm gradient. x̂ = (x − μ)·rstd, ĝ = dy·g:
+ * dx = rstd·(ĝ − mean(ĝ) − x̂·mean(ĝ·x̂)); dg = Σ_rows dy·x̂; db = Σ_rows dy (dg, db accumulate). */
+FF_API void ff_layernorm_grad(const float *x, const float *g, const float *mean, const float *rstd,
+                              const float *dy, float *dx, double *dg, double *db, int64_t rows,
+                              int64_t c) {
+  for (int64_t r = 0; r < rows; r++) {
+    const float *xr = x + r * c;
+    const float *dyr = dy + r * c;
+    float *dxr = dx + r * c;
+    const float mu = mean[r];
+    const float rs = rstd[r];
+    float sum_g = 0.0f, sum_gx = 0.0f;
+    for (int64_t j = 0; j < c; j++) {
+      const float xh = (xr[j] - mu) * rs;
+      const float gh = dyr[j] * g[j];
+      sum_g += gh;
+      sum_gx += gh * xh;
+      dg[j] += (double)(dyr[j] * xh);
+      db[j] += (double)dyr[j];
+    }
+    const float m_g = sum_g / (float)c;
+    const float m_gx = sum_gx / (float)c;
+    for (int64_t j = 0; j < c; j++) {
+      const float xh = (xr[j] - mu) * rs;
+      dxr[j] = rs * (dyr[j] * g[j] - m_g - xh * m_gx);
+    }
+  }
+}
+
+/* Softmax over rows of width n: y = e^(x − max)/Σ e^(x − max). */
+FF_API void ff_softmax(const float *x, float *y, int64_t rows, int64_t n) {
+  for (int64_t r = 0; r < rows; r++) {
+    const float *xr = x + r * n;
+    float *yr = y + r * n;
+    float m = -INFINITY;
+    for (int64_t j = 0; j < n; j++) m = xr[j] > m ? xr[j] : m;
+    float s = 0.0f;
+    for (int64_t j = 0; j < n; j++) {
+      const float e = ff_expf(xr[j] - m);
+      yr[j] = e;
+      s += e;
+    }
+    const float inv = 1.0f / s;
+    for (int64_t j = 0; j < n; j++) yr[j] *= inv;
+  }
+}
+
+/* Softmax gradient from its output: dx = y·(dy − Σ dy·y). */
+FF_API void ff_softmax_grad(const float *y, const float *dy, float *dx, int64_t rows, int64_t n) {
+  for (int64_t r = 0; r < rows; r++) {
+    const float *yr = y + r * n;
+    const float *dyr = dy + r * n;
+    float *dxr = dx + r * n;
+    float s = 0.0f;
+    for (int64_t j = 0; j < n; j++) s += dyr[j] * yr[j];
+    for (int64_t j = 0; j < n; j++) dxr[j] = yr[j] * (dyr[j] - s);
+  }
+}
+
+/* Version of this file's interface, checked by the loader. */
+FF_API int32_t ff_version(void) { return 1; }
