@@ -4,6 +4,7 @@
  * @module
  */
 import { createRoute, z } from "@hono/zod-openapi";
+import { ensureBackend } from "../lib/backend/select.ts";
 import { type AppContext, createRouter } from "./context.ts";
 
 /** Version reported by `/healthz` and the OpenAPI document. */
@@ -16,7 +17,37 @@ export const HealthSchema = z.object({
   uptime_s: z.number(),
   deno: z.string(),
   limits: z.record(z.string(), z.number()),
+  backend: z.object({
+    name: z.string().optional(),
+    kind: z.enum(["gpu", "cpu"]).optional(),
+    description: z.string().optional(),
+    chosen_by: z.string().optional(),
+    adapter: z.object({
+      vendor: z.string(),
+      architecture: z.string(),
+      device: z.string(),
+      description: z.string(),
+      fallback: z.boolean(),
+    }).optional(),
+    error: z.string().optional(),
+  }).openapi({ description: "The tfjs backend training runs on, and the GPU adapter seen." }),
 }).openapi("Health");
+
+/** The training backend as `/healthz` reports it (selecting it on first use). */
+async function backendReport(): Promise<z.infer<typeof HealthSchema>["backend"]> {
+  try {
+    const b = await ensureBackend();
+    return {
+      name: b.name,
+      kind: b.kind,
+      description: b.description,
+      chosen_by: b.chosenBy,
+      ...(b.adapter === undefined ? {} : { adapter: b.adapter }),
+    };
+  } catch (error) {
+    return { error: String(error instanceof Error ? error.message : error) };
+  }
+}
 
 const route = createRoute({
   method: "get",
@@ -38,7 +69,7 @@ const route = createRoute({
  * @returns The router.
  */
 export function healthRoutes(ctx: AppContext) {
-  return createRouter().openapi(route, (c) =>
+  return createRouter().openapi(route, async (c) =>
     c.json({
       status: "ok" as const,
       version: SERVICE_VERSION,
@@ -50,5 +81,6 @@ export function healthRoutes(ctx: AppContext) {
         max_bootstrap: ctx.config.maxBootstrap,
         max_train_flops: ctx.config.maxTrainFlops,
       },
+      backend: await backendReport(),
     }, 200));
 }

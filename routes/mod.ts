@@ -13,11 +13,15 @@ import type { AppContext } from "./context.ts";
 import { mountDocs } from "./docs.ts";
 import { healthRoutes } from "./health.ts";
 import { ProblemError, problemResponse } from "./problem.ts";
+import type { DatasetResolver } from "../lib/train/plan.ts";
+import { trainRoutes } from "./train.ts";
 
 /** Options for {@linkcode createApp}. */
 export interface AppOptions {
   /** Service configuration; defaults to {@linkcode loadConfig} over the environment. */
   config?: ServiceConfig;
+  /** Dataset lookup of `POST /v1/train`; defaults to the dataset registry. */
+  resolveDataset?: DatasetResolver;
 }
 
 /**
@@ -41,6 +45,7 @@ export function createApp(options: AppOptions = {}): OpenAPIHono {
   };
   const app = new OpenAPIHono();
   app.route("/", healthRoutes(ctx));
+  app.route("/", trainRoutes(ctx, { resolveDataset: options.resolveDataset }));
   mountDocs(app);
   app.notFound((c) =>
     problemResponse(

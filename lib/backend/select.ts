@@ -13,6 +13,10 @@ import "@tensorflow/tfjs-backend-cpu";
 import { setWasmPaths } from "@tensorflow/tfjs-backend-wasm";
 import { blasBackendInfo, loadOpenBlas, registerBlasBackend } from "../kernels/mod.ts";
 
+// Production mode: no console warnings (tfjs-cpu greets every Node-like host with an advert for
+// tfjs-node) and no debug-only checks.
+tf.env().set("PROD", true);
+
 /** Environment variable naming the backend to use, overriding the automatic choice. */
 export const BACKEND_ENV_VAR = "FLOPS_FIT_BACKEND";
 
@@ -287,11 +291,17 @@ function describe(
 /**
  * The backend in use, selecting one on first call (memoised; concurrent callers share it).
  *
- * @param options As {@linkcode selectBackend}; only the first call's options matter.
+ * @param options As {@linkcode selectBackend}; a different `override` re-selects.
  * @returns What is active.
  */
 export function ensureBackend(options: SelectOptions = {}): Promise<BackendInfo> {
-  if (current !== undefined && tf.getBackend() === current.name) return Promise.resolve(current);
+  const wanted = options.override;
+  if (
+    current !== undefined && tf.getBackend() === current.name &&
+    (wanted === undefined || wanted === current.name)
+  ) {
+    return Promise.resolve(current);
+  }
   pending ??= selectBackend(options).finally(() => {
     pending = undefined;
   });

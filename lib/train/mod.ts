@@ -1,0 +1,21 @@
+/**
+ * Training one sweep point, callable without HTTP: `trainPoint(request, options)`.
+ *
+ * @module
+ */
+export { AdamW } from "./adamw.ts";
+export type { AdamWOptions, StepOptions } from "./adamw.ts";
+export { defaultDatasetResolver } from "./datasets.ts";
+export { planTraining, TrainInputError } from "./plan.ts";
+export type { DatasetResolver, PlanOptions, TrainPlan } from "./plan.ts";
+export {
+  BudgetSchema,
+  MAX_LEARNING_RATE,
+  TrainRequestSchema,
+  TrainResultSchema,
+} from "./request.ts";
+export type { TrainProgress, TrainRequest, TrainRequestInput, TrainResult } from "./request.ts";
+export { learningRate, warmupStepsFor } from "./schedule.ts";
+export type { Schedule } from "./schedule.ts";
+export { prepareTraining, TrainingError, trainPoint } from "./train.ts";
+export type { TrainOptions } from "./train.ts";

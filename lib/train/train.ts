@@ -1,0 +1,433 @@
+/**
+ * `trainPoint`: train one sweep point (one model size on one budget) and report what it cost and
+ * what loss it reached.
+ *
+ * The loop, per optimiser step: for each micro-batch, forward + backward with
+ * `tf.variableGrads`, summing gradients; then one AdamW update with the scheduled learning rate,
+ * gradients averaged over micro-batches and clipped by global norm; then progress, optional
+ * held-out evaluation, and a yield to the event loop so that cancellation and streaming work.
+ * Every tensor a step creates is disposed within the step.
+ *
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs-core";
+import type { Batch, Dataset } from "../../data/types.ts";
+import type { Model } from "../../models/family.ts";
+import { type BackendInfo, ensureBackend, type SelectOptions } from "../backend/select.ts";
+import { AdamW } from "./adamw.ts";
+import { type DatasetResolver, planTraining, TrainInputError, type TrainPlan } from "./plan.ts";
+import type { TrainProgress, TrainRequest, TrainResult } from "./request.ts";
+import { learningRate } from "./schedule.ts";
+import { defaultDatasetResolver } from "./datasets.ts";
+
+/** Steps averaged into the reported final train loss: at most this many… */
+const LOSS_WINDOW_MAX_STEPS = 20;
+/** …and at most this fraction of the run, so short runs are not averaged over their start. */
+const LOSS_WINDOW_FRACTION = 0.1;
+
+/** Options of {@linkcode trainPoint}. */
+export interface TrainOptions {
+  /** Aborting stops training after the current step, frees its memory and rejects. */
+  signal?: AbortSignal;
+  /** Called after steps and evaluations. */
+  onProgress?: (event: TrainProgress) => void;
+  /** Dataset lookup; defaults to the dataset registry. */
+  resolveDataset?: DatasetResolver;
+  /** Largest training budget accepted, in FLOPs. */
+  maxTrainFlops?: number;
+  /** Backend selection (first use only). */
+  backend?: SelectOptions;
+}
+
+/** Training failed after it started (e.g. the wasm heap ran out). */
+export class TrainingError extends Error {
+  /**
+   * @param message What went wrong, in sentence case.
+   * @param options The cause.
+   */
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = "TrainingError";
+  }
+}
+
+/** Runs train one at a time: they share tfjs's engine, and timings must not interleave. */
+let queue: Promise<unknown> = Promise.resolve();
+
+/**
+ * Select the backend and check a request without training (what the route does before it
+ * answers 200).
+ *
+ * @param request Parsed request.
+ * @param options Dataset lookup, FLOP cap, backend selection.
+ * @returns The plan and the backend.
+ * @throws {TrainInputError} naming the offending field.
+ */
+export async function prepareTraining(
+  request: TrainRequest,
+  options: TrainOptions = {},
+): Promise<{ plan: TrainPlan; backend: BackendInfo }> {
+  const backend = await ensureBackend(options.backend);
+  const plan = planTraining(request, {
+    resolveDataset: options.resolveDataset ?? defaultDatasetResolver,
+    maxTrainFlops: options.maxTrainFlops,
+    activationBudgetBytes: backend.activationBudgetBytes,
+    backendName: backend.name,
+  });
+  return { plan, backend };
+}
+
+/**
+ * Train one sweep point.
+ *
+ * @param request The parsed `POST /v1/train` body.
+ * @param options Cancellation, progress callback, dataset lookup, FLOP cap.
+ * @returns Parameters, FLOPs, losses, curve, throughput and backend of the run.
+ * @throws {TrainInputError} for a request that cannot run (before any training).
+ * @throws {DOMException} `AbortError` when `signal` aborts.
+ * @throws {TrainingError} when the backend fails mid-run.
+ *
+ * @example
+ * ```ts ignore
+ * import { trainPoint } from "./train.ts";
+ * const result = await trainPoint(request, { onProgress: (e) => console.log(e.step, e.loss) });
+ * console.log(result.loss, result.eval_loss);
+ * ```
+ */
+export function trainPoint(
+  request: TrainRequest,
+  options: TrainOptions = {},
+): Promise<TrainResult> {
+  const run = queue.then(async () => {
+    options.signal?.throwIfAborted();
+    const { plan, backend } = await prepareTraining(request, options);
+    return await runPlan(request, plan, backend, options);
+  });
+  queue = run.catch(() => undefined);
+  return run;
+}
+
+/** Wait for a macrotask: lets the server notice a gone client and flush streamed events. */
+function yieldToEventLoop(): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, 0));
+}
+
+/** Sum `grads` into `acc` (disposing the addends), or adopt them on the first micro-batch. */
+function accumulate(acc: tf.Tensor[] | undefined, grads: tf.Tensor[]): tf.Tensor[] {
+  if (acc === undefined) return grads;
+  const summed = acc.map((a, i) => tf.add(a, grads[i]!));
+  tf.dispose([...acc, ...grads]);
+  return summed;
+}
+
+async function runPlan(
+  request: TrainRequest,
+  plan: TrainPlan,
+  backend: BackendInfo,
+  options: TrainOptions,
+): Promise<TrainResult> {
+  const { signal, onProgress } = options;
+  const started = performance.now();
+  const microSteps = plan.batchSize / plan.microBatchSize;
+  const progressEvery = request.progress_every ?? Math.max(1, Math.floor(plan.steps / 100));
+  const model = plan.family.build(plan.config, request.seed);
+  const vars = model.variables.map((v) => v.variable);
+  const optimizer = new AdamW(model.variables, {
+    beta1: request.beta1,
+    beta2: request.beta2,
+    eps: request.eps,
+    weightDecay: request.weight_decay,
+  });
+  const batches = plan.dataset.batches({
+    split: plan.split,
+    batchSize: plan.microBatchSize,
+    seed: request.seed,
+    context: plan.context,
+    augment: request.augment,
+  });
+  const losses = new Float64Array(plan.steps);
+  const lrs = new Float64Array(plan.steps);
+  const stepMs: number[] = [];
+  const evals: TrainResult["evals"] = [];
+  let diverged = false;
+  let stepsDone = 0;
+  let trainMs = 0;
+  try {
+    for (let step = 0; step < plan.steps; step++) {
+      signal?.throwIfAborted();
+      const stepStart = performance.now();
+      const lr = learningRate(step, plan.schedule);
+      let acc: tf.Tensor[] | undefined;
+      let lossSum = tf.scalar(0);
+      for (let micro = 0; micro < microSteps; micro++) {
+        const batch = await nextBatch(batches);
+        const { value, grads } = tf.variableGrads(
+          () => model.loss(batch, { labelSmoothing: request.label_smoothing }),
+          vars,
+        );
+        acc = accumulate(acc, vars.map((v) => grads[v.name]!));
+        const summed = tf.add(lossSum, value);
+        tf.dispose([lossSum, value]);
+        lossSum = summed as tf.Scalar;
+      }
+      const norm = optimizer.step(acc!, {
+        lr,
+        gradScale: 1 / microSteps,
+        clipNorm: request.grad_clip,
+      });
+      const [lossValue, normValue] = await Promise.all([lossSum.data(), norm.data()]);
+      tf.dispose([lossSum, norm]);
+      const loss = lossValue[0]! / microSteps;
+      losses[step] = loss;
+      lrs[step] = lr;
+      stepsDone = step + 1;
+      const ms = performance.now() - stepStart;
+      stepMs.push(ms);
+      trainMs += ms;
+      if (!Number.isFinite(loss)) {
+        diverged = true;
+        break;
+      }
+      const samples = stepsDone * plan.batchSize;
+      if (
+        onProgress !== undefined && (stepsDone % progressEvery === 0 || stepsDone === plan.steps)
+      ) {
+        onProgress({
+          type: "progress",
+          step: stepsDone,
+          steps: plan.steps,
+          samples,
+          flops: samples * plan.flopsPerSample,
+          loss,
+          lr,
+          grad_norm: normValue[0]!,
+          elapsed_s: (performance.now() - started) / 1000,
+          num_tensors: tf.memory().numTensors,
+        });
+      }
+      const every = request.eval.every_steps;
+      if (every > 0 && stepsDone % every === 0 && stepsDone < plan.steps) {
+        const e = await evaluate(model, plan, request, signal);
+        evals.push({ step: stepsDone, ...e.point });
+        onProgress?.({
+          type: "eval",
+          step: stepsDone,
+          steps: plan.steps,
+          samples,
+          flops: samples * plan.flopsPerSample,
+          loss: e.point.loss,
+          ...(e.point.accuracy === undefined ? {} : { accuracy: e.point.accuracy }),
+          lr,
+          elapsed_s: (performance.now() - started) / 1000,
+          num_tensors: tf.memory().numTensors,
+        });
+      }
+      await yieldToEventLoop();
+    }
+    const final = diverged ? undefined : await evaluate(model, plan, request, signal);
+    if (final !== undefined) evals.push({ step: stepsDone, ...final.point });
+    return report({
+      request,
+      plan,
+      backend,
+      losses: losses.subarray(0, stepsDone),
+      lrs: lrs.subarray(0, stepsDone),
+      stepMs,
+      trainMs,
+      wallMs: performance.now() - started,
+      evals,
+      evalSamples: final?.samples ?? 0,
+      diverged,
+    });
+  } catch (error) {
+    throw explain(error, backend, plan);
+  } finally {
+    await batches.return?.(undefined);
+    model.dispose();
+    optimizer.dispose();
+  }
+}
+
+/** The next batch of an endless iterator. */
+async function nextBatch(batches: AsyncIterableIterator<Batch>): Promise<Batch> {
+  const next = await batches.next();
+  if (next.done) throw new TrainingError("The dataset stopped yielding batches.");
+  return next.value;
+}
+
+/** Held-out loss (and metric) over `eval.batches` batches, evaluated in micro-batches. */
+async function evaluate(
+  model: Model,
+  plan: TrainPlan,
+  request: TrainRequest,
+  signal: AbortSignal | undefined,
+): Promise<{ point: { loss: number | null; accuracy?: number }; samples: number }> {
+  const micro = Math.min(plan.microBatchSize, plan.evalBatchSize);
+  const samplesWanted = request.eval.batches * plan.evalBatchSize;
+  const passes = Math.ceil(samplesWanted / micro);
+  const batches = (plan.dataset as Dataset).batches({
+    split: plan.evalSplit,
+    batchSize: micro,
+    seed: request.eval.seed,
+    context: plan.context,
+  });
+  let lossSum = 0;
+  let metricSum = 0;
+  let hasMetric = false;
+  let samples = 0;
+  try {
+    for (let i = 0; i < passes; i++) {
+      signal?.throwIfAborted();
+      const batch = await nextBatch(batches);
+      const size = batch.shape[0];
+      const out = tf.tidy(() => {
+        const o = model.evaluate(batch);
+        return o.metric === undefined ? [o.loss] : [o.loss, o.metric];
+      });
+      const values = await Promise.all(out.map((t) => t.data()));
+      tf.dispose(out);
+      lossSum += values[0]![0]! * size;
+      if (values[1] !== undefined) {
+        hasMetric = true;
+        metricSum += values[1][0]! * size;
+      }
+      samples += size;
+    }
+  } finally {
+    await batches.return?.(undefined);
+  }
+  const loss = lossSum / samples;
+  return {
+    point: {
+      loss: Number.isFinite(loss) ? loss : null,
+      ...(hasMetric ? { accuracy: metricSum / samples } : {}),
+    },
+    samples,
+  };
+}
+
+/** Turn a backend crash into a clear error; pass cancellations and input errors through. */
+function explain(error: unknown, backend: BackendInfo, plan: TrainPlan): unknown {
+  if (error instanceof DOMException && error.name === "AbortError") return error;
+  if (error instanceof TrainInputError || error instanceof TrainingError) return error;
+  const text = String(error);
+  if (/memory access out of bounds|Aborted\(|out of memory|Cannot enlarge memory/i.test(text)) {
+    return new TrainingError(
+      `The ${backend.name} backend ran out of memory at micro-batch ${plan.microBatchSize}; ` +
+        `retry with a smaller micro_batch_size. (${text})`,
+      { cause: error },
+    );
+  }
+  return new TrainingError(`Training failed on ${backend.name}: ${text}`, { cause: error });
+}
+
+interface ReportInput {
+  request: TrainRequest;
+  plan: TrainPlan;
+  backend: BackendInfo;
+  losses: Float64Array;
+  lrs: Float64Array;
+  stepMs: number[];
+  trainMs: number;
+  wallMs: number;
+  evals: TrainResult["evals"];
+  evalSamples: number;
+  diverged: boolean;
+}
+
+/** Median of a non-empty list. */
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+/** Assemble the result. */
+function report(input: ReportInput): TrainResult {
+  const { request, plan, backend, losses, lrs } = input;
+  const steps = losses.length;
+  const samples = steps * plan.batchSize;
+  const flops = samples * plan.flopsPerSample;
+  const window = Math.max(
+    1,
+    Math.min(LOSS_WINDOW_MAX_STEPS, Math.ceil(steps * LOSS_WINDOW_FRACTION), steps),
+  );
+  let tail = 0;
+  for (let i = steps - window; i < steps; i++) tail += losses[i]!;
+  const finalLoss = tail / window;
+  const last = input.evals.at(-1);
+  const trainS = input.trainMs / 1000;
+  const result: TrainResult = {
+    family: plan.family.name,
+    config: plan.config,
+    dataset: { name: plan.dataset.info.name, split: plan.split, eval_split: plan.evalSplit },
+    seed: request.seed,
+    params: plan.params.total,
+    non_embedding_params: plan.params.nonEmbedding,
+    flops_per_sample: plan.flopsPerSample,
+    flops_per_sample_6n: plan.flopsPerSample6n,
+    tokens_per_sample: plan.tokensPerSample,
+    budget: plan.budget,
+    steps,
+    batch_size: plan.batchSize,
+    micro_batch_size: plan.microBatchSize,
+    samples,
+    tokens: samples * plan.tokensPerSample,
+    flops,
+    lr: {
+      peak: plan.schedule.peak,
+      min: plan.schedule.min,
+      warmup_steps: plan.schedule.warmupSteps,
+    },
+    loss: Number.isFinite(finalLoss) ? finalLoss : null,
+    loss_window_steps: window,
+    diverged: input.diverged,
+    eval_loss: last?.loss ?? null,
+    eval_samples: input.evalSamples,
+    curve: curve(losses, lrs, plan, request.curve_points),
+    evals: input.evals,
+    wall_s: input.wallMs / 1000,
+    train_s: trainS,
+    step_ms_median: steps > 0 ? median(input.stepMs) : 0,
+    samples_per_s: trainS > 0 ? samples / trainS : 0,
+    tokens_per_s: trainS > 0 ? (samples * plan.tokensPerSample) / trainS : 0,
+    model_flops_per_s: trainS > 0 ? flops / trainS : 0,
+    backend: {
+      name: backend.name,
+      kind: backend.kind,
+      description: backend.description,
+      ...(backend.adapter === undefined ? {} : { adapter: backend.adapter }),
+    },
+  };
+  if (last?.accuracy !== undefined) result.eval_accuracy = last.accuracy;
+  return result;
+}
+
+/**
+ * The loss curve: every step when the run has at most `points` steps, else the steps averaged in
+ * `ceil(steps / points)`-step bins, each point at its bin's last step.
+ */
+function curve(
+  losses: Float64Array,
+  lrs: Float64Array,
+  plan: TrainPlan,
+  points: number,
+): TrainResult["curve"] {
+  const bin = Math.max(1, Math.ceil(losses.length / points));
+  const out: TrainResult["curve"] = [];
+  for (let start = 0; start < losses.length; start += bin) {
+    const end = Math.min(losses.length, start + bin);
+    let sum = 0;
+    for (let i = start; i < end; i++) sum += losses[i]!;
+    const mean = sum / (end - start);
+    const samples = end * plan.batchSize;
+    out.push({
+      step: end,
+      samples,
+      flops: samples * plan.flopsPerSample,
+      loss: Number.isFinite(mean) ? mean : null,
+      lr: lrs[end - 1]!,
+    });
+  }
+  return out;
+}

@@ -1,0 +1,194 @@
+/**
+ * `POST /v1/train`: train one sweep point and answer with its parameters, FLOPs and losses —
+ * as one JSON document, or as a stream of progress events (`text/event-stream` or
+ * `application/x-ndjson`) whose last event is the result.
+ *
+ * Every check (family, config divisibility, dataset, budget cap, memory) runs before training,
+ * so bad input is a 4xx problem+json and never a half-run. A client that goes away cancels the
+ * run (`request.signal`), which frees its tensors.
+ *
+ * @module
+ */
+import { createRoute, z } from "@hono/zod-openapi";
+import { BackendError } from "../lib/backend/select.ts";
+import { type DatasetResolver, TrainInputError } from "../lib/train/plan.ts";
+import { TrainRequestSchema, TrainResultSchema } from "../lib/train/request.ts";
+import type { TrainRequest } from "../lib/train/request.ts";
+import { prepareTraining, TrainingError, trainPoint } from "../lib/train/train.ts";
+import { type AppContext, createRouter } from "./context.ts";
+import { type Problem, ProblemError, statusTitle } from "./problem.ts";
+
+/** Media types of the streamed answers. */
+const SSE = "text/event-stream";
+const NDJSON = "application/x-ndjson";
+
+/** Status of a run the client cancelled (nginx's convention; nobody reads it once gone). */
+const CLIENT_CLOSED_STATUS = 499;
+
+const route = createRoute({
+  method: "post",
+  path: "/v1/train",
+  tags: ["train"],
+  summary: "Train one sweep point (one model size on one budget)",
+  description: "Trains a model of the named family on the dataset for the given budget. " +
+    "With `Accept: text/event-stream` or `application/x-ndjson`, progress events stream during " +
+    "training and the result is the last event (`result`, or `error` with a problem document).",
+  request: {
+    body: { required: true, content: { "application/json": { schema: TrainRequestSchema } } },
+  },
+  responses: {
+    200: {
+      description: "The finished run (or, when asked, its event stream).",
+      content: {
+        "application/json": { schema: TrainResultSchema },
+        [SSE]: { schema: z.string() },
+        [NDJSON]: { schema: z.string() },
+      },
+    },
+    422: { description: "Invalid request (the problem names the field)." },
+  },
+});
+
+/** Options of {@linkcode trainRoutes}. */
+export interface TrainRouteOptions {
+  /** Dataset lookup; defaults to the trainer's default registry. */
+  resolveDataset?: DatasetResolver;
+}
+
+/** A thrown value as a problem document. */
+function toProblem(error: unknown): ProblemError {
+  if (error instanceof ProblemError) return error;
+  if (error instanceof TrainInputError) {
+    return new ProblemError({
+      type: "about:blank",
+      title: statusTitle(error.status),
+      status: error.status,
+      detail: error.message,
+      field: error.field,
+      ...error.extra,
+    });
+  }
+  if (error instanceof DOMException && error.name === "AbortError") {
+    return new ProblemError({
+      type: "about:blank",
+      title: statusTitle(CLIENT_CLOSED_STATUS),
+      status: CLIENT_CLOSED_STATUS,
+      detail: "The run was cancelled.",
+    });
+  }
+  if (error instanceof BackendError) {
+    return new ProblemError({
+      type: "about:blank",
+      title: statusTitle(503),
+      status: 503,
+      detail: error.message,
+    });
+  }
+  if (error instanceof TrainingError) {
+    return new ProblemError({
+      type: "about:blank",
+      title: statusTitle(500),
+      status: 500,
+      detail: error.message,
+    });
+  }
+  return new ProblemError({
+    type: "about:blank",
+    title: statusTitle(500),
+    status: 500,
+    detail: "Training failed.",
+  });
+}
+
+/** One event in the chosen streaming format. */
+function frame(format: "sse" | "ndjson", type: string, data: object): string {
+  return format === "sse"
+    ? `event: ${type}\ndata: ${JSON.stringify(data)}\n\n`
+    : `${JSON.stringify({ type, ...data })}\n`;
+}
+
+/** Stream progress events, then the result (or an error problem) last. */
+function streamRun(
+  request: TrainRequest,
+  options: { format: "sse" | "ndjson"; signal: AbortSignal; ctx: AppContext } & TrainRouteOptions,
+  instance: string,
+): Response {
+  const encoder = new TextEncoder();
+  const abort = new AbortController();
+  const onClientGone = () => abort.abort(new DOMException("Client went away.", "AbortError"));
+  options.signal.addEventListener("abort", onClientGone, { once: true });
+  const body = new ReadableStream<Uint8Array>({
+    start(controller) {
+      const send = (type: string, data: object) => {
+        try {
+          controller.enqueue(encoder.encode(frame(options.format, type, data)));
+        } catch {
+          // The consumer is gone; cancellation is already under way.
+        }
+      };
+      trainPoint(request, {
+        signal: abort.signal,
+        resolveDataset: options.resolveDataset,
+        maxTrainFlops: options.ctx.config.maxTrainFlops,
+        onProgress: (event) => send(event.type, event),
+      }).then(
+        (result) => send("result", result),
+        (error) => {
+          const problem: Problem = toProblem(error).problem;
+          send("error", { ...problem, instance });
+        },
+      ).finally(() => {
+        options.signal.removeEventListener("abort", onClientGone);
+        try {
+          controller.close();
+        } catch {
+          // Already closed by a cancel.
+        }
+      });
+    },
+    cancel() {
+      onClientGone();
+    },
+  });
+  return new Response(body, {
+    status: 200,
+    headers: {
+      "content-type": options.format === "sse" ? SSE : NDJSON,
+      "cache-control": "no-cache",
+    },
+  });
+}
+
+/**
+ * Routes for `/v1/train`.
+ *
+ * @param ctx Shared app context (the FLOP cap comes from `config.maxTrainFlops`).
+ * @param options Dataset lookup.
+ * @returns The router.
+ */
+export function trainRoutes(ctx: AppContext, options: TrainRouteOptions = {}) {
+  return createRouter().openapi(route, async (c) => {
+    const request = c.req.valid("json") as TrainRequest;
+    const signal = c.req.raw.signal;
+    const trainOptions = {
+      resolveDataset: options.resolveDataset,
+      maxTrainFlops: ctx.config.maxTrainFlops,
+    };
+    try {
+      await prepareTraining(request, trainOptions);
+    } catch (error) {
+      throw toProblem(error);
+    }
+    const accept = c.req.header("accept") ?? "";
+    const format = accept.includes(SSE) ? "sse" : accept.includes(NDJSON) ? "ndjson" : undefined;
+    if (format !== undefined) {
+      return streamRun(request, { format, signal, ctx, ...options }, c.req.path);
+    }
+    try {
+      const result = await trainPoint(request, { ...trainOptions, signal });
+      return c.json(result, 200);
+    } catch (error) {
+      throw toProblem(error);
+    }
+  });
+}

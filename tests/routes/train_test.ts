@@ -1,0 +1,128 @@
+import assert from "node:assert/strict";
+import * as tf from "@tensorflow/tfjs-core";
+import { ensureBackend } from "../../lib/backend/select.ts";
+import { loadConfig } from "../../lib/service/config.ts";
+import { createApp } from "../../routes/mod.ts";
+import { resolveTiny } from "../lib/train/_tiny_data.ts";
+
+await ensureBackend({ override: "wasm" });
+const app = createApp({
+  config: loadConfig({ FLOPS_FIT_MAX_TRAIN_FLOPS: "1e12" }),
+  resolveDataset: resolveTiny,
+});
+
+const body = {
+  family: "gpt",
+  size: 16,
+  config: { context: 16, depth: 1, heads: 2 },
+  dataset: "tiny-text",
+  budget: { steps: 4 },
+  batch_size: 4,
+  seed: 0,
+};
+
+function post(json: unknown, headers: Record<string, string> = {}, signal?: AbortSignal) {
+  return app.request("/v1/train", {
+    method: "POST",
+    headers: { "content-type": "application/json", ...headers },
+    body: JSON.stringify(json),
+    signal,
+  });
+}
+
+Deno.test("POST /v1/train trains and answers with counts, losses, curve and backend", async () => {
+  const res = await post(body);
+  assert.equal(res.status, 200);
+  const r = await res.json();
+  assert.equal(r.steps, 4);
+  assert.equal(r.curve.length, 4);
+  for (const key of ["params", "non_embedding_params", "flops_per_sample", "flops_per_sample_6n"]) {
+    assert.ok(r[key] > 0, key);
+  }
+  assert.equal(r.flops, r.samples * r.flops_per_sample);
+  assert.equal(typeof r.loss, "number");
+  assert.equal(typeof r.eval_loss, "number");
+  assert.equal(r.backend.name, "wasm");
+  assert.equal(r.config.d_model, 16);
+});
+
+Deno.test("POST /v1/train answers 4xx problem+json naming the field before training", async () => {
+  const cases: [Record<string, unknown>, string][] = [
+    [{ ...body, family: "resnet" }, "family"],
+    [{ ...body, config: { ...body.config, heads: 3 } }, "config.heads"],
+    [{
+      family: "vit",
+      size: 16,
+      config: { patch_size: 3 },
+      dataset: "tiny-images",
+      budget: { steps: 1 },
+    }, "config.patch_size"],
+    [{ ...body, budget: { flops: 1e13 } }, "budget.flops"],
+    [{ ...body, lr: -0.1 }, "lr"],
+    [{ ...body, lr: 50 }, "lr"],
+    [{ ...body, dataset: "nope" }, "dataset"],
+    [{ ...body, budget: { steps: 1, tokens: 5 } }, "budget"],
+  ];
+  for (const [json, field] of cases) {
+    const res = await post(json);
+    assert.equal(res.status, 422, JSON.stringify(json));
+    assert.equal(res.headers.get("content-type"), "application/problem+json");
+    const problem = await res.json();
+    assert.equal(problem.field, field, JSON.stringify(problem));
+  }
+  const capped = await (await post({ ...body, budget: { flops: 1e13 } })).json();
+  assert.equal(capped.limit, 1e12);
+});
+
+Deno.test("POST /v1/train streams ndjson progress with the result last", async () => {
+  const res = await post({ ...body, progress_every: 1 }, { accept: "application/x-ndjson" });
+  assert.equal(res.status, 200);
+  assert.equal(res.headers.get("content-type"), "application/x-ndjson");
+  const lines = (await res.text()).trim().split("\n").map((l) => JSON.parse(l));
+  assert.deepEqual(lines.map((l) => l.type), [
+    "progress",
+    "progress",
+    "progress",
+    "progress",
+    "result",
+  ]);
+  assert.equal(lines.at(-1).steps, 4);
+});
+
+Deno.test("POST /v1/train streams server-sent events when asked", async () => {
+  const res = await post(body, { accept: "text/event-stream" });
+  assert.equal(res.headers.get("content-type"), "text/event-stream");
+  const text = await res.text();
+  assert.match(text, /^event: progress\ndata: \{/);
+  assert.match(text, /event: result\ndata: \{.*"steps":4/);
+});
+
+Deno.test("POST /v1/train stops training when the client goes away", async () => {
+  const before = tf.memory().numTensors;
+  const controller = new AbortController();
+  const res = await post(
+    { ...body, budget: { steps: 100_000 }, progress_every: 1 },
+    { accept: "application/x-ndjson" },
+    controller.signal,
+  );
+  const reader = res.body!.getReader();
+  await reader.read(); // the first progress event: training is under way
+  controller.abort();
+  await reader.cancel();
+  // The run notices within a step, frees its tensors, and the next request runs at once.
+  const next = await post(body);
+  assert.equal(next.status, 200);
+  await next.json();
+  assert.equal(tf.memory().numTensors, before);
+});
+
+Deno.test("GET /healthz reports the training backend", async () => {
+  const health = await (await app.request("/healthz")).json();
+  assert.equal(health.backend.name, "wasm");
+  assert.equal(health.backend.kind, "cpu");
+});
+
+Deno.test("GET /openapi.json documents POST /v1/train", async () => {
+  const doc = await (await app.request("/openapi.json")).json();
+  assert.ok(doc.paths["/v1/train"].post.requestBody);
+});
