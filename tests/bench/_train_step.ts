@@ -8,6 +8,7 @@
 import * as tf from "@tensorflow/tfjs-core";
 import type { Batch } from "../../data/types.ts";
 import { getFamily } from "../../models/mod.ts";
+import { AdamW } from "../../lib/train/adamw.ts";
 
 /** One benchmark configuration, named as in ../shared/reference/README.md. */
 export interface BenchConfig {
@@ -55,7 +56,7 @@ export const BENCH_CONFIGS: BenchConfig[] = [
 
 /** A training step ready to run on the active backend. */
 export interface TrainStep {
-  /** Runs one step (forward, backward, Adam update) and returns the loss. */
+  /** Runs one step (forward, backward, AdamW update) and returns the loss. */
   step(): number;
   /** Exact training FLOPs of one step (the family's counter × batch). */
   flopsPerStep: number;
@@ -74,9 +75,10 @@ function makeBatch(cfg: BenchConfig, seed: number): Batch {
   };
   if (cfg.family === "vit") {
     const n = cfg.batch;
-    const images = new Float32Array(n * 32 * 32 * 3).map(() => next() * 2 - 1);
+    const side = cfg.config.image_size ?? 32;
+    const images = new Float32Array(n * side * side * 3).map(() => next() * 2 - 1);
     const labels = new Int32Array(n).map(() => Math.floor(next() * 10));
-    return { kind: "image", images, labels, shape: [n, 32, 32, 3] };
+    return { kind: "image", images, labels, shape: [n, side, side, 3] };
   }
   const t = cfg.config.context;
   const inputs = new Int32Array(cfg.batch * t).map(() => Math.floor(next() * 256));
@@ -84,8 +86,13 @@ function makeBatch(cfg: BenchConfig, seed: number): Batch {
   return { kind: "text", inputs, targets, shape: [cfg.batch, t] };
 }
 
+/** AdamW settings of the PyTorch reference steps (lr 1e-3, weight decay 0.05). */
+const REFERENCE_LR = 1e-3;
+const REFERENCE_ADAMW = { beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.05 };
+
 /**
- * Builds the model of `cfg` (seed 0) with Adam (lr 1e-3) on the active backend.
+ * Builds the model of `cfg` with the project's AdamW (the reference's settings) on the active
+ * backend: one step is forward, backward and update on a fixed seeded batch.
  *
  * @param cfg The configuration.
  * @param seed Seed of the weights and the batch.
@@ -95,16 +102,16 @@ export function makeTrainStep(cfg: BenchConfig, seed = 0): TrainStep {
   const config = family.resolveConfig({ config: cfg.config });
   const model = family.build(config, seed);
   const batch = makeBatch(cfg, seed + 1);
-  const optimizer = tf.train.adam(1e-3);
+  const optimizer = new AdamW(model.variables, REFERENCE_ADAMW);
   const vars = model.variables.map((v) => v.variable);
   const perSample = family.trainingFlopsPerSample(config);
   return {
     step() {
-      return tf.tidy(() => {
-        const { value, grads } = tf.variableGrads(() => model.loss(batch), vars);
-        optimizer.applyGradients(grads);
-        return value.dataSync()[0];
-      });
+      const { value, grads } = tf.variableGrads(() => model.loss(batch), vars);
+      const norm = optimizer.step(vars.map((v) => grads[v.name]), { lr: REFERENCE_LR });
+      const loss = value.dataSync()[0];
+      tf.dispose([value, norm]);
+      return loss;
     },
     flopsPerStep: perSample * cfg.batch,
     unitsPerStep: cfg.unit === "img" ? cfg.batch : cfg.batch * cfg.config.context,
