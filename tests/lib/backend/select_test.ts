@@ -30,7 +30,13 @@ function fakeGpu(fallback: boolean): BackendCandidate {
           }
           : {
             usable: true,
-            adapter: { vendor: "nvidia", architecture: "hopper", device: "H100", description: "", fallback },
+            adapter: {
+              vendor: "nvidia",
+              architecture: "hopper",
+              device: "H100",
+              description: "",
+              fallback,
+            },
           },
       ),
     register: () => Promise.resolve(true),
