@@ -175,6 +175,10 @@ export function createLinear(
  * @returns `(rows, out)`.
  */
 export function linear(x: tf.Tensor2D, p: LinearParams): tf.Tensor2D {
+  // On blas the bias is accumulated by the GEMM itself (lib/kernels/matmul.ts).
+  if (hasFusedKernels()) {
+    return tf.fused.matMul({ a: x, b: p.w as tf.Tensor2D, bias: p.b }) as tf.Tensor2D;
+  }
   const y = matmul2d(x, p.w as tf.Tensor2D);
   return p.b === undefined ? y : tf.add(y, p.b);
 }

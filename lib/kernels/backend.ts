@@ -91,7 +91,7 @@ function register(): BlasBackendInfo {
   overrides.push({
     kernelName: tf._FusedMatMul,
     backendName: BLAS_BACKEND,
-    kernelFunc: makeFusedMatMul(batchMatMul),
+    kernelFunc: makeFusedMatMul(gemm, batchMatMul),
   });
   const fast: [string, tf.KernelFunc][] = [
     ...BINARY_OPS.map((op): [string, tf.KernelFunc] => [op, makeBinaryKernel(op)]),

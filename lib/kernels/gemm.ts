@@ -28,13 +28,15 @@ export interface GemmBatch {
   strideB: number;
   c: Float32Array;
   strideC: number;
+  /** `C = op(A)·op(B) + beta·C`; 0 (the default) overwrites C. */
+  beta?: number;
 }
 
 /** Something that multiplies strided batches of float32 matrices. */
 export interface Gemm {
   /** A short name for reports ("openblas-ffi"). */
   name: string;
-  /** Computes every product of the batch into `c` (overwriting it). */
+  /** Computes every product of the batch into `c` (overwriting it unless `beta` is set). */
   batch(job: GemmBatch): void;
   /**
    * One BLAS call on sub-matrices: `C = alpha·op(A)·op(B) + beta·C`, row-major, with element
@@ -103,7 +105,7 @@ export function openBlasGemm(blas: OpenBlas): Gemm {
         const a = wholeA ? job.a : job.a.subarray(i * job.strideA);
         const b = wholeB ? job.b : job.b.subarray(i * job.strideB);
         const c = job.batch === 1 ? job.c : job.c.subarray(i * job.strideC);
-        sgemm(CBLAS_ROW_MAJOR, ta, tb, m, n, k, 1, a, lda, b, ldb, 0, c, n);
+        sgemm(CBLAS_ROW_MAJOR, ta, tb, m, n, k, 1, a, lda, b, ldb, job.beta ?? 0, c, n);
       }
     },
   };

@@ -97,9 +97,12 @@ function broadcastIndex(inShape: readonly number[], outShape: readonly number[])
 }
 
 /**
- * Multiplies `op(a)·op(b)` into a new Float32Array laid out as `plan.outShape`.
+ * Multiplies `op(a)·op(b)` (plus `bias` on every row, when given) into a new Float32Array laid out
+ * as `plan.outShape`. The bias is written first and the GEMM accumulates onto it (beta = 1), so
+ * it costs no extra pass over the product.
  *
  * @param gemm The GEMM implementation.
+ * @param bias Length n (one value per column) or 1.
  * @returns The product values.
  */
 export function matMulValues(
@@ -109,11 +112,17 @@ export function matMulValues(
   b: Float32Array,
   transposeA: boolean,
   transposeB: boolean,
+  bias?: Float32Array,
 ): Float32Array {
   const { m, n, k, batch } = plan;
   const out = new Float32Array(batch * m * n);
+  if (bias !== undefined) {
+    if (bias.length === 1) out.fill(bias[0]);
+    else for (let row = 0; row < out.length; row += n) out.set(bias, row);
+  }
   if (batch === 0 || m === 0 || n === 0) return out;
   if (k === 0) return out;
+  const beta = bias === undefined ? 0 : 1;
   const matA = m * k;
   const matB = k * n;
   const aBatches = a.length / matA;
@@ -134,6 +143,7 @@ export function matMulValues(
         strideB: 0,
         c: out,
         strideC: 0,
+        beta,
       });
       return out;
     }
@@ -150,6 +160,7 @@ export function matMulValues(
       strideB: bBatches === 1 ? 0 : matB,
       c: out,
       strideC: m * n,
+      beta,
     });
     return out;
   }
@@ -170,6 +181,7 @@ export function matMulValues(
       strideB: 0,
       c: out.subarray(i * m * n, (i + 1) * m * n),
       strideC: 0,
+      beta,
     });
   }
   return out;
@@ -210,10 +222,11 @@ const INLINE_ACTIVATIONS = new Set(["linear", "relu", "relu6", "sigmoid", "elu",
 
 /**
  * Makes the `_FusedMatMul` kernel: `act(op(a)·op(b) + bias)`. A bias over the last dimension (or a
- * scalar) and the activations in `INLINE_ACTIVATIONS` are applied in one pass over the product;
- * any other bias shape or `prelu` uses the cpu `Add` / activation kernels.
+ * scalar) is written into the output before the GEMM accumulates onto it; the activations in
+ * `INLINE_ACTIVATIONS` are applied in place; any other bias shape or `prelu` uses the cpu `Add` /
+ * `Prelu` kernels.
  */
-export function makeFusedMatMul(batchMatMul: KernelFunc): KernelFunc {
+export function makeFusedMatMul(gemm: Gemm, batchMatMul: KernelFunc): KernelFunc {
   const add = getKernel("Add", "cpu").kernelFunc;
   const prelu = getKernel("Prelu", "cpu").kernelFunc;
   return (args) => {
@@ -230,33 +243,43 @@ export function makeFusedMatMul(batchMatMul: KernelFunc): KernelFunc {
       leakyreluAlpha?: number;
     };
     const backend = args.backend as MathBackendCPU;
-    const product = batchMatMul({
-      inputs: { a, b },
-      attrs: { transposeA: attrs.transposeA, transposeB: attrs.transposeB },
-      backend,
-    }) as TensorInfo;
-    let current = product;
-    const n = product.shape[product.shape.length - 1];
+    const { transposeA, transposeB } = attrs;
+    const plan = a.dtype === "float32" && b.dtype === "float32"
+      ? planMatMul(a.shape, b.shape, transposeA, transposeB)
+      : null;
+    const n = plan?.n ?? 0;
     const biasSize = bias === undefined ? 0 : util.sizeFromShape(bias.shape);
-    const biasInline = bias !== undefined && bias.dtype === "float32" &&
-      bias.shape.length <= product.shape.length &&
+    const biasInline = plan !== null && bias !== undefined && bias.dtype === "float32" &&
+      bias.shape.length <= plan.outShape.length &&
       (biasSize === 1 || (biasSize === n && bias.shape[bias.shape.length - 1] === n));
-    const activation = attrs.activation ?? "linear";
+    let current: TensorInfo;
+    if (plan !== null) {
+      const values = matMulValues(
+        gemm,
+        plan,
+        float32Values(backend, a),
+        float32Values(backend, b),
+        transposeA,
+        transposeB,
+        biasInline ? float32Values(backend, bias!) : undefined,
+      );
+      current = backend.makeTensorInfo(plan.outShape, "float32", values);
+    } else {
+      current = batchMatMul({ inputs: { a, b }, attrs: { transposeA, transposeB }, backend }) as TensorInfo;
+    }
     if (bias !== undefined && !biasInline) {
       const sum = add({ inputs: { a: current, b: bias }, backend, attrs: {} }) as TensorInfo;
       backend.disposeIntermediateTensorInfo(current);
       current = sum;
     }
-    const values = backend.data.get(current.dataId).values as Float32Array;
-    const biasValues = biasInline ? float32Values(backend, bias!) : null;
-    applyBiasActivation(
-      values,
-      n,
-      biasValues,
-      INLINE_ACTIVATIONS.has(activation) ? activation : "linear",
-      attrs.leakyreluAlpha ?? 0.2,
-    );
-    if (activation === "prelu") {
+    const activation = attrs.activation ?? "linear";
+    if (INLINE_ACTIVATIONS.has(activation)) {
+      applyActivation(
+        backend.data.get(current.dataId).values as Float32Array,
+        activation,
+        attrs.leakyreluAlpha ?? 0.2,
+      );
+    } else if (activation === "prelu") {
       const out = prelu({
         inputs: { x: current, alpha: preluActivationWeights! },
         backend,
@@ -264,34 +287,15 @@ export function makeFusedMatMul(batchMatMul: KernelFunc): KernelFunc {
       }) as TensorInfo;
       backend.disposeIntermediateTensorInfo(current);
       current = out;
-    } else if (!INLINE_ACTIVATIONS.has(activation)) {
+    } else {
       throw new Error(`Activation ${activation} has not been implemented for the blas backend.`);
     }
     return current;
   };
 }
 
-/**
- * In place: `y[r, j] = act(y[r, j] + bias[j])` over rows of width `n` (bias of length 1
- * broadcasts).
- */
-function applyBiasActivation(
-  y: Float32Array,
-  n: number,
-  bias: Float32Array | null,
-  activation: string,
-  leakyAlpha: number,
-): void {
-  if (bias !== null) {
-    if (bias.length === 1) {
-      const v = bias[0];
-      for (let i = 0; i < y.length; i++) y[i] += v;
-    } else {
-      for (let row = 0; row < y.length; row += n) {
-        for (let j = 0; j < n; j++) y[row + j] += bias[j];
-      }
-    }
-  }
+/** In place: `y[i] = act(y[i])`. */
+function applyActivation(y: Float32Array, activation: string, leakyAlpha: number): void {
   switch (activation) {
     case "linear":
       return;
