@@ -16,7 +16,12 @@ import { loadNative } from "./native.ts";
 import { type FusedImpl, jsImpl, nativeImpl } from "./fused_impl.ts";
 import { fusedKernelConfigs } from "./fused.ts";
 import { attentionKernelConfigs } from "./attention.ts";
-import { makeSliceKernel, makeSplitVKernel, makeTransposeKernel } from "./layout.ts";
+import {
+  makeConcatKernel,
+  makeSliceKernel,
+  makeSplitVKernel,
+  makeTransposeKernel,
+} from "./layout.ts";
 
 /** The backend name under which the fast CPU path is registered. */
 export const BLAS_BACKEND = "blas";
@@ -93,20 +98,22 @@ function register(): BlasBackendInfo {
     backendName: BLAS_BACKEND,
     kernelFunc: makeFusedMatMul(gemm, batchMatMul),
   });
+  const native = loadNative();
+  const nativeSymbols = native.ok ? native.symbols : undefined;
   const fast: [string, tf.KernelFunc][] = [
-    ...BINARY_OPS.map((op): [string, tf.KernelFunc] => [op, makeBinaryKernel(op)]),
+    ...BINARY_OPS.map((op): [string, tf.KernelFunc] => [op, makeBinaryKernel(op, nativeSymbols)]),
     ...UNARY_OPS.map((op): [string, tf.KernelFunc] => [op, makeUnaryKernel(op)]),
-    ["Sum", makeReduceKernel("Sum")],
-    ["Mean", makeReduceKernel("Mean")],
+    ["Sum", makeReduceKernel("Sum", nativeSymbols)],
+    ["Mean", makeReduceKernel("Mean", nativeSymbols)],
     ["Max", makeReduceKernel("Max")],
     ["Transpose", makeTransposeKernel()],
     ["Slice", makeSliceKernel()],
     ["SplitV", makeSplitVKernel()],
+    ["Concat", makeConcatKernel()],
   ];
   for (const [kernelName, kernelFunc] of fast) {
     overrides.push({ kernelName, backendName: BLAS_BACKEND, kernelFunc });
   }
-  const native = loadNative();
   const impl: FusedImpl = native.ok ? nativeImpl(native.symbols) : jsImpl;
   overrides.push(...fusedKernelConfigs(BLAS_BACKEND, impl));
   overrides.push(...attentionKernelConfigs(BLAS_BACKEND, gemm, impl));

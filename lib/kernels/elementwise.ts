@@ -17,6 +17,19 @@ import {
   util,
 } from "@tensorflow/tfjs-core";
 import type { MathBackendCPU } from "@tensorflow/tfjs-backend-cpu";
+import type { NativeKernels } from "./native.ts";
+
+/**
+ * A float32 tensor's values as a Float32Array: tfjs-cpu may hold a float32 tensor in another typed
+ * array (e.g. after casting a bool), which FFI would misread.
+ */
+function float32Of(backend: MathBackendCPU, t: TensorInfo): Float32Array {
+  const v = backend.data.get(t.dataId).values;
+  return v instanceof Float32Array ? v : Float32Array.from(v as ArrayLike<number>);
+}
+
+/** ff_binary2d's op codes for the ops the native library has. */
+const NATIVE_BINARY: Partial<Record<string, number>> = { Add: 0, Sub: 1, Multiply: 2, RealDiv: 3 };
 
 /** Binary ops implemented here, by tfjs kernel name. */
 export const BINARY_OPS = [
@@ -141,11 +154,33 @@ export function binaryValues(
   aShape: readonly number[],
   b: Float32Array,
   bShape: readonly number[],
+  native?: NativeKernels,
 ): { values: Float32Array; shape: number[] } {
   const plan = planBroadcast(aShape, bShape);
   const out = new Float32Array(util.sizeFromShape(plan.outShape));
   const { dims, aStrides, bStrides } = plan;
   const rank = dims.length;
+  const code = NATIVE_BINARY[op];
+  if (native !== undefined && code !== undefined && rank <= 2 && out.length > 0) {
+    // [d0, d1] with inner strides in {0, 1}: one vectorised C call.
+    const d1 = rank === 0 ? 1 : dims[rank - 1];
+    const d0 = rank === 2 ? dims[0] : 1;
+    const [sa0, sb0] = rank === 2 ? [aStrides[0], bStrides[0]] : [0, 0];
+    const [sa1, sb1] = rank === 0 ? [0, 0] : [aStrides[rank - 1], bStrides[rank - 1]];
+    native.ff_binary2d(
+      code,
+      a,
+      BigInt(sa0),
+      BigInt(sa1),
+      b,
+      BigInt(sb0),
+      BigInt(sb1),
+      out,
+      BigInt(d0),
+      BigInt(d1),
+    );
+    return { values: out, shape: plan.outShape };
+  }
   if (rank === 0) {
     binaryRow(op, a, 0, 0, b, 0, 0, out, 0, out.length);
     return { values: out, shape: plan.outShape };
@@ -173,8 +208,11 @@ export function binaryValues(
   return { values: out, shape: plan.outShape };
 }
 
-/** Makes the kernel for one binary op (non-float32 inputs go to the cpu kernel). */
-export function makeBinaryKernel(op: BinaryOp): KernelFunc {
+/**
+ * Makes the kernel for one binary op (non-float32 inputs go to the cpu kernel); with `native`,
+ * add/sub/mul/div over plans of rank ≤ 2 run in C.
+ */
+export function makeBinaryKernel(op: BinaryOp, native?: NativeKernels): KernelFunc {
   const fallback = getKernel(op, "cpu").kernelFunc;
   return (args) => {
     const { a, b } = args.inputs as { a: TensorInfo; b: TensorInfo };
@@ -182,10 +220,11 @@ export function makeBinaryKernel(op: BinaryOp): KernelFunc {
     const backend = args.backend as MathBackendCPU;
     const { values, shape } = binaryValues(
       op,
-      backend.data.get(a.dataId).values as Float32Array,
+      float32Of(backend, a),
       a.shape,
-      backend.data.get(b.dataId).values as Float32Array,
+      float32Of(backend, b),
       b.shape,
+      native,
     );
     return backend.makeTensorInfo(shape, "float32", values);
   };

@@ -188,3 +188,51 @@ export function makeSplitVKernel(): KernelFunc {
     });
   };
 }
+
+/**
+ * Concatenates float32 arrays along `axis`: for each of the `outer` leading positions, each input
+ * contributes one contiguous run of `prod(shape[axis:])` values.
+ */
+export function concatValues(
+  parts: { values: Float32Array; shape: readonly number[] }[],
+  axis: number,
+): { values: Float32Array; shape: number[] } {
+  const shape = [...parts[0].shape];
+  shape[axis] = parts.reduce((acc, p) => acc + p.shape[axis], 0);
+  const outer = shape.slice(0, axis).reduce((a, b) => a * b, 1);
+  const runs = parts.map((p) => p.shape.slice(axis).reduce((a, b) => a * b, 1));
+  const rowLength = runs.reduce((a, b) => a + b, 0);
+  const out = new Float32Array(outer * rowLength);
+  let offset = 0;
+  parts.forEach((p, i) => {
+    const run = runs[i];
+    if (run > 0) {
+      for (let o = 0; o < outer; o++) {
+        out.set(p.values.subarray(o * run, (o + 1) * run), o * rowLength + offset);
+      }
+    }
+    offset += run;
+  });
+  return { values: out, shape };
+}
+
+/** Makes the `Concat` kernel (inputs not all float32 go to the cpu kernel). */
+export function makeConcatKernel(): KernelFunc {
+  const fallback = getKernel("Concat", "cpu").kernelFunc;
+  return (args) => {
+    const inputs = args.inputs as unknown as TensorInfo[];
+    if (inputs.length === 0 || inputs.some((t) => t.dtype !== "float32")) return fallback(args);
+    const { axis } = args.attrs as { axis: number };
+    const $axis = util.parseAxisParam(axis, inputs[0].shape)[0];
+    backend_util.assertParamsConsistent(inputs.map((t) => t.shape), $axis);
+    const backend = args.backend as MathBackendCPU;
+    const { values, shape } = concatValues(
+      inputs.map((t) => ({
+        values: backend.data.get(t.dataId).values as Float32Array,
+        shape: t.shape,
+      })),
+      $axis,
+    );
+    return backend.makeTensorInfo(shape, "float32", values);
+  };
+}

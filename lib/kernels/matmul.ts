@@ -265,7 +265,11 @@ export function makeFusedMatMul(gemm: Gemm, batchMatMul: KernelFunc): KernelFunc
       );
       current = backend.makeTensorInfo(plan.outShape, "float32", values);
     } else {
-      current = batchMatMul({ inputs: { a, b }, attrs: { transposeA, transposeB }, backend }) as TensorInfo;
+      current = batchMatMul({
+        inputs: { a, b },
+        attrs: { transposeA, transposeB },
+        backend,
+      }) as TensorInfo;
     }
     if (bias !== undefined && !biasInline) {
       const sum = add({ inputs: { a: current, b: bias }, backend, attrs: {} }) as TensorInfo;

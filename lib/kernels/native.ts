@@ -29,7 +29,7 @@ const SOURCE = new URL("./native/ff_kernels.c", import.meta.url);
 const CACHE_DIR = new URL("../../.cache/native/", import.meta.url);
 
 /** The interface version ff_kernels.c reports (`ff_version`). */
-const NATIVE_VERSION = 1;
+const NATIVE_VERSION = 2;
 
 const SYMBOLS = {
   ff_version: { parameters: [], result: "i32" },
@@ -58,6 +58,11 @@ const SYMBOLS = {
   },
   ff_softmax: { parameters: ["buffer", "buffer", "i64", "i64"], result: "void" },
   ff_softmax_grad: { parameters: ["buffer", "buffer", "buffer", "i64", "i64"], result: "void" },
+  ff_binary2d: {
+    parameters: ["i32", "buffer", "i64", "i64", "buffer", "i64", "i64", "buffer", "i64", "i64"],
+    result: "void",
+  },
+  ff_sum3: { parameters: ["buffer", "buffer", "i64", "i64", "i64", "f32"], result: "i32" },
 } as const;
 
 /** The native kernels' FFI symbols. */

@@ -7,6 +7,16 @@
 
 import { getKernel, type KernelFunc, type TensorInfo, util } from "@tensorflow/tfjs-core";
 import type { MathBackendCPU } from "@tensorflow/tfjs-backend-cpu";
+import type { NativeKernels } from "./native.ts";
+
+/**
+ * A float32 tensor's values as a Float32Array: tfjs-cpu may hold a float32 tensor in another typed
+ * array (e.g. after casting a bool), which FFI would misread.
+ */
+function float32Of(backend: MathBackendCPU, t: TensorInfo): Float32Array {
+  const v = backend.data.get(t.dataId).values;
+  return v instanceof Float32Array ? v : Float32Array.from(v as ArrayLike<number>);
+}
 
 /** A reduction of `[outer, reduce, inner]` (the reduced axes are contiguous). */
 export interface ReducePlan {
@@ -46,10 +56,21 @@ export function planReduce(
   return { outer: prod(0, first), reduce, inner: prod(last + 1, shape.length), outShape };
 }
 
-/** Sums (or averages, `scale` = 1/reduce) `x` per {@linkcode ReducePlan}. */
-export function sumValues(x: Float32Array, plan: ReducePlan, scale = 1): Float32Array {
+/** Sums (or averages, `scale` = 1/reduce) `x` per {@linkcode ReducePlan} (in C with `native`). */
+export function sumValues(
+  x: Float32Array,
+  plan: ReducePlan,
+  scale = 1,
+  native?: NativeKernels,
+): Float32Array {
   const { outer, reduce, inner } = plan;
   const out = new Float32Array(outer * inner);
+  if (
+    native !== undefined && out.length > 0 &&
+    native.ff_sum3(x, out, BigInt(outer), BigInt(reduce), BigInt(inner), scale) === 0
+  ) {
+    return out;
+  }
   if (inner === 1) {
     for (let o = 0; o < outer; o++) {
       let s = 0;
@@ -90,7 +111,7 @@ export function maxValues(x: Float32Array, plan: ReducePlan): Float32Array {
 }
 
 /** Makes the `Sum`, `Mean` or `Max` kernel (other dtypes and layouts go to the cpu kernel). */
-export function makeReduceKernel(op: "Sum" | "Mean" | "Max"): KernelFunc {
+export function makeReduceKernel(op: "Sum" | "Mean" | "Max", native?: NativeKernels): KernelFunc {
   const fallback = getKernel(op, "cpu").kernelFunc;
   return (args) => {
     const { x } = args.inputs as { x: TensorInfo };
@@ -105,10 +126,10 @@ export function makeReduceKernel(op: "Sum" | "Mean" | "Max"): KernelFunc {
     const plan = planReduce(x.shape, axis, attrs.keepDims);
     if (plan === null) return fallback(args);
     const backend = args.backend as MathBackendCPU;
-    const values = backend.data.get(x.dataId).values as Float32Array;
+    const values = float32Of(backend, x);
     const out = op === "Max"
       ? maxValues(values, plan)
-      : sumValues(values, plan, op === "Mean" ? 1 / plan.reduce : 1);
+      : sumValues(values, plan, op === "Mean" ? 1 / plan.reduce : 1, native);
     return backend.makeTensorInfo(plan.outShape, "float32", out);
   };
 }

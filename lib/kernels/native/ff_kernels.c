@@ -10,6 +10,7 @@
  */
 #include <math.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define FF_API __attribute__((visibility("default")))
@@ -161,5 +162,65 @@ FF_API void ff_softmax_grad(const float *y, const float *dy, float *dx, int64_t 
   }
 }
 
+/* Binary ops over a 2-D broadcast plan: out[i·d1 + j] = a[i·sa0 + j·sa1] ⊙ b[i·sb0 + j·sb1],
+ * with the inner strides sa1, sb1 in {0, 1} (0 broadcasts). op: 0 add, 1 sub, 2 mul, 3 div. */
+#define FF_ROW(EXPR)                                                              \
+  do {                                                                            \
+    if (sa1 == 1 && sb1 == 1) {                                                   \
+      for (int64_t j = 0; j < d1; j++) { const float x = ar[j], y = br[j]; o[j] = (EXPR); } \
+    } else if (sa1 == 1) {                                                        \
+      const float y = br[0];                                                      \
+      for (int64_t j = 0; j < d1; j++) { const float x = ar[j]; o[j] = (EXPR); }  \
+    } else if (sb1 == 1) {                                                        \
+      const float x = ar[0];                                                      \
+      for (int64_t j = 0; j < d1; j++) { const float y = br[j]; o[j] = (EXPR); }  \
+    } else {                                                                      \
+      const float x = ar[0], y = br[0];                                           \
+      for (int64_t j = 0; j < d1; j++) o[j] = (EXPR);                             \
+    }                                                                             \
+  } while (0)
+
+FF_API void ff_binary2d(int32_t op, const float *a, int64_t sa0, int64_t sa1, const float *b,
+                        int64_t sb0, int64_t sb1, float *out, int64_t d0, int64_t d1) {
+  for (int64_t i = 0; i < d0; i++) {
+    const float *ar = a + i * sa0;
+    const float *br = b + i * sb0;
+    float *o = out + i * d1;
+    switch (op) {
+      case 0: FF_ROW(x + y); break;
+      case 1: FF_ROW(x - y); break;
+      case 2: FF_ROW(x * y); break;
+      default: FF_ROW(x / y); break;
+    }
+  }
+}
+
+/* Sum of x viewed as [outer, reduce, inner] over the middle axis, times scale (1/reduce for a
+ * mean), accumulated in double. Returns 0, or −1 when the accumulator cannot be allocated. */
+FF_API int32_t ff_sum3(const float *x, float *out, int64_t outer, int64_t reduce, int64_t inner,
+                       float scale) {
+  if (inner == 1) {
+    for (int64_t o = 0; o < outer; o++) {
+      const float *xr = x + o * reduce;
+      double s = 0.0;
+      for (int64_t r = 0; r < reduce; r++) s += xr[r];
+      out[o] = (float)(s * scale);
+    }
+    return 0;
+  }
+  double *acc = malloc(sizeof(double) * (size_t)inner);
+  if (acc == NULL) return -1;
+  for (int64_t o = 0; o < outer; o++) {
+    for (int64_t i = 0; i < inner; i++) acc[i] = 0.0;
+    for (int64_t r = 0; r < reduce; r++) {
+      const float *xr = x + (o * reduce + r) * inner;
+      for (int64_t i = 0; i < inner; i++) acc[i] += xr[i];
+    }
+    for (int64_t i = 0; i < inner; i++) out[o * inner + i] = (float)(acc[i] * scale);
+  }
+  free(acc);
+  return 0;
+}
+
 /* Version of this file's interface, checked by the loader. */
-FF_API int32_t ff_version(void) { return 1; }
+FF_API int32_t ff_version(void) { return 2; }

@@ -75,6 +75,34 @@ Deno.test(
   },
 );
 
+Deno.test(
+  `Concat on blas matches cpu on every axis, with gradients${BLAS_SKIP}`,
+  { ignore },
+  async () => {
+    let seed = 900;
+    for (const axis of [0, 1, 2, -1]) {
+      const shapes = [[2, 3, 4], [2, 3, 4], [2, 3, 4]].map((s) => {
+        const t = [...s];
+        t[(axis + 3) % 3] = 1 + (seed % 3);
+        return t;
+      });
+      await assertSameOnBlas(
+        shapes.map((shape) => ({ shape, seed: seed++ })),
+        (...xs) => tf.concat(xs, axis),
+        { grads: true, label: `concat axis ${axis} ${JSON.stringify(shapes)}` },
+      );
+    }
+    await assertSameOnBlas(
+      [{ shape: [128, 1, 8], seed: 950 }, { shape: [128, 16, 8], seed: 951 }],
+      (a, b) => tf.concat([a, b], 1),
+      {
+        grads: true,
+        label: "concat CLS token",
+      },
+    );
+  },
+);
+
 Deno.test(`Transpose, Slice, SplitV and Softmax on blas match cpu, with gradients${BLAS_SKIP}`, {
   ignore,
 }, async () => {
