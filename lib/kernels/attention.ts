@@ -14,6 +14,7 @@ import * as tf from "@tensorflow/tfjs-core";
 import type { MathBackendCPU } from "@tensorflow/tfjs-backend-cpu";
 import type { Gemm } from "./gemm.ts";
 import type { FusedImpl } from "./fused_impl.ts";
+import type { NativeKernels } from "./native.ts";
 
 /** Kernel names of the fused attention. */
 export const ATTENTION_KERNELS = {
@@ -35,11 +36,16 @@ function f32(backend: MathBackendCPU, t: tf.TensorInfo): Float32Array {
   return v instanceof Float32Array ? v : Float32Array.from(v as ArrayLike<number>);
 }
 
-/** Kernel configs of the fused attention on `backendName`. */
+/**
+ * Kernel configs of the fused attention on `backendName`. With `native` (the C library bound to
+ * OpenBLAS), each kernel is one C call that spreads the heads over threads; otherwise a loop of
+ * FFI GEMM calls here.
+ */
 export function attentionKernelConfigs(
   backendName: string,
   gemm: Gemm,
   impl: FusedImpl,
+  native?: NativeKernels,
 ): tf.KernelConfig[] {
   const forward: tf.KernelFunc = (args) => {
     const backend = args.backend as MathBackendCPU;
@@ -50,6 +56,17 @@ export function attentionKernelConfigs(
     const hs = c / nh;
     const scale = 1 / Math.sqrt(hs);
     const x = f32(backend, qkv);
+    if (native !== undefined) {
+      const probs = new Float32Array(nb * nh * t * t);
+      const out = new Float32Array(nb * t * c);
+      const m = mask === undefined ? null : f32(backend, mask);
+      const rc = native.ff_attention(x, m, probs, out, BigInt(nb), BigInt(t), BigInt(nh), BigInt(c));
+      if (rc !== 0) throw new Error(`ff_attention failed (${rc})`);
+      return [
+        backend.makeTensorInfo([nb * t, c], "float32", out),
+        backend.makeTensorInfo([nb, nh, t, t], "float32", probs),
+      ];
+    }
     const scores = new Float32Array(nb * nh * t * t);
     for (let b = 0; b < nb; b++) {
       for (let h = 0; h < nh; h++) {
@@ -122,6 +139,11 @@ export function attentionKernelConfigs(
     const dO = f32(backend, dy);
     const dP = new Float32Array(nb * nh * t * t);
     const dx = new Float32Array(nb * t * c3);
+    if (native !== undefined) {
+      const rc = native.ff_attention_grad(x, p, dO, dx, dP, BigInt(nb), BigInt(t), BigInt(nh), BigInt(c));
+      if (rc !== 0) throw new Error(`ff_attention_grad failed (${rc})`);
+      return backend.makeTensorInfo([nb * t, c3], "float32", dx);
+    }
     for (let b = 0; b < nb; b++) {
       for (let h = 0; h < nh; h++) {
         const slot = (b * nh + h) * t * t;

@@ -48,6 +48,8 @@ export interface BlasBackendInfo {
   gemm?: string;
   /** Which implementation the fused element-wise kernels use: `native` or `js`. */
   elementwise?: string;
+  /** How the fused attention runs. */
+  attention?: string;
   /** The native kernel library loaded, or why the JavaScript kernels run instead. */
   native?: string;
   /** Kernels replaced by fast versions. */
@@ -116,7 +118,12 @@ function register(): BlasBackendInfo {
   }
   const impl: FusedImpl = native.ok ? nativeImpl(native.symbols) : jsImpl;
   overrides.push(...fusedKernelConfigs(BLAS_BACKEND, impl));
-  overrides.push(...attentionKernelConfigs(BLAS_BACKEND, gemm, impl));
+  // The C attention calls OpenBLAS itself: bind it to the library Deno loaded.
+  const attentionNative = native.ok &&
+      native.symbols.ff_bind_blas(new TextEncoder().encode(`${load.blas.path}\0`)) === 0
+    ? native.symbols
+    : undefined;
+  overrides.push(...attentionKernelConfigs(BLAS_BACKEND, gemm, impl, attentionNative));
   for (const kernel of overrides) {
     if (tf.getKernel(kernel.kernelName, BLAS_BACKEND) !== undefined) {
       tf.unregisterKernel(kernel.kernelName, BLAS_BACKEND);
@@ -131,6 +138,9 @@ function register(): BlasBackendInfo {
     threads: load.blas.threads,
     gemm: gemm.name,
     elementwise: impl.name,
+    attention: attentionNative
+      ? `native, ${attentionNative.ff_threads()} threads over heads`
+      : "OpenBLAS per head through FFI",
     native: native.ok ? native.path : `unavailable (${native.reason}); JavaScript kernels`,
     kernels: [...new Set(overrides.map((k) => k.kernelName))],
   };

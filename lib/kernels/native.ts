@@ -25,11 +25,14 @@ const CFLAGS = [
   "-fPIC",
 ];
 
+/** Threads for the attention's heads; without OpenMP the library builds serial (same results). */
+const OPENMP_FLAGS = ["-fopenmp"];
+
 const SOURCE = new URL("./native/ff_kernels.c", import.meta.url);
 const CACHE_DIR = new URL("../../.cache/native/", import.meta.url);
 
 /** The interface version ff_kernels.c reports (`ff_version`). */
-const NATIVE_VERSION = 2;
+const NATIVE_VERSION = 3;
 
 const SYMBOLS = {
   ff_version: { parameters: [], result: "i32" },
@@ -63,6 +66,16 @@ const SYMBOLS = {
     result: "void",
   },
   ff_sum3: { parameters: ["buffer", "buffer", "i64", "i64", "i64", "f32"], result: "i32" },
+  ff_bind_blas: { parameters: ["buffer"], result: "i32" },
+  ff_threads: { parameters: [], result: "i32" },
+  ff_attention: {
+    parameters: ["buffer", "buffer", "buffer", "buffer", "i64", "i64", "i64", "i64"],
+    result: "i32",
+  },
+  ff_attention_grad: {
+    parameters: ["buffer", "buffer", "buffer", "buffer", "buffer", "i64", "i64", "i64", "i64"],
+    result: "i32",
+  },
 } as const;
 
 /** The native kernels' FFI symbols. */
@@ -78,7 +91,7 @@ let cached: NativeLoad | undefined;
 /** FNV-1a of the source and flags: the cache key of the built library. */
 function cacheKey(source: string): string {
   let h = 0x811c9dc5;
-  const text = source + CFLAGS.join(" ") + Deno.build.target;
+  const text = source + CFLAGS.join(" ") + OPENMP_FLAGS.join(" ") + Deno.build.target;
   for (let i = 0; i < text.length; i++) {
     h ^= text.charCodeAt(i);
     h = Math.imul(h, 0x01000193) >>> 0;
@@ -109,16 +122,19 @@ export function buildNative(): string {
   Deno.mkdirSync(CACHE_DIR, { recursive: true });
   const tmp = `${path}.${Deno.pid}.tmp`;
   const compiler = Deno.env.get("CC") || "cc";
-  let out: Deno.CommandOutput;
-  try {
-    out = new Deno.Command(compiler, {
-      args: [...CFLAGS, "-o", tmp, SOURCE.pathname, "-lm"],
-      stdout: "piped",
-      stderr: "piped",
-    }).outputSync();
-  } catch (error) {
-    throw new Error(`C compiler ${compiler} not runnable: ${(error as Error).message}`);
-  }
+  const compile = (extra: string[]) => {
+    try {
+      return new Deno.Command(compiler, {
+        args: [...CFLAGS, ...extra, "-o", tmp, SOURCE.pathname, "-lm", "-ldl"],
+        stdout: "piped",
+        stderr: "piped",
+      }).outputSync();
+    } catch (error) {
+      throw new Error(`C compiler ${compiler} not runnable: ${(error as Error).message}`);
+    }
+  };
+  let out = compile(OPENMP_FLAGS);
+  if (!out.success) out = compile([]); // no OpenMP runtime: a serial build
   if (!out.success) {
     throw new Error(`${compiler} failed: ${new TextDecoder().decode(out.stderr).slice(0, 500)}`);
   }
@@ -147,6 +163,16 @@ function tryLoad(): NativeLoad {
     // No env permission: try anyway.
   }
   let path: string;
+  try {
+    // libgomp reads these when the library loads: sleeping (not spinning) idle threads leave the
+    // cores to OpenBLAS's pool, which PyTorch needs the same setting for on 2 cores.
+    if (!Deno.env.get("OMP_WAIT_POLICY")) Deno.env.set("OMP_WAIT_POLICY", "PASSIVE");
+    if (!Deno.env.get("OMP_NUM_THREADS")) {
+      Deno.env.set("OMP_NUM_THREADS", String(navigator.hardwareConcurrency ?? 1));
+    }
+  } catch {
+    // No env permission: libgomp's defaults.
+  }
   try {
     path = buildNative();
   } catch (error) {

@@ -29,7 +29,7 @@ for (const k of tf.getKernelsForBackend(backend)) {
       const dt = performance.now() - t0;
       times.set(k.kernelName, (times.get(k.kernelName) ?? 0) + dt);
       const shapes = Object.values(args.inputs).map((t) =>
-        JSON.stringify((t as tf.TensorInfo).shape)
+        JSON.stringify((t as tf.TensorInfo | undefined)?.shape ?? null)
       );
       const key = `${k.kernelName} ${shapes.join("·")} ${JSON.stringify(args.attrs ?? {})}`.slice(
         0,

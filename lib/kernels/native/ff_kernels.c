@@ -8,6 +8,7 @@
  *   -fassociative-math -fno-signed-zeros -freciprocal-math -shared -fPIC -o libff_kernels.so
  *   ff_kernels.c -lm
  */
+#include <dlfcn.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -222,5 +223,120 @@ FF_API int32_t ff_sum3(const float *x, float *out, int64_t outer, int64_t reduce
   return 0;
 }
 
+/* ---- Fused multi-head attention over OpenBLAS, heads in parallel (OpenMP) ----
+ * qkv is (B·T, 3C): q, k, v side by side; head h of batch row b uses columns h·hs .. (h+1)·hs of
+ * each, rows b·T .. (b+1)·T, in place (leading dimension 3C). Per (b, h), s = 1/√hs:
+ *   forward:  S = s·Q Kᵀ + M,  P = softmax(S),  O = P V
+ *   backward: dP = dO Vᵀ,  dV = Pᵀ dO,  dS = P ⊙ (dP − rowsum(dP ⊙ P)),  dQ = s·dS K,  dK = s·dSᵀ Q
+ * Each (b, h) is a few small GEMMs that OpenBLAS runs on one thread; the heads are spread over
+ * the OpenMP threads instead, with OpenBLAS held to one thread meanwhile. */
+typedef void (*sgemm_fn)(int, int, int, int, int, int, float, const float *, int, const float *,
+                         int, float, float *, int);
+typedef void (*set_threads_fn)(int);
+typedef int (*get_threads_fn)(void);
+static sgemm_fn blas_sgemm = NULL;
+static set_threads_fn blas_set_threads = NULL;
+static get_threads_fn blas_get_threads = NULL;
+
+enum { ROW_MAJOR = 101, NO_TRANS = 111, TRANS = 112 };
+
+/* Binds cblas_sgemm from the OpenBLAS at `path` (already loaded by Deno: same handle).
+ * Returns 0, or −1 when it cannot be opened, −2 when a symbol is missing. */
+FF_API int32_t ff_bind_blas(const char *path) {
+  void *handle = dlopen(path, RTLD_NOW | RTLD_GLOBAL);
+  if (handle == NULL) return -1;
+  blas_sgemm = (sgemm_fn)dlsym(handle, "cblas_sgemm");
+  blas_set_threads = (set_threads_fn)dlsym(handle, "openblas_set_num_threads");
+  blas_get_threads = (get_threads_fn)dlsym(handle, "openblas_get_num_threads");
+  return blas_sgemm != NULL && blas_set_threads != NULL && blas_get_threads != NULL ? 0 : -2;
+}
+
+#ifdef _OPENMP
+#include <omp.h>
+FF_API int32_t ff_threads(void) { return omp_get_max_threads(); }
+#else
+FF_API int32_t ff_threads(void) { return 1; }
+#endif
+
+static void softmax_rows_inplace(float *x, int64_t rows, int64_t n) {
+  for (int64_t r = 0; r < rows; r++) {
+    float *xr = x + r * n;
+    float m = -INFINITY;
+    for (int64_t j = 0; j < n; j++) m = xr[j] > m ? xr[j] : m;
+    float s = 0.0f;
+    for (int64_t j = 0; j < n; j++) {
+      const float e = ff_expf(xr[j] - m);
+      xr[j] = e;
+      s += e;
+    }
+    const float inv = 1.0f / s;
+    for (int64_t j = 0; j < n; j++) xr[j] *= inv;
+  }
+}
+
+/* Forward. probs: (B, H, T, T) out; out: (B·T, C). mask: (T, T) or NULL. Returns 0 or −1 (no BLAS). */
+FF_API int32_t ff_attention(const float *qkv, const float *mask, float *probs, float *out,
+                            int64_t nb, int64_t t, int64_t nh, int64_t c) {
+  if (blas_sgemm == NULL) return -1;
+  const int64_t c3 = 3 * c, hs = c / nh;
+  const float scale = 1.0f / sqrtf((float)hs);
+  const int saved = blas_get_threads();
+  blas_set_threads(1);
+#pragma omp parallel for schedule(static)
+  for (int64_t bh = 0; bh < nb * nh; bh++) {
+    const int64_t b = bh / nh, h = bh % nh;
+    const float *q = qkv + b * t * c3 + h * hs;
+    float *p = probs + bh * t * t;
+    blas_sgemm(ROW_MAJOR, NO_TRANS, TRANS, (int)t, (int)t, (int)hs, scale, q, (int)c3, q + c,
+               (int)c3, 0.0f, p, (int)t);
+    if (mask != NULL)
+      for (int64_t i = 0; i < t * t; i++) p[i] += mask[i];
+    softmax_rows_inplace(p, t, t);
+    blas_sgemm(ROW_MAJOR, NO_TRANS, NO_TRANS, (int)t, (int)hs, (int)t, 1.0f, p, (int)t, q + 2 * c,
+               (int)c3, 0.0f, out + b * t * c + h * hs, (int)c);
+  }
+  blas_set_threads(saved);
+  return 0;
+}
+
+/* Backward. dout: (B·T, C); dqkv: (B·T, 3C) out; scratch: B·H·T·T floats. Returns 0 or −1. */
+FF_API int32_t ff_attention_grad(const float *qkv, const float *probs, const float *dout,
+                                 float *dqkv, float *scratch, int64_t nb, int64_t t, int64_t nh,
+                                 int64_t c) {
+  if (blas_sgemm == NULL) return -1;
+  const int64_t c3 = 3 * c, hs = c / nh;
+  const float scale = 1.0f / sqrtf((float)hs);
+  const int saved = blas_get_threads();
+  blas_set_threads(1);
+#pragma omp parallel for schedule(static)
+  for (int64_t bh = 0; bh < nb * nh; bh++) {
+    const int64_t b = bh / nh, h = bh % nh;
+    const float *q = qkv + b * t * c3 + h * hs;
+    const float *k = q + c, *v = q + 2 * c;
+    const float *p = probs + bh * t * t;
+    const float *dO = dout + b * t * c + h * hs;
+    float *dq = dqkv + b * t * c3 + h * hs;
+    float *dk = dq + c, *dv = dq + 2 * c;
+    float *ds = scratch + bh * t * t;
+    blas_sgemm(ROW_MAJOR, NO_TRANS, TRANS, (int)t, (int)t, (int)hs, 1.0f, dO, (int)c, v, (int)c3,
+               0.0f, ds, (int)t);
+    blas_sgemm(ROW_MAJOR, TRANS, NO_TRANS, (int)t, (int)hs, (int)t, 1.0f, p, (int)t, dO, (int)c,
+               0.0f, dv, (int)c3);
+    for (int64_t i = 0; i < t; i++) {
+      const float *pr = p + i * t;
+      float *dr = ds + i * t;
+      float s = 0.0f;
+      for (int64_t j = 0; j < t; j++) s += dr[j] * pr[j];
+      for (int64_t j = 0; j < t; j++) dr[j] = pr[j] * (dr[j] - s);
+    }
+    blas_sgemm(ROW_MAJOR, NO_TRANS, NO_TRANS, (int)t, (int)hs, (int)t, scale, ds, (int)t, k,
+               (int)c3, 0.0f, dq, (int)c3);
+    blas_sgemm(ROW_MAJOR, TRANS, NO_TRANS, (int)t, (int)hs, (int)t, scale, ds, (int)t, q, (int)c3,
+               0.0f, dk, (int)c3);
+  }
+  blas_set_threads(saved);
+  return 0;
+}
+
 /* Version of this file's interface, checked by the loader. */
-FF_API int32_t ff_version(void) { return 2; }
+FF_API int32_t ff_version(void) { return 3; }

@@ -114,3 +114,51 @@ Deno.test(
     check("softmaxGrad", impl.softmaxGrad(y, dy, rows, c), jsImpl.softmaxGrad(y, dy, rows, c));
   },
 );
+
+Deno.test(`the JavaScript attention path (per-head FFI GEMMs) matches the native one${BLAS_SKIP}`, {
+  ignore,
+}, async () => {
+  const { MathBackendCPU } = await import("@tensorflow/tfjs-backend-cpu");
+  const { attentionKernelConfigs } = await import("../../../lib/kernels/attention.ts");
+  const { openBlasGemm } = await import("../../../lib/kernels/gemm.ts");
+  const { loadOpenBlas } = await import("../../../lib/kernels/openblas.ts");
+  const name = "blas-test-js-attention";
+  const blas = loadOpenBlas();
+  if (!blas.ok) return;
+  for (const k of tf.getKernelsForBackend("blas")) tf.registerKernel({ ...k, backendName: name });
+  for (const k of attentionKernelConfigs(name, openBlasGemm(blas.blas), jsImpl)) {
+    tf.unregisterKernel(k.kernelName, name);
+    tf.registerKernel(k);
+  }
+  tf.registerBackend(name, () => new MathBackendCPU());
+  try {
+    const run = async (backend: string) => {
+      await tf.setBackend(backend);
+      const qkv = tf.tensor2d(randomValues(3 * 9 * 24, 77), [3 * 9, 24]);
+      const mask = tf.mul(tf.sub(1, tf.linalg.bandPart(tf.ones([9, 9]), -1, 0)), MASK_NEGATIVE);
+      const f = (x: tf.Tensor) =>
+        tf.sum(
+          tf.square(
+            attention(x as tf.Tensor2D, {
+              batch: 3,
+              tokens: 9,
+              heads: 2,
+              mask: mask as tf.Tensor2D,
+            }),
+          ),
+        );
+      const { value, grad } = tf.valueAndGrad(f)(qkv);
+      const out = { value: value.dataSync()[0], grad: grad.dataSync() as Float32Array };
+      tf.dispose([qkv, mask, value, grad]);
+      return out;
+    };
+    const js = await run(name);
+    const nat = await run("blas");
+    assert.ok(Math.abs(js.value - nat.value) <= 1e-5 * Math.abs(nat.value));
+    assert.ok(worstExcess(js.grad, nat.grad, 1e-4, 1e-6) <= 0);
+  } finally {
+    await tf.setBackend("cpu");
+    tf.removeBackend(name);
+    for (const k of tf.getKernelsForBackend(name)) tf.unregisterKernel(k.kernelName, name);
+  }
+});
