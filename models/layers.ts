@@ -379,6 +379,10 @@ export function embeddingLookup(table: tf.Tensor2D, ids: tf.Tensor1D): tf.Tensor
         value: tf.gather(t, ids),
         gradFunc: (dy: tf.Tensor2D, saved: tf.Tensor[]) => {
           const savedIds = saved[0] as tf.Tensor1D;
+          if (hasFusedKernels()) {
+            // blas's GEMM reads the one-hot matrix transposed in place: no (V, N) copy.
+            return [tf.matMul(oneHotFloat(savedIds, vocab), dy, true, false)];
+          }
           const oneHotT = tf.transpose(oneHotFloat(savedIds, vocab)); // (V, N)
           return [tf.matMul(oneHotT, dy)];
         },

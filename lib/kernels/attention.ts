@@ -60,7 +60,16 @@ export function attentionKernelConfigs(
       const probs = new Float32Array(nb * nh * t * t);
       const out = new Float32Array(nb * t * c);
       const m = mask === undefined ? null : f32(backend, mask);
-      const rc = native.ff_attention(x, m, probs, out, BigInt(nb), BigInt(t), BigInt(nh), BigInt(c));
+      const rc = native.ff_attention(
+        x,
+        m,
+        probs,
+        out,
+        BigInt(nb),
+        BigInt(t),
+        BigInt(nh),
+        BigInt(c),
+      );
       if (rc !== 0) throw new Error(`ff_attention failed (${rc})`);
       return [
         backend.makeTensorInfo([nb * t, c], "float32", out),
@@ -140,7 +149,17 @@ export function attentionKernelConfigs(
     const dP = new Float32Array(nb * nh * t * t);
     const dx = new Float32Array(nb * t * c3);
     if (native !== undefined) {
-      const rc = native.ff_attention_grad(x, p, dO, dx, dP, BigInt(nb), BigInt(t), BigInt(nh), BigInt(c));
+      const rc = native.ff_attention_grad(
+        x,
+        p,
+        dO,
+        dx,
+        dP,
+        BigInt(nb),
+        BigInt(t),
+        BigInt(nh),
+        BigInt(c),
+      );
       if (rc !== 0) throw new Error(`ff_attention_grad failed (${rc})`);
       return backend.makeTensorInfo([nb * t, c3], "float32", dx);
     }

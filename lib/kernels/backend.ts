@@ -18,6 +18,7 @@ import { fusedKernelConfigs } from "./fused.ts";
 import { attentionKernelConfigs } from "./attention.ts";
 import {
   makeConcatKernel,
+  makeGatherKernel,
   makeSliceKernel,
   makeSplitVKernel,
   makeTransposeKernel,
@@ -112,6 +113,7 @@ function register(): BlasBackendInfo {
     ["Slice", makeSliceKernel()],
     ["SplitV", makeSplitVKernel()],
     ["Concat", makeConcatKernel()],
+    ["GatherV2", makeGatherKernel()],
   ];
   for (const [kernelName, kernelFunc] of fast) {
     overrides.push({ kernelName, backendName: BLAS_BACKEND, kernelFunc });

@@ -236,3 +236,55 @@ export function makeConcatKernel(): KernelFunc {
     return backend.makeTensorInfo(shape, "float32", values);
   };
 }
+
+/**
+ * Gathers slices of `x` along `axis` (batchDims 0): output shape is
+ * `x.shape[:axis] ++ indices.shape ++ x.shape[axis+1:]`, one contiguous copy per index.
+ *
+ * @throws {Error} When an index is outside `[0, x.shape[axis])` (as tfjs-cpu).
+ */
+export function gatherValues(
+  x: Float32Array,
+  shape: readonly number[],
+  indices: ArrayLike<number>,
+  axis: number,
+): Float32Array {
+  const dim = shape[axis];
+  const outer = shape.slice(0, axis).reduce((a, b) => a * b, 1);
+  const slice = shape.slice(axis + 1).reduce((a, b) => a * b, 1);
+  const n = indices.length;
+  for (let i = 0; i < n; i++) {
+    const index = indices[i];
+    if (!(index >= 0 && index <= dim - 1)) {
+      throw new Error(`GatherV2: the index value ${index} is not in [0, ${dim - 1}]`);
+    }
+  }
+  const out = new Float32Array(outer * n * slice);
+  for (let o = 0; o < outer; o++) {
+    for (let i = 0; i < n; i++) {
+      const src = (o * dim + indices[i]) * slice;
+      out.set(x.subarray(src, src + slice), (o * n + i) * slice);
+    }
+  }
+  return out;
+}
+
+/** Makes the `GatherV2` kernel (batchDims > 0 or non-float32 go to the cpu kernel). */
+export function makeGatherKernel(): KernelFunc {
+  const fallback = getKernel("GatherV2", "cpu").kernelFunc;
+  return (args) => {
+    const { x, indices } = args.inputs as { x: TensorInfo; indices: TensorInfo };
+    const { axis, batchDims } = args.attrs as { axis: number; batchDims?: number };
+    if (x.dtype !== "float32" || (batchDims ?? 0) !== 0) return fallback(args);
+    const backend = args.backend as MathBackendCPU;
+    const $axis = util.parseAxisParam(axis, x.shape)[0];
+    const out = gatherValues(
+      backend.data.get(x.dataId).values as Float32Array,
+      x.shape,
+      backend.data.get(indices.dataId).values as ArrayLike<number>,
+      $axis,
+    );
+    const outShape = [...x.shape.slice(0, $axis), ...indices.shape, ...x.shape.slice($axis + 1)];
+    return backend.makeTensorInfo(outShape, "float32", out);
+  };
+}

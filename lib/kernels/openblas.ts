@@ -1,9 +1,10 @@
 /**
  * OpenBLAS loaded through Deno's FFI (`Deno.dlopen`): single-precision GEMM on Float32Arrays.
  *
- * The library is Debian's `libopenblas0-pthread` (`libopenblas.so.0`). Its thread count is read from
- * `OPENBLAS_NUM_THREADS` when the library loads, so {@linkcode loadOpenBlas} sets that variable first
- * (default: every core Deno reports).
+ * The library is Debian's `libopenblas0-pthread` (`libopenblas.so.0`). Its thread count and idle
+ * spin are read from `OPENBLAS_NUM_THREADS` and `OPENBLAS_THREAD_TIMEOUT` when the library loads,
+ * so {@linkcode loadOpenBlas} sets them first unless already set (default: every core Deno
+ * reports; no spinning).
  *
  * @module
  */
@@ -100,6 +101,10 @@ function tryLoad(options: { path?: string; threads?: number }): OpenBlasLoad {
       const threads = options.threads ?? navigator.hardwareConcurrency ?? 1;
       Deno.env.set("OPENBLAS_NUM_THREADS", String(threads));
     }
+    // OpenBLAS's idle workers busy-wait 2^28 cycles (~0.1 s) after every call by default, taking a
+    // core from the JavaScript and OpenMP work between GEMMs; 2^4 makes them sleep at once.
+    // Measured on the 2-core host: a ViT training step 20-25 % faster.
+    if (!Deno.env.get("OPENBLAS_THREAD_TIMEOUT")) Deno.env.set("OPENBLAS_THREAD_TIMEOUT", "4");
   } catch {
     // No --allow-env: OpenBLAS picks its own thread count.
   }

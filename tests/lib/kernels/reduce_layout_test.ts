@@ -103,6 +103,31 @@ Deno.test(
   },
 );
 
+Deno.test(
+  `GatherV2 on blas matches cpu on axes 0 and 1, with gradients${BLAS_SKIP}`,
+  { ignore },
+  async () => {
+    for (
+      const [shape, axis, ids] of [
+        [[7, 5], 0, [3, 0, 6, 6, 1]],
+        [[4, 6, 3], 1, [5, 0, 2]],
+        [[9], 0, [8, 8, 0]],
+      ] as [number[], number, number[]][]
+    ) {
+      await assertSameOnBlas(
+        [{ shape, seed: 960 + axis }],
+        (x) => tf.gather(x, tf.tensor1d(ids, "int32"), axis),
+        {
+          grads: true,
+          label: `gather ${shape} axis ${axis}`,
+        },
+      );
+    }
+    await tf.setBackend("blas");
+    assert.throws(() => tf.gather(tf.zeros([3, 2]), tf.tensor1d([3], "int32")), /not in \[0, 2\]/);
+  },
+);
+
 Deno.test(`Transpose, Slice, SplitV and Softmax on blas match cpu, with gradients${BLAS_SKIP}`, {
   ignore,
 }, async () => {
