@@ -97,6 +97,20 @@ export function sumValues(
 export function maxValues(x: Float32Array, plan: ReducePlan): Float32Array {
   const { outer, reduce, inner } = plan;
   const out = new Float32Array(outer * inner).fill(-Infinity);
+  if (inner === 1) {
+    for (let o = 0; o < outer; o++) {
+      const base = o * reduce;
+      let m = -Infinity;
+      let nan = false;
+      for (let r = 0; r < reduce; r++) {
+        const v = x[base + r];
+        if (v > m) m = v;
+        else if (v !== v) nan = true;
+      }
+      out[o] = nan ? NaN : m;
+    }
+    return out;
+  }
   for (let o = 0; o < outer; o++) {
     for (let r = 0; r < reduce; r++) {
       const base = (o * reduce + r) * inner;
