@@ -25,14 +25,17 @@ const CFLAGS = [
   "-fPIC",
 ];
 
-/** Threads for the attention's heads; without OpenMP the library builds serial (same results). */
+/**
+ * Threads for the attention's heads and the long element-wise loops; without OpenMP the library
+ * builds serial (same results).
+ */
 const OPENMP_FLAGS = ["-fopenmp"];
 
 const SOURCE = new URL("./native/ff_kernels.c", import.meta.url);
 const CACHE_DIR = new URL("../../.cache/native/", import.meta.url);
 
 /** The interface version ff_kernels.c reports (`ff_version`). */
-const NATIVE_VERSION = 3;
+const NATIVE_VERSION = 4;
 
 const SYMBOLS = {
   ff_version: { parameters: [], result: "i32" },

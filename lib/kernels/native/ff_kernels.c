@@ -16,6 +16,10 @@
 
 #define FF_API __attribute__((visibility("default")))
 
+/* Loops over at least this many floats are split across the OpenMP threads; below it, waking a
+ * sleeping thread (OMP_WAIT_POLICY=PASSIVE, tens of µs) costs more than the second core saves. */
+#define PAR_MIN 32768
+
 /* expf by range reduction: x = n·ln2 + r, |r| ≤ ln2/2, e^x = 2^n · p(r) with Cephes' degree-6
  * polynomial (relative error ≈ 1e-7). Inputs below EXP_MIN give exactly 0 (as float32 expf
  * underflows), above EXP_MAX are clamped (overflow is not reached by the callers: softmax
@@ -53,10 +57,12 @@ static inline float ff_erff(float v) {
 }
 
 FF_API void ff_exp(const float *x, float *y, int64_t n) {
+#pragma omp parallel for schedule(static) if (n >= PAR_MIN)
   for (int64_t i = 0; i < n; i++) y[i] = ff_expf(x[i]);
 }
 
 FF_API void ff_erf(const float *x, float *y, int64_t n) {
+#pragma omp parallel for schedule(static) if (n >= PAR_MIN)
   for (int64_t i = 0; i < n; i++) y[i] = ff_erff(x[i]);
 }
 
@@ -65,6 +71,7 @@ FF_API void ff_erf(const float *x, float *y, int64_t n) {
 
 /* GELU (exact form): y = x·Φ(x), Φ(x) = ½·(1 + erf(x/√2)). */
 FF_API void ff_gelu(const float *x, float *y, int64_t n) {
+#pragma omp parallel for schedule(static) if (n >= PAR_MIN)
   for (int64_t i = 0; i < n; i++) {
     const float v = x[i];
     y[i] = 0.5f * v * (1.0f + ff_erff(v * SQRT1_2));
@@ -73,6 +80,7 @@ FF_API void ff_gelu(const float *x, float *y, int64_t n) {
 
 /* dGELU: dx = dy·(Φ(x) + x·φ(x)), φ(x) = e^(−x²/2)/√(2π). */
 FF_API void ff_gelu_grad(const float *x, const float *dy, float *dx, int64_t n) {
+#pragma omp parallel for schedule(static) if (n >= PAR_MIN)
   for (int64_t i = 0; i < n; i++) {
     const float v = x[i];
     const float cdf = 0.5f * (1.0f + ff_erff(v * SQRT1_2));
@@ -86,6 +94,7 @@ FF_API void ff_gelu_grad(const float *x, const float *dy, float *dx, int64_t n) 
  * Row statistics accumulate in double. */
 FF_API void ff_layernorm(const float *x, const float *g, const float *b, float *y, float *mean,
                          float *rstd, int64_t rows, int64_t c, float eps) {
+#pragma omp parallel for schedule(static) if (rows * c >= PAR_MIN)
   for (int64_t r = 0; r < rows; r++) {
     const float *xr = x + r * c;
     float *yr = y + r * c;
@@ -135,6 +144,7 @@ FF_API void ff_layernorm_grad(const float *x, const float *g, const float *mean,
 
 /* Softmax over rows of width n: y = e^(x − max)/Σ e^(x − max). */
 FF_API void ff_softmax(const float *x, float *y, int64_t rows, int64_t n) {
+#pragma omp parallel for schedule(static) if (rows * n >= PAR_MIN)
   for (int64_t r = 0; r < rows; r++) {
     const float *xr = x + r * n;
     float *yr = y + r * n;
@@ -153,6 +163,7 @@ FF_API void ff_softmax(const float *x, float *y, int64_t rows, int64_t n) {
 
 /* Softmax gradient from its output: dx = y·(dy − Σ dy·y). */
 FF_API void ff_softmax_grad(const float *y, const float *dy, float *dx, int64_t rows, int64_t n) {
+#pragma omp parallel for schedule(static) if (rows * n >= PAR_MIN)
   for (int64_t r = 0; r < rows; r++) {
     const float *yr = y + r * n;
     const float *dyr = dy + r * n;
@@ -183,6 +194,17 @@ FF_API void ff_softmax_grad(const float *y, const float *dy, float *dx, int64_t 
 
 FF_API void ff_binary2d(int32_t op, const float *a, int64_t sa0, int64_t sa1, const float *b,
                         int64_t sb0, int64_t sb1, float *out, int64_t d0, int64_t d1) {
+  /* One long row (same shapes, or a scalar operand): cut it into blocks the threads can share. */
+  if (d0 == 1 && d1 >= PAR_MIN) {
+    const int64_t block = 8192, blocks = (d1 + block - 1) / block;
+#pragma omp parallel for schedule(static)
+    for (int64_t k = 0; k < blocks; k++) {
+      const int64_t lo = k * block, len = d1 - lo < block ? d1 - lo : block;
+      ff_binary2d(op, a + lo * sa1, 0, sa1, b + lo * sb1, 0, sb1, out + lo, 1, len);
+    }
+    return;
+  }
+#pragma omp parallel for schedule(static) if (d0 * d1 >= PAR_MIN)
   for (int64_t i = 0; i < d0; i++) {
     const float *ar = a + i * sa0;
     const float *br = b + i * sb0;
@@ -201,6 +223,7 @@ FF_API void ff_binary2d(int32_t op, const float *a, int64_t sa0, int64_t sa1, co
 FF_API int32_t ff_sum3(const float *x, float *out, int64_t outer, int64_t reduce, int64_t inner,
                        float scale) {
   if (inner == 1) {
+#pragma omp parallel for schedule(static) if (outer * reduce >= PAR_MIN)
     for (int64_t o = 0; o < outer; o++) {
       const float *xr = x + o * reduce;
       double s = 0.0;
@@ -339,4 +362,4 @@ FF_API int32_t ff_attention_grad(const float *qkv, const float *probs, const flo
 }
 
 /* Version of this file's interface, checked by the loader. */
-FF_API int32_t ff_version(void) { return 3; }
+FF_API int32_t ff_version(void) { return 4; }

@@ -17,6 +17,10 @@ const BROADCAST_CASES: [number[], number[]][] = [
   [[2, 3, 1, 5], [3, 4, 1]],
   [[1, 1, 1], [1]],
   [[129, 65], [65]],
+  // Past the native kernels' threading threshold (32768 floats): long rows and many rows.
+  [[40000], [40000]],
+  [[40000], []],
+  [[300, 200], [300, 1]],
 ];
 
 const BINARY: [string, (a: tf.Tensor, b: tf.Tensor) => tf.Tensor][] = [

@@ -59,7 +59,7 @@ Deno.test(
       0,
       2,
     ]];
-    for (const shape of [[5, 6, 7], [1, 9, 1], [130, 3, 65]]) {
+    for (const shape of [[5, 6, 7], [1, 9, 1], [130, 3, 65], [400, 2, 50]]) {
       for (const axis of axesCases) {
         for (const keepDims of [false, true]) {
           await assertSameOnBlas(
