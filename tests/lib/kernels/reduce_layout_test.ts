@@ -60,8 +60,10 @@ Deno.test(
       2,
     ]];
     for (const shape of [[5, 6, 7], [1, 9, 1], [130, 3, 65], [400, 2, 50]]) {
-      for (const axis of axesCases) {
-        for (const keepDims of [false, true]) {
+      // The large shape (past the native threading threshold) only on the layouts training uses.
+      const large = shape[0] === 400;
+      for (const axis of large ? [0, -1] : axesCases) {
+        for (const keepDims of large ? [false] : [false, true]) {
           await assertSameOnBlas(
             [{ shape, seed: seed++ }],
             (
