@@ -16,6 +16,7 @@ import { loadNative } from "./native.ts";
 import { type FusedImpl, jsImpl, nativeImpl } from "./fused_impl.ts";
 import { fusedKernelConfigs } from "./fused.ts";
 import { attentionKernelConfigs } from "./attention.ts";
+import { adamwKernelConfig } from "./optimizer.ts";
 import {
   makeConcatKernel,
   makeGatherKernel,
@@ -126,6 +127,7 @@ function register(): BlasBackendInfo {
     ? native.symbols
     : undefined;
   overrides.push(...attentionKernelConfigs(BLAS_BACKEND, gemm, impl, attentionNative));
+  overrides.push(adamwKernelConfig(BLAS_BACKEND));
   for (const kernel of overrides) {
     if (tf.getKernel(kernel.kernelName, BLAS_BACKEND) !== undefined) {
       tf.unregisterKernel(kernel.kernelName, BLAS_BACKEND);

@@ -22,3 +22,4 @@ export {
 export { loadOpenBlas, type OpenBlas, type OpenBlasLoad } from "./openblas.ts";
 export { gelu, hasFusedKernels, layerNorm, softmax } from "./fused.ts";
 export { fusedAttention, hasFusedAttention } from "./attention.ts";
+export { fusedAdamWUpdate, hasFusedAdamW } from "./optimizer.ts";

@@ -163,3 +163,39 @@ Deno.test(`the JavaScript attention path (per-head FFI GEMMs) matches the native
     for (const k of tf.getKernelsForBackend(name)) tf.unregisterKernel(k.kernelName, name);
   }
 });
+
+Deno.test(`fusedAdamWUpdate() on blas equals the composite AdamW update on cpu${BLAS_SKIP}`, {
+  ignore,
+}, async () => {
+  const { fusedAdamWUpdate } = await import("../../../lib/kernels/optimizer.ts");
+  const attrs = {
+    lr: 3e-3,
+    beta1: 0.9,
+    beta2: 0.99,
+    eps: 1e-8,
+    weightDecay: 0.1,
+    bias1: 0.19,
+    bias2: 0.0199,
+  };
+  await assertSameOnBlas(
+    [{ shape: [33, 7], seed: 70 }, { shape: [33, 7], seed: 71 }, { shape: [33, 7], seed: 72 }, {
+      shape: [33, 7],
+      seed: 73,
+    }],
+    (p, g, m, vRaw) => {
+      const v = tf.abs(vRaw); // a second moment is non-negative
+      const coef = tf.scalar(0.7);
+      if (tf.getBackend() === "blas") return fusedAdamWUpdate({ p, g, m, v, coef }, attrs);
+      const gs = tf.mul(g, coef);
+      const m1 = tf.add(tf.mul(m, attrs.beta1), tf.mul(gs, 1 - attrs.beta1));
+      const v1 = tf.add(tf.mul(v, attrs.beta2), tf.mul(tf.square(gs), 1 - attrs.beta2));
+      const update = tf.div(
+        tf.div(m1, attrs.bias1),
+        tf.add(tf.sqrt(tf.div(v1, attrs.bias2)), attrs.eps),
+      );
+      const p1 = tf.sub(tf.mul(p, 1 - attrs.lr * attrs.weightDecay), tf.mul(update, attrs.lr));
+      return [p1, m1, v1];
+    },
+    { label: "adamw update" },
+  );
+});
