@@ -8,6 +8,8 @@
  * @module
  */
 
+import { withEnvDefaults } from "./_env.ts";
+
 /**
  * Flags the library is built with; part of the cache key. The math flags let gcc vectorise the
  * exp/erf loops (reassociation, no errno/traps) without `-ffast-math`'s finite-math assumption
@@ -167,20 +169,19 @@ function tryLoad(): NativeLoad {
   }
   let path: string;
   try {
-    // libgomp reads these when the library loads: sleeping (not spinning) idle threads leave the
-    // cores to OpenBLAS's pool, which PyTorch needs the same setting for on 2 cores.
-    if (!Deno.env.get("OMP_WAIT_POLICY")) Deno.env.set("OMP_WAIT_POLICY", "PASSIVE");
-    if (!Deno.env.get("OMP_NUM_THREADS")) {
-      Deno.env.set("OMP_NUM_THREADS", String(navigator.hardwareConcurrency ?? 1));
-    }
-  } catch {
-    // No env permission: libgomp's defaults.
-  }
-  try {
     path = buildNative();
   } catch (error) {
     return { ok: false, reason: (error as Error).message };
   }
+  // libgomp reads these when the library loads: sleeping (not spinning) idle threads leave the
+  // cores to OpenBLAS's pool, which PyTorch needs the same setting for on 2 cores.
+  return withEnvDefaults({
+    OMP_WAIT_POLICY: "PASSIVE",
+    OMP_NUM_THREADS: String(navigator.hardwareConcurrency ?? 1),
+  }, () => open(path));
+}
+
+function open(path: string): NativeLoad {
   try {
     const lib = Deno.dlopen(path, SYMBOLS);
     const version = lib.symbols.ff_version();

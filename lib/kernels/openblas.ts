@@ -3,11 +3,13 @@
  *
  * The library is Debian's `libopenblas0-pthread` (`libopenblas.so.0`). Its thread count and idle
  * spin are read from `OPENBLAS_NUM_THREADS` and `OPENBLAS_THREAD_TIMEOUT` when the library loads,
- * so {@linkcode loadOpenBlas} sets them first unless already set (default: every core Deno
- * reports; no spinning).
+ * so {@linkcode loadOpenBlas} sets them for the load unless already set (default: every core Deno
+ * reports; no spinning), and unsets them afterwards.
  *
  * @module
  */
+
+import { withEnvDefaults } from "./_env.ts";
 
 /** Where Debian and other distributions put the pthread OpenBLAS, tried in order. */
 const OPENBLAS_CANDIDATES: readonly string[] = [
@@ -97,18 +99,20 @@ function tryLoad(options: { path?: string; threads?: number }): OpenBlasLoad {
   let envPath: string | undefined;
   try {
     envPath = Deno.env.get("FLOPS_FIT_OPENBLAS") || undefined;
-    if (!Deno.env.get("OPENBLAS_NUM_THREADS")) {
-      const threads = options.threads ?? navigator.hardwareConcurrency ?? 1;
-      Deno.env.set("OPENBLAS_NUM_THREADS", String(threads));
-    }
-    // OpenBLAS's idle workers busy-wait 2^28 cycles (~0.1 s) after every call by default, taking a
-    // core from the JavaScript and OpenMP work between GEMMs; 2^4 makes them sleep at once.
-    // Measured on the 2-core host: a ViT training step 20-25 % faster.
-    if (!Deno.env.get("OPENBLAS_THREAD_TIMEOUT")) Deno.env.set("OPENBLAS_THREAD_TIMEOUT", "4");
   } catch {
-    // No --allow-env: OpenBLAS picks its own thread count.
+    // No --allow-env: search the known locations.
   }
-  const paths = [options.path, envPath, ...OPENBLAS_CANDIDATES].filter((p): p is string => !!p);
+  return withEnvDefaults({
+    OPENBLAS_NUM_THREADS: String(options.threads ?? navigator.hardwareConcurrency ?? 1),
+    // OpenBLAS's idle workers busy-wait 2^28 cycles (~0.1 s) after every call by default, taking
+    // a core from the JavaScript and OpenMP work between GEMMs; 2^4 makes them sleep at once.
+    // Measured on the 2-core host: a ViT training step 20-25 % faster.
+    OPENBLAS_THREAD_TIMEOUT: "4",
+  }, () => searchAndLoad(options.path, envPath));
+}
+
+function searchAndLoad(path: string | undefined, envPath: string | undefined): OpenBlasLoad {
+  const paths = [path, envPath, ...OPENBLAS_CANDIDATES].filter((p): p is string => !!p);
   const errors: string[] = [];
   for (const path of paths) {
     try {

@@ -48,7 +48,9 @@ async function runTorch(cfg: BenchConfig): Promise<TorchRun | string> {
         "2",
         `${TORCH_SECONDS}`,
       ],
-      env: { OMP_WAIT_POLICY: "PASSIVE" },
+      // The documented invocation only: this process's OPENBLAS_*/OMP_* settings stay out of it.
+      clearEnv: true,
+      env: { PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin", OMP_WAIT_POLICY: "PASSIVE" },
       stdout: "piped",
       stderr: "piped",
     }).output();

@@ -76,3 +76,17 @@ Deno.test(`selectBackend() can name blas, which sits before wasm in the registry
   assert.equal(tf.getBackend(), "blas");
   await tf.setBackend("cpu");
 });
+
+Deno.test("withEnvDefaults() sets unset variables only for the load, and keeps set ones", async () => {
+  const { withEnvDefaults } = await import("../../../lib/kernels/_env.ts");
+  Deno.env.set("FF_TEST_KEEP", "mine");
+  Deno.env.delete("FF_TEST_ADD");
+  const seen = withEnvDefaults(
+    { FF_TEST_KEEP: "default", FF_TEST_ADD: "x" },
+    () => [Deno.env.get("FF_TEST_KEEP"), Deno.env.get("FF_TEST_ADD")],
+  );
+  assert.deepEqual(seen, ["mine", "x"]);
+  assert.equal(Deno.env.get("FF_TEST_ADD"), undefined);
+  assert.equal(Deno.env.get("FF_TEST_KEEP"), "mine");
+  Deno.env.delete("FF_TEST_KEEP");
+});
