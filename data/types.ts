@@ -89,6 +89,16 @@ export interface BatchOptions {
   dataDir?: string;
 }
 
+/** Options for {@linkcode Dataset.prepare}. */
+export interface PrepareOptions {
+  /** Directory of the download cache; defaults to `FLOPS_FIT_DATA_DIR` or the user cache. */
+  dataDir?: string;
+  /** Cancels a download (its partial file is kept for a resume). */
+  signal?: AbortSignal;
+  /** Receives progress lines of downloads and preparation. */
+  onProgress?: (message: string) => void;
+}
+
 /** A registered dataset. */
 export interface Dataset {
   /** Metadata (sizes may be filled in once prepared). */
@@ -96,9 +106,7 @@ export interface Dataset {
   /** Whether the data is available locally without a download. */
   isReady(options?: { dataDir?: string }): Promise<boolean>;
   /** Download, verify and cache now; a no-op when ready. */
-  prepare(
-    options?: { dataDir?: string; signal?: AbortSignal; onProgress?: (message: string) => void },
-  ): Promise<void>;
+  prepare(options?: PrepareOptions): Promise<void>;
   /**
    * Deterministic, seeded, shuffled batches, endlessly (epoch after epoch, reshuffled per epoch).
    * The same options give the same sequence of batches.

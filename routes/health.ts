@@ -34,9 +34,11 @@ export const HealthSchema = z.object({
 }).openapi("Health");
 
 /** The training backend as `/healthz` reports it (selecting it on first use). */
-async function backendReport(): Promise<z.infer<typeof HealthSchema>["backend"]> {
+async function backendReport(
+  ctx: AppContext,
+): Promise<z.infer<typeof HealthSchema>["backend"]> {
   try {
-    const b = await ensureBackend();
+    const b = await ensureBackend({ env: { FLOPS_FIT_BACKEND: ctx.config.backend } });
     return {
       name: b.name,
       kind: b.kind,
@@ -81,6 +83,6 @@ export function healthRoutes(ctx: AppContext) {
         max_bootstrap: ctx.config.maxBootstrap,
         max_train_flops: ctx.config.maxTrainFlops,
       },
-      backend: await backendReport(),
+      backend: await backendReport(ctx),
     }, 200));
 }

@@ -10,7 +10,9 @@
 import { OpenAPIHono } from "@hono/zod-openapi";
 import { loadConfig, type ServiceConfig } from "../lib/service/config.ts";
 import type { AppContext } from "./context.ts";
+import { datasetRoutes } from "./datasets.ts";
 import { mountDocs } from "./docs.ts";
+import { fitRoutes } from "./fit.ts";
 import { healthRoutes } from "./health.ts";
 import { ProblemError, problemResponse } from "./problem.ts";
 import type { DatasetResolver } from "../lib/train/plan.ts";
@@ -44,8 +46,10 @@ export function createApp(options: AppOptions = {}): OpenAPIHono {
     startedAtMs: performance.now(),
   };
   const app = new OpenAPIHono();
+  app.route("/", datasetRoutes(ctx));
   app.route("/", healthRoutes(ctx));
   app.route("/", trainRoutes(ctx, { resolveDataset: options.resolveDataset }));
+  app.route("/", fitRoutes(ctx));
   mountDocs(app);
   app.notFound((c) =>
     problemResponse(

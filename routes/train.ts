@@ -11,10 +11,16 @@
  */
 import { createRoute, z } from "@hono/zod-openapi";
 import { BackendError } from "../lib/backend/select.ts";
+import { registryResolver } from "../lib/train/datasets.ts";
 import { type DatasetResolver, TrainInputError } from "../lib/train/plan.ts";
 import { TrainRequestSchema, TrainResultSchema } from "../lib/train/request.ts";
 import type { TrainRequest } from "../lib/train/request.ts";
-import { prepareTraining, TrainingError, trainPoint } from "../lib/train/train.ts";
+import {
+  prepareTraining,
+  TrainingError,
+  type TrainOptions,
+  trainPoint,
+} from "../lib/train/train.ts";
 import { type AppContext, createRouter } from "./context.ts";
 import { type Problem, ProblemError, statusTitle } from "./problem.ts";
 
@@ -87,8 +93,8 @@ function toProblem(error: unknown): ProblemError {
   if (error instanceof TrainingError) {
     return new ProblemError({
       type: "about:blank",
-      title: statusTitle(500),
-      status: 500,
+      title: statusTitle(error.status),
+      status: error.status,
       detail: error.message,
     });
   }
@@ -110,7 +116,7 @@ function frame(format: "sse" | "ndjson", type: string, data: object): string {
 /** Stream progress events, then the result (or an error problem) last. */
 function streamRun(
   request: TrainRequest,
-  options: { format: "sse" | "ndjson"; signal: AbortSignal; ctx: AppContext } & TrainRouteOptions,
+  options: { format: "sse" | "ndjson"; signal: AbortSignal; trainOptions: TrainOptions },
   instance: string,
 ): Response {
   const encoder = new TextEncoder();
@@ -127,9 +133,8 @@ function streamRun(
         }
       };
       trainPoint(request, {
+        ...options.trainOptions,
         signal: abort.signal,
-        resolveDataset: options.resolveDataset,
-        maxTrainFlops: options.ctx.config.maxTrainFlops,
         onProgress: (event) => send(event.type, event),
       }).then(
         (result) => send("result", result),
@@ -167,12 +172,17 @@ function streamRun(
  * @returns The router.
  */
 export function trainRoutes(ctx: AppContext, options: TrainRouteOptions = {}) {
+  // Names come from clients: no absolute paths, local files only under the data directory.
+  const resolveDataset = options.resolveDataset ??
+    registryResolver({ dataDir: ctx.config.dataDir, allowAbsolutePaths: false });
   return createRouter().openapi(route, async (c) => {
     const request = c.req.valid("json") as TrainRequest;
     const signal = c.req.raw.signal;
     const trainOptions = {
-      resolveDataset: options.resolveDataset,
+      resolveDataset,
       maxTrainFlops: ctx.config.maxTrainFlops,
+      backend: { env: { FLOPS_FIT_BACKEND: ctx.config.backend } },
+      ...(ctx.config.dataDir === undefined ? {} : { dataDir: ctx.config.dataDir }),
     };
     try {
       await prepareTraining(request, trainOptions);
@@ -182,7 +192,7 @@ export function trainRoutes(ctx: AppContext, options: TrainRouteOptions = {}) {
     const accept = c.req.header("accept") ?? "";
     const format = accept.includes(SSE) ? "sse" : accept.includes(NDJSON) ? "ndjson" : undefined;
     if (format !== undefined) {
-      return streamRun(request, { format, signal, ctx, ...options }, c.req.path);
+      return streamRun(request, { format, signal, trainOptions }, c.req.path);
     }
     try {
       const result = await trainPoint(request, { ...trainOptions, signal });

@@ -312,3 +312,23 @@ export function ensureBackend(options: SelectOptions = {}): Promise<BackendInfo>
 export function currentBackend(): BackendInfo | undefined {
   return current;
 }
+
+/**
+ * Replace the active backend with a fresh instance of itself, after a crash left it unusable
+ * (a wasm module that hit "memory access out of bounds" or `Aborted()` cannot run again). Every
+ * tensor on the old instance is lost; the trainer has already dropped its own.
+ *
+ * @returns True when a fresh instance is active.
+ */
+export async function resetBackend(): Promise<boolean> {
+  const name = tf.getBackend();
+  const factory = tf.findBackendFactory(name);
+  if (factory === undefined || factory === null) return false;
+  try {
+    tf.removeBackend(name);
+  } catch {
+    // A crashed instance may fail to dispose; its registration is gone either way.
+  }
+  tf.registerBackend(name, factory);
+  return await tf.setBackend(name);
+}

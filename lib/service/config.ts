@@ -19,6 +19,8 @@ export const ENV_VARS = {
   maxTrainFlops: "FLOPS_FIT_MAX_TRAIN_FLOPS",
   token: "FLOPS_FIT_TOKEN",
   corsOrigins: "FLOPS_FIT_CORS_ORIGINS",
+  backend: "FLOPS_FIT_BACKEND",
+  dataDir: "FLOPS_FIT_DATA_DIR",
 } as const;
 
 /** Schema of the service configuration; each field's `.default` is the documented default. */
@@ -39,6 +41,10 @@ export const ServiceConfigSchema = z.object({
   token: z.string().min(1).optional(),
   /** Comma-separated CORS origins ("*" for any); empty disables CORS headers. @default "" */
   corsOrigins: z.string().default(""),
+  /** tfjs backend for training (`webgpu`, `wasm`, `cpu`, …); unset chooses automatically. */
+  backend: z.string().min(1).optional(),
+  /** Dataset cache directory. @default $XDG_CACHE_HOME/flops-fit, else ~/.cache/flops-fit */
+  dataDir: z.string().min(1).optional(),
 });
 
 /** Parsed service configuration. */

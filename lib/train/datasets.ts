@@ -1,17 +1,24 @@
 /**
- * Where the trainer finds datasets by default.
- *
- * The dataset registry (`data/mod.ts`) is built separately; until it is part of this build, no
- * dataset is registered here and every name is unknown (a 422 naming `dataset`). Library callers
- * and tests pass their own {@linkcode DatasetResolver}.
+ * Where the trainer finds datasets: the dataset registry (`data/mod.ts`), through a
+ * {@linkcode DatasetResolver} so that tests and other callers can pass their own.
  *
  * @module
  */
+import { getDataset } from "../../data/mod.ts";
 import type { DatasetResolver } from "./plan.ts";
 
 /**
- * The default dataset lookup.
- * @param _name Dataset name.
- * @returns The dataset, or `undefined` when none has that name.
+ * A resolver over the dataset registry.
+ * @param options Data directory of local files, and whether absolute paths may be named
+ * (the HTTP API passes `false`).
+ * @returns The resolver; it throws the registry's error (unknown name, refused path), which the
+ * planner reports as a 422 naming `dataset`.
  */
-export const defaultDatasetResolver: DatasetResolver = (_name) => undefined;
+export function registryResolver(
+  options: { dataDir?: string; allowAbsolutePaths?: boolean } = {},
+): DatasetResolver {
+  return (name) => getDataset(name, options);
+}
+
+/** The default lookup of library callers: the registry, absolute local paths allowed. */
+export const defaultDatasetResolver: DatasetResolver = registryResolver();

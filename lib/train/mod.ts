@@ -5,7 +5,7 @@
  */
 export { AdamW } from "./adamw.ts";
 export type { AdamWOptions, StepOptions } from "./adamw.ts";
-export { defaultDatasetResolver } from "./datasets.ts";
+export { defaultDatasetResolver, registryResolver } from "./datasets.ts";
 export { planTraining, TrainInputError } from "./plan.ts";
 export type { DatasetResolver, PlanOptions, TrainPlan } from "./plan.ts";
 export {

@@ -10,7 +10,7 @@ import { sixNFlopsPerSample } from "../../models/family.ts";
 import type { TrainRequest } from "./request.ts";
 import { type Schedule, warmupStepsFor } from "./schedule.ts";
 
-/** Looks a dataset up by name; `undefined` when none has that name. */
+/** Looks a dataset up by name; `undefined` (or a throw, whose message is kept) when none has it. */
 export type DatasetResolver = (name: string) => Dataset | undefined;
 
 /** A request the trainer refuses; `field` names the offending request field. */
@@ -115,7 +115,13 @@ export function planTraining(request: TrainRequest, options: PlanOptions): Train
   const datasetName = typeof request.dataset === "string" ? request.dataset : request.dataset.name;
   const split = typeof request.dataset === "string" ? "train" : request.dataset.split;
   const datasetField = typeof request.dataset === "string" ? "dataset" : "dataset.name";
-  const dataset = options.resolveDataset(datasetName);
+  let dataset: Dataset | undefined;
+  try {
+    dataset = options.resolveDataset(datasetName);
+  } catch (error) {
+    // The registry refuses the name (unknown, or a local path it will not read).
+    throw new TrainInputError(datasetField, error instanceof Error ? error.message : String(error));
+  }
   if (dataset === undefined) {
     throw new TrainInputError(datasetField, `Unknown dataset ${datasetName}.`);
   }

@@ -13,7 +13,12 @@
 import * as tf from "@tensorflow/tfjs-core";
 import type { Batch, Dataset } from "../../data/types.ts";
 import type { Model } from "../../models/family.ts";
-import { type BackendInfo, ensureBackend, type SelectOptions } from "../backend/select.ts";
+import {
+  type BackendInfo,
+  ensureBackend,
+  resetBackend,
+  type SelectOptions,
+} from "../backend/select.ts";
 import { AdamW } from "./adamw.ts";
 import { type DatasetResolver, planTraining, TrainInputError, type TrainPlan } from "./plan.ts";
 import type { TrainProgress, TrainRequest, TrainResult } from "./request.ts";
@@ -37,17 +42,28 @@ export interface TrainOptions {
   maxTrainFlops?: number;
   /** Backend selection (first use only). */
   backend?: SelectOptions;
+  /** Dataset cache directory; defaults to the registry's (`FLOPS_FIT_DATA_DIR` or the user cache). */
+  dataDir?: string;
 }
 
-/** Training failed after it started (e.g. the wasm heap ran out). */
+/** Training failed after it started (dataset unavailable, the wasm heap ran out…). */
 export class TrainingError extends Error {
+  /** HTTP status the route answers with: 503 when the dataset is unavailable, else 500. */
+  readonly status: number;
+  /** True when the backend itself crashed (and was replaced by a fresh instance). */
+  readonly crashed: boolean;
   /**
    * @param message What went wrong, in sentence case.
-   * @param options The cause.
+   * @param options The cause and the HTTP status (default 500).
    */
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
+  constructor(
+    message: string,
+    options: { cause?: unknown; status?: number; crashed?: boolean } = {},
+  ) {
+    super(message, { cause: options.cause });
     this.name = "TrainingError";
+    this.status = options.status ?? 500;
+    this.crashed = options.crashed ?? false;
   }
 }
 
@@ -128,6 +144,21 @@ async function runPlan(
 ): Promise<TrainResult> {
   const { signal, onProgress } = options;
   const started = performance.now();
+  try {
+    // A no-op when the data is already local; otherwise download and verify it now.
+    await plan.dataset.prepare({
+      signal,
+      ...(options.dataDir ? { dataDir: options.dataDir } : {}),
+    });
+  } catch (error) {
+    if (error instanceof DOMException && error.name === "AbortError") throw error;
+    throw new TrainingError(
+      `Dataset ${plan.dataset.info.name} is not available: ${
+        error instanceof Error ? error.message : String(error)
+      }`,
+      { cause: error, status: 503 },
+    );
+  }
   const microSteps = plan.batchSize / plan.microBatchSize;
   const progressEvery = request.progress_every ?? Math.max(1, Math.floor(plan.steps / 100));
   const model = plan.family.build(plan.config, request.seed);
@@ -144,6 +175,7 @@ async function runPlan(
     seed: request.seed,
     context: plan.context,
     augment: request.augment,
+    ...(options.dataDir ? { dataDir: options.dataDir } : {}),
   });
   const losses = new Float64Array(plan.steps);
   const lrs = new Float64Array(plan.steps);
@@ -207,7 +239,7 @@ async function runPlan(
       }
       const every = request.eval.every_steps;
       if (every > 0 && stepsDone % every === 0 && stepsDone < plan.steps) {
-        const e = await evaluate(model, plan, request, signal);
+        const e = await evaluate(model, plan, request, options);
         evals.push({ step: stepsDone, ...e.point });
         onProgress?.({
           type: "eval",
@@ -224,7 +256,7 @@ async function runPlan(
       }
       await yieldToEventLoop();
     }
-    const final = diverged ? undefined : await evaluate(model, plan, request, signal);
+    const final = diverged ? undefined : await evaluate(model, plan, request, options);
     if (final !== undefined) evals.push({ step: stepsDone, ...final.point });
     return report({
       request,
@@ -240,11 +272,21 @@ async function runPlan(
       diverged,
     });
   } catch (error) {
-    throw explain(error, backend, plan);
+    const explained = explain(error, backend, plan);
+    if (explained instanceof TrainingError && explained.crashed) {
+      // The backend instance is dead (wasm abort): drop it and start a fresh one, so the
+      // service keeps training the next request.
+      await resetBackend();
+    }
+    throw explained;
   } finally {
     await batches.return?.(undefined);
-    model.dispose();
-    optimizer.dispose();
+    try {
+      model.dispose();
+      optimizer.dispose();
+    } catch {
+      // After a backend crash its tensors cannot be freed one by one; resetBackend() dropped them.
+    }
   }
 }
 
@@ -260,8 +302,9 @@ async function evaluate(
   model: Model,
   plan: TrainPlan,
   request: TrainRequest,
-  signal: AbortSignal | undefined,
+  options: TrainOptions,
 ): Promise<{ point: { loss: number | null; accuracy?: number }; samples: number }> {
+  const signal = options.signal;
   const micro = Math.min(plan.microBatchSize, plan.evalBatchSize);
   const samplesWanted = request.eval.batches * plan.evalBatchSize;
   const passes = Math.ceil(samplesWanted / micro);
@@ -270,6 +313,7 @@ async function evaluate(
     batchSize: micro,
     seed: request.eval.seed,
     context: plan.context,
+    ...(options.dataDir ? { dataDir: options.dataDir } : {}),
   });
   let lossSum = 0;
   let metricSum = 0;
@@ -315,7 +359,7 @@ function explain(error: unknown, backend: BackendInfo, plan: TrainPlan): unknown
     return new TrainingError(
       `The ${backend.name} backend ran out of memory at micro-batch ${plan.microBatchSize}; ` +
         `retry with a smaller micro_batch_size. (${text})`,
-      { cause: error },
+      { cause: error, status: 503, crashed: true },
     );
   }
   return new TrainingError(`Training failed on ${backend.name}: ${text}`, { cause: error });

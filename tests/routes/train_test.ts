@@ -126,3 +126,68 @@ Deno.test("GET /openapi.json documents POST /v1/train", async () => {
   const doc = await (await app.request("/openapi.json")).json();
   assert.ok(doc.paths["/v1/train"].post.requestBody);
 });
+
+Deno.test("POST /v1/train: a refused dataset name is a 422, an unavailable dataset a 503", async () => {
+  const offline = {
+    ...resolveTiny("tiny-text")!,
+    prepare: () => Promise.reject(new Error("offline: fetch https://example.invalid/x failed")),
+  };
+  const strict = createApp({
+    config: loadConfig({}),
+    resolveDataset: (name) => {
+      if (name.includes("..")) throw new Error(`Path traversal in ${name}.`);
+      return name === "offline" ? offline : resolveTiny(name);
+    },
+  });
+  const send = (dataset: string) =>
+    strict.request("/v1/train", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ ...body, dataset }),
+    });
+  const traversal = await send("text-file:../../etc/passwd");
+  assert.equal(traversal.status, 422);
+  assert.equal((await traversal.json()).field, "dataset");
+  const unavailable = await send("offline");
+  assert.equal(unavailable.status, 503);
+  assert.match((await unavailable.json()).detail, /offline/);
+});
+
+Deno.test("POST /v1/train trains on the registry's synthetic datasets by name", async () => {
+  const real = createApp({ config: loadConfig({}) });
+  const send = (json: unknown) =>
+    real.request("/v1/train", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(json),
+    });
+  const text = await send({
+    family: "gpt",
+    size: 16,
+    config: { context: 16, depth: 1 },
+    dataset: "synthetic-text",
+    budget: { steps: 2 },
+    batch_size: 4,
+    eval: { batches: 1 },
+  });
+  assert.equal(text.status, 200);
+  const t = await text.json();
+  assert.equal(t.dataset.eval_split, "validation");
+  assert.equal(t.config.vocab_size, 256);
+  const images = await send({
+    family: "vit",
+    size: 16,
+    config: { depth: 1, patch_size: 8 },
+    dataset: "synthetic-images",
+    budget: { samples: 8 },
+    batch_size: 4,
+    eval: { batches: 1 },
+  });
+  assert.equal(images.status, 200);
+  const v = await images.json();
+  assert.equal(v.steps, 2);
+  assert.equal(typeof v.eval_accuracy, "number");
+  const traversal = await send({ ...body, dataset: "text-file:/etc/passwd" });
+  assert.equal(traversal.status, 422);
+  assert.equal((await traversal.json()).field, "dataset");
+});

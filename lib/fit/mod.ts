@@ -1,0 +1,215 @@
+/**
+ * Scaling-law fitting without HTTP: the entry point the route and the sweep share.
+ *
+ * {@linkcode fitScalingLaws} takes exactly the body of `POST /v1/fit`, validates it
+ * with the same zod schema, and runs: budgets ({@link ./points.ts}), Approach 2
+ * ({@link ./isoflop.ts}), Approach 3 ({@link ./parametric.ts}), the bootstrap
+ * ({@link ./bootstrap.ts}), the table ({@link ./table.ts}), warnings and the backtest.
+ *
+ * @module
+ */
+import { runBacktest } from "./backtest.ts";
+import { runBootstrap } from "./bootstrap.ts";
+import { FitInputError } from "./errors.ts";
+import { fitIsoflop } from "./isoflop.ts";
+import { exponentsOf, fitParametric, logResiduals } from "./parametric.ts";
+import { preparePoints } from "./points.ts";
+import {
+  DEFAULT_BOOTSTRAP,
+  type FitRequest,
+  FitRequestSchema,
+  type FitResult,
+  type FitWarning,
+} from "./schema.ts";
+import { buildTable, renderMarkdown } from "./table.ts";
+import { collectWarnings } from "./warnings.ts";
+
+export { FitInputError } from "./errors.ts";
+export { parsePointsCsv } from "./csv.ts";
+export type { CsvPoint, CsvTable } from "./csv.ts";
+export * from "./schema.ts";
+
+/**
+ * Most (points × bootstrap resamples) one fit may cost: about a minute of refits on
+ * one core. A request past it with an explicit `bootstrap` is refused (422); with the
+ * default count the count is lowered to fit, and a warning says so.
+ */
+export const MAX_BOOTSTRAP_POINT_FITS = 2_000_000;
+/** Most points for `multistart: "grid"` (4,500 L-BFGS runs; ~13 s at 250 points). */
+export const MAX_GRID_POINTS = 500;
+
+/** Limits the service applies (from its configuration); unlimited when omitted. */
+export interface FitLimits {
+  /** Most points (413 past it). */
+  maxPoints?: number;
+  /** Largest bootstrap count (422 past it). */
+  maxBootstrap?: number;
+}
+
+/**
+ * Fit Chinchilla Approaches 2 and 3 to trained runs, with bootstrap intervals.
+ *
+ * @param input Exactly the body of `POST /v1/fit` (options may be omitted).
+ * @param limits Size limits (the service passes its configuration).
+ * @returns The fit.
+ * @throws {FitInputError} When the input cannot be fitted; `field` names the culprit
+ *   and `status` is 413 for too many points, 422 otherwise.
+ *
+ * @example
+ * ```ts
+ * import { fitScalingLaws } from "./mod.ts";
+ * const points = [];
+ * for (const C of [1e17, 1e18, 1e19]) for (const k of [-1, -0.5, 0, 0.5, 1]) {
+ *   const N = 0.3 * (C / 6) ** 0.45 * Math.exp(k), D = C / (6 * N);
+ *   points.push({ N, D, loss: 1.69 + 406.4 / N ** 0.34 + 410.7 / D ** 0.28 });
+ * }
+ * const fit = fitScalingLaws({ points, bootstrap: 0 });
+ * if (Math.abs(fit.parametric.alpha - 0.34) > 1e-4) throw new Error("alpha not recovered");
+ * ```
+ */
+export function fitScalingLaws(input: FitRequest, limits: FitLimits = {}): FitResult {
+  const t0 = performance.now();
+  const maxPoints = limits.maxPoints ?? Infinity;
+  const raw = input as unknown as { points?: unknown; bootstrap?: unknown };
+  if (Array.isArray(raw?.points) && raw.points.length > maxPoints) {
+    throw new FitInputError(
+      "points",
+      `${raw.points.length} points exceed the limit of ${maxPoints} per fit`,
+      { status: 413, limit: maxPoints },
+    );
+  }
+  const parsed = FitRequestSchema.safeParse(input);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const more = parsed.error.issues.length - 1;
+    throw new FitInputError(
+      fieldPath(issue.path),
+      `${fieldPath(issue.path)}: ${issue.message}` + (more > 0 ? ` (and ${more} more)` : ""),
+    );
+  }
+  const opts = parsed.data;
+  const warnings: FitWarning[] = [];
+  const maxBootstrap = limits.maxBootstrap ?? Infinity;
+  if (opts.bootstrap > maxBootstrap) {
+    throw new FitInputError(
+      "bootstrap",
+      `bootstrap = ${opts.bootstrap} exceeds the limit of ${maxBootstrap} resamples`,
+      { limit: maxBootstrap },
+    );
+  }
+  let resamples = opts.bootstrap;
+  const n = opts.points.length;
+  if (resamples * n > MAX_BOOTSTRAP_POINT_FITS) {
+    const fitting = Math.floor(MAX_BOOTSTRAP_POINT_FITS / n);
+    if (raw.bootstrap !== undefined) {
+      throw new FitInputError(
+        "bootstrap",
+        `bootstrap × points = ${resamples} × ${n} exceeds ${MAX_BOOTSTRAP_POINT_FITS}; ` +
+          `ask for at most ${fitting} resamples`,
+        { limit: fitting },
+      );
+    }
+    resamples = Math.min(DEFAULT_BOOTSTRAP, fitting);
+    warnings.push({
+      code: "bootstrap_failures",
+      message: `with ${n} points the default bootstrap was lowered to ${resamples} resamples`,
+    });
+  }
+  if (opts.multistart === "grid" && n > MAX_GRID_POINTS) {
+    throw new FitInputError(
+      "multistart",
+      `multistart "grid" runs 4,500 L-BFGS fits and allows at most ${MAX_GRID_POINTS} points; ` +
+        `use "varpro" for ${n}`,
+      { limit: MAX_GRID_POINTS },
+    );
+  }
+  const m = opts.flops_per_param_token;
+  const set = preparePoints(opts.points, {
+    flopsPerParamToken: m,
+    budgetRelTol: opts.budget_rel_tol,
+  });
+  const isoflop = fitIsoflop(set, set.budgets);
+  const fit = fitParametric(set, { huberDelta: opts.huber_delta, multistart: opts.multistart });
+  const law = fit.law;
+  if (!(law.alpha > 0 && law.beta > 0)) {
+    throw new FitInputError(
+      "points",
+      `the best Approach 3 fit has a non-positive exponent (α = ${law.alpha.toPrecision(3)}, ` +
+        `β = ${law.beta.toPrecision(3)}): loss does not fall with both N and D in these points`,
+    );
+  }
+  const { a, b, G } = exponentsOf(law);
+  const budgets = opts.budgets ?? set.budgets.map((bg) => bg.flops);
+  const boot = resamples > 0
+    ? runBootstrap(set, fit, {
+      resamples,
+      seed: opts.seed,
+      confidence: opts.confidence,
+      huberDelta: opts.huber_delta,
+      flopsPerParamToken: m,
+      budgets,
+    })
+    : null;
+  const table = buildTable({
+    budgets,
+    maxDataFlops: set.budgets[set.budgets.length - 1]!.flops,
+    flopsPerParamToken: m,
+    law,
+    isoflop,
+    parametricCi: boot?.parametricRows ?? null,
+    isoflopCi: boot?.isoflopRows ?? null,
+  });
+  warnings.push(...collectWarnings({
+    set,
+    flopsPerParamToken: m,
+    givenFlops: opts.points.map((p) => p.C),
+    isoflop,
+    parametric: fit,
+    table,
+    bootstrap: boot?.result ?? null,
+  }));
+  const backtest = opts.backtest
+    ? runBacktest(set, { huberDelta: opts.huber_delta, flopsPerParamToken: m })
+    : null;
+  return {
+    n_points: set.n,
+    flops_per_param_token: m,
+    budgets: set.budgets.map((bg) => ({
+      label: bg.label,
+      C: bg.flops,
+      n_points: bg.indices.length,
+    })),
+    isoflop,
+    parametric: {
+      ...law,
+      a,
+      b,
+      G,
+      objective: fit.objective,
+      huber_delta: opts.huber_delta,
+      residuals: logResiduals(law, set),
+      converged: fit.converged,
+      status: fit.status,
+      iterations: fit.iterations,
+      multistart: opts.multistart,
+      n_starts: fit.nStarts,
+      n_polished: fit.nPolished,
+    },
+    bootstrap: boot?.result ?? null,
+    table,
+    markdown: renderMarkdown(table, opts.confidence),
+    warnings,
+    backtest,
+    elapsed_ms: performance.now() - t0,
+  };
+}
+
+/** `["points", 3, "N"]` → `points[3].N` (as routes/problem.ts writes fields). */
+function fieldPath(path: readonly PropertyKey[]): string {
+  let out = "";
+  for (const key of path) {
+    if (typeof key === "number") out += `[${key}]`;
+    else out += out === "" ? String(key) : `.${String(key)}`;
+  }
+  return out === "" ? "(body)" : out;
+}

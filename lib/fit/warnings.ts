@@ -1,0 +1,169 @@
+/**
+ * The caveats a careful researcher would raise about a fit.
+ *
+ * @module
+ */
+import type { Law } from "./parametric.ts";
+import type { PointSet } from "./points.ts";
+import type { BootstrapResult, FitWarning, IsoflopResult, TableRow } from "./schema.ts";
+
+/** Fewer usable budgets than this makes a power law across budgets fragile (Chinchilla used 9). */
+export const FEW_BUDGETS = 5;
+/** A requested budget more than this many times the largest data budget is a long extrapolation. */
+export const FAR_EXTRAPOLATION = 10;
+/** A point whose given C differs from m·N·D by more than this factor suggests the wrong m. */
+export const FLOPS_MISMATCH_FACTOR = 1.5;
+/** A bootstrap where more than this fraction of refits failed is unreliable. */
+export const MAX_FAILED_FRACTION = 0.05;
+
+/** Inputs of {@linkcode collectWarnings}. */
+export interface WarningInput {
+  /** The points. */
+  set: PointSet;
+  /** m in C = m·N·D. */
+  flopsPerParamToken: number;
+  /** Points as given (for their C). */
+  givenFlops: (number | undefined)[];
+  /** Approach 2 result. */
+  isoflop: IsoflopResult | null;
+  /** Approach 3 law and L-BFGS outcome. */
+  parametric: { law: Law; converged: boolean; status: string };
+  /** The table. */
+  table: readonly TableRow[];
+  /** Bootstrap summary. */
+  bootstrap: BootstrapResult | null;
+}
+
+/**
+ * Collect warnings: few budgets, refused budgets, edge optima, far extrapolation,
+ * approaches disagreeing beyond both intervals, non-convergence, exponents at the
+ * boundary, failed bootstrap refits, C inconsistent with m·N·D.
+ *
+ * @param input Everything the fit produced.
+ * @returns Warnings in a stable order.
+ */
+export function collectWarnings(input: WarningInput): FitWarning[] {
+  const out: FitWarning[] = [];
+  const { set, isoflop } = input;
+  if (isoflop === null) {
+    out.push({
+      code: "isoflop_unavailable",
+      message: "Approach 2 needs at least 2 budgets whose loss-vs-ln N parabola has a minimum; " +
+        "only Approach 3 is reported",
+    });
+  }
+  const used = isoflop?.n_used ?? 0;
+  if (set.budgets.length < FEW_BUDGETS || (isoflop !== null && used < FEW_BUDGETS)) {
+    out.push({
+      code: "few_budgets",
+      message: `only ${set.budgets.length} budget(s) (${used} usable by Approach 2); ` +
+        `exponents from fewer than ${FEW_BUDGETS} budgets are fragile`,
+    });
+  }
+  for (const b of isoflop?.budgets ?? []) {
+    if (b.status === "refused") {
+      out.push({ code: "budget_refused", message: `budget ${b.label} refused: ${b.reason}` });
+    } else if (b.N!.edge || b.D!.edge) {
+      out.push({
+        code: "edge_optimum",
+        message:
+          `budget ${b.label}: the optimum (N ≈ ${b.N!.vertex.toPrecision(3)}) lies outside ` +
+          "the sampled range; extend the sweep past it",
+      });
+    }
+  }
+  const far = input.table.filter((r) =>
+    r.approach === "parametric" && r.extrapolation > FAR_EXTRAPOLATION
+  );
+  if (far.length > 0) {
+    const worst = Math.max(...far.map((r) => r.extrapolation));
+    out.push({
+      code: "extrapolation",
+      message: `${far.length} requested budget(s) exceed the largest data budget by more than ` +
+        `${FAR_EXTRAPOLATION}× (up to ${
+          worst.toPrecision(3)
+        }×); treat those rows as extrapolations`,
+    });
+  }
+  if (input.bootstrap !== null && isoflop !== null) {
+    const p = input.bootstrap.parametric;
+    const i = input.bootstrap.isoflop;
+    if (i) {
+      for (const key of ["a", "b"] as const) {
+        const [pl, ph] = p[key]!;
+        const [il, ih] = i[key]!;
+        if (ph < il || ih < pl) {
+          out.push({
+            code: "approaches_disagree",
+            message: `${key} differs between approaches beyond both intervals: Approach 3 ` +
+              `[${pl.toFixed(3)}, ${ph.toFixed(3)}] vs Approach 2 [${il.toFixed(3)}, ${
+                ih.toFixed(3)
+              }]`,
+          });
+        }
+      }
+    }
+    const byC = new Map<number, TableRow[]>();
+    for (const r of input.table) byC.set(r.C, [...(byC.get(r.C) ?? []), r]);
+    for (const [c, rows] of byC) {
+      const [pr, ir] = [
+        rows.find((r) => r.approach === "parametric"),
+        rows.find((r) => r.approach === "isoflop"),
+      ];
+      if (pr?.ci && ir?.ci && (pr.ci.N[1] < ir.ci.N[0] || ir.ci.N[1] < pr.ci.N[0])) {
+        out.push({
+          code: "approaches_disagree",
+          message: `at C = ${c.toPrecision(3)} the approaches' N_opt intervals do not overlap ` +
+            `(${pr.N.toPrecision(3)} vs ${ir.N.toPrecision(3)})`,
+        });
+      }
+    }
+  }
+  if (!input.parametric.converged) {
+    out.push({
+      code: "not_converged",
+      message:
+        `Approach 3's L-BFGS stopped without meeting its tolerances (${input.parametric.status})`,
+    });
+  }
+  const { alpha, beta } = input.parametric.law;
+  if (alpha < 0.05 || beta < 0.05 || alpha > 2 || beta > 2) {
+    out.push({
+      code: "boundary_exponent",
+      message: `Approach 3's exponents are implausible (α = ${alpha.toPrecision(3)}, β = ` +
+        `${beta.toPrecision(3)}); the data may not constrain the law`,
+    });
+  }
+  if (input.bootstrap !== null) {
+    const n = input.bootstrap.n_resamples;
+    for (
+      const [name, failed] of [
+        ["Approach 3", input.bootstrap.n_failed_parametric],
+        ["Approach 2", input.bootstrap.n_failed_isoflop],
+      ] as const
+    ) {
+      if (failed > MAX_FAILED_FRACTION * n) {
+        out.push({
+          code: "bootstrap_failures",
+          message:
+            `${failed} of ${n} bootstrap refits of ${name} failed; its intervals use the rest`,
+        });
+      }
+    }
+  }
+  let mismatched = 0;
+  input.givenFlops.forEach((c, i) => {
+    if (c === undefined) return;
+    const implied = input.flopsPerParamToken * set.params[i]! * set.data[i]!;
+    const ratio = c / implied;
+    if (ratio > FLOPS_MISMATCH_FACTOR || ratio < 1 / FLOPS_MISMATCH_FACTOR) mismatched++;
+  });
+  if (mismatched > 0) {
+    out.push({
+      code: "flops_mismatch",
+      message: `${mismatched} point(s) give a C more than ${FLOPS_MISMATCH_FACTOR}× away from ` +
+        `${input.flopsPerParamToken}·N·D; check flops_per_param_token (it converts C to N_opt, D_opt)`,
+    });
+  }
+  return out;
+}

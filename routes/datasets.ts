@@ -1,0 +1,409 @@
+/**
+ * `/v1/datasets`: the dataset registry over HTTP — metadata, readiness, preparation, and batches
+ * as JSON or as a compact binary body.
+ *
+ * Binary batches (`Accept: application/octet-stream`) are the arrays of the batch, little-endian,
+ * one after another in the order the `x-batch-arrays` header lists them with dtype and shape, e.g.
+ * `images=float32[4,32,32,3]; labels=int32[4]`.
+ *
+ * @module
+ */
+import { createRoute, z } from "@hono/zod-openapi";
+import {
+  type Dataset,
+  DataUnavailableError,
+  detokenize,
+  getDataset,
+  InvalidDataPathError,
+  listDatasets,
+  NotPreparedError,
+  UnknownDatasetError,
+  UnknownSplitError,
+} from "../data/mod.ts";
+import { PreparationTracker } from "../data/preparation.ts";
+import { takeExamples } from "../data/examples.ts";
+import type { Batch } from "../data/types.ts";
+import { type AppContext, createRouter } from "./context.ts";
+import { ProblemError, statusTitle } from "./problem.ts";
+
+/** Most examples one `…/batches` request may ask for (more → 422 naming `limit`). */
+export const BATCH_LIMIT_CAP = 256;
+/** Longest text context one request may ask for. */
+export const BATCH_CONTEXT_CAP = 1024;
+/** How long `POST …/prepare` waits before answering 202 and carrying on in the background. */
+export const PREPARE_WAIT_MS = 20_000;
+
+/** Where the routes find datasets; tests inject their own. */
+export interface DatasetRegistry {
+  /** Listed datasets. */
+  list(): readonly Dataset[];
+  /** A dataset by name (HTTP callers never get absolute local paths). */
+  get(name: string, options: { dataDir?: string; allowAbsolutePaths: false }): Dataset;
+}
+
+const defaultRegistry: DatasetRegistry = { list: listDatasets, get: getDataset };
+
+const SplitSchema = z.object({ examples: z.number().int(), tokens: z.number().int().optional() });
+
+/** Metadata of one dataset, with local readiness. */
+export const DatasetSchema = z.object({
+  name: z.string(),
+  description: z.string(),
+  modality: z.enum(["image", "text"]),
+  splits: z.record(z.string(), SplitSchema),
+  image: z.object({
+    height: z.number().int(),
+    width: z.number().int(),
+    channels: z.number().int(),
+    classes: z.array(z.string()),
+  }).optional(),
+  text: z.object({ tokenizer: z.string(), vocab_size: z.number().int() }).optional(),
+  source_url: z.string().optional(),
+  license: z.string(),
+  checksum: z.record(z.string(), z.string()).optional(),
+  entropy_nats: z.number().optional().openapi({
+    description: "Irreducible loss (nats per token or per example) when known exactly.",
+  }),
+  ready: z.boolean().openapi({ description: "Available locally without a download." }),
+  preparing: z.boolean().optional(),
+  progress: z.string().optional(),
+  last_error: z.string().optional(),
+}).openapi("Dataset");
+
+const NameParam = z.object({
+  name: z.string().min(1).max(1024).openapi({
+    param: { name: "name", in: "path" },
+    description: "Registry name, or `text-file:<path>` / `cifar-file:<path>` (URL-encoded) " +
+      "relative to `<data dir>/files/`.",
+    example: "synthetic-text",
+  }),
+});
+
+const BatchQuery = z.object({
+  split: z.string().min(1).max(64).optional().openapi({ description: "Default: first split." }),
+  offset: z.coerce.number().int().min(0).default(0).openapi({
+    description: "First example in the seeded order of the split.",
+  }),
+  limit: z.coerce.number().int().min(1).max(BATCH_LIMIT_CAP).default(16),
+  seed: z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER).default(0),
+  context: z.coerce.number().int().min(1).max(BATCH_CONTEXT_CAP).default(128).openapi({
+    description: "Sequence length (text datasets).",
+  }),
+  augment: z.enum(["true", "false"]).default("false").openapi({
+    description: "Random crop + flip (image datasets).",
+  }),
+});
+
+const BatchSchema = z.object({
+  dataset: z.string(),
+  split: z.string(),
+  seed: z.number().int(),
+  offset: z.number().int(),
+  count: z.number().int(),
+  kind: z.enum(["image", "text"]),
+  shape: z.array(z.number().int()),
+  images: z.array(z.number()).optional().openapi({ description: "Row-major NHWC, normalised." }),
+  labels: z.array(z.number().int()).optional(),
+  inputs: z.array(z.array(z.number().int())).optional(),
+  targets: z.array(z.array(z.number().int())).optional(),
+  texts: z.array(z.string()).optional().openapi({ description: "Inputs decoded (byte tokens)." }),
+}).openapi("Batch");
+
+const PrepareSchema = z.object({
+  name: z.string(),
+  ready: z.boolean(),
+  elapsed_s: z.number(),
+  progress: z.string().optional(),
+}).openapi("Preparation");
+
+const problem = { "application/problem+json": { schema: z.object({}).passthrough() } };
+
+const listRoute = createRoute({
+  method: "get",
+  path: "/v1/datasets",
+  tags: ["datasets"],
+  summary: "The dataset registry",
+  responses: {
+    200: {
+      description: "Every registered dataset with its metadata and local readiness.",
+      content: { "application/json": { schema: z.object({ datasets: z.array(DatasetSchema) }) } },
+    },
+  },
+});
+
+const getRoute = createRoute({
+  method: "get",
+  path: "/v1/datasets/{name}",
+  tags: ["datasets"],
+  summary: "One dataset's metadata",
+  request: { params: NameParam },
+  responses: {
+    200: { description: "Metadata.", content: { "application/json": { schema: DatasetSchema } } },
+    400: { description: "Malformed name or path traversal.", content: problem },
+    404: { description: "Unknown dataset.", content: problem },
+  },
+});
+
+const batchesRoute = createRoute({
+  method: "get",
+  path: "/v1/datasets/{name}/batches",
+  tags: ["datasets"],
+  summary: "Examples in seeded order, as JSON or binary",
+  description: "`Accept: application/octet-stream` gives the arrays little-endian, back to back, " +
+    "described by the `x-batch-arrays` header (e.g. `images=float32[4,32,32,3]; labels=int32[4]`).",
+  request: { params: NameParam, query: BatchQuery },
+  responses: {
+    200: {
+      description: "The examples `[offset, offset + limit)` (clipped to the split).",
+      content: {
+        "application/json": { schema: BatchSchema },
+        "application/octet-stream": { schema: z.string().openapi({ format: "binary" }) },
+      },
+    },
+    400: { description: "Malformed name or path traversal.", content: problem },
+    404: { description: "Unknown dataset.", content: problem },
+    409: { description: "Not prepared yet: POST …/prepare first.", content: problem },
+    422: {
+      description: "Unknown split, offset past the end, limit over the cap.",
+      content: problem,
+    },
+  },
+});
+
+const prepareRoute = createRoute({
+  method: "post",
+  path: "/v1/datasets/{name}/prepare",
+  tags: ["datasets"],
+  summary: "Download and verify now",
+  request: { params: NameParam },
+  responses: {
+    200: { description: "Ready.", content: { "application/json": { schema: PrepareSchema } } },
+    202: {
+      description: "Still preparing in the background; poll `GET /v1/datasets/{name}`.",
+      content: { "application/json": { schema: PrepareSchema } },
+    },
+    401: {
+      description: "FLOPS_FIT_TOKEN is set and the bearer token is missing or wrong.",
+      content: problem,
+    },
+    404: { description: "Unknown dataset, or a local file that does not exist.", content: problem },
+    503: {
+      description: "Download failed or checksum mismatch (names URL, checksum, path).",
+      content: problem,
+    },
+  },
+});
+
+/**
+ * Translate dataset errors into problems naming the field.
+ *
+ * @param error What the data layer threw.
+ * @returns A problem, or the error itself when it is not a client error.
+ */
+function toProblem(error: unknown): unknown {
+  const detail = error instanceof Error ? error.message : String(error);
+  const clientError = (status: number, field?: string) =>
+    new ProblemError({
+      type: "about:blank",
+      title: statusTitle(status),
+      status,
+      detail,
+      ...(field === undefined ? {} : { field }),
+    });
+  if (error instanceof UnknownDatasetError) {
+    return clientError(404, "name");
+  }
+  if (error instanceof InvalidDataPathError) {
+    return clientError(400, "name");
+  }
+  if (error instanceof UnknownSplitError) {
+    return clientError(422, "split");
+  }
+  if (error instanceof NotPreparedError) {
+    return clientError(409, "name");
+  }
+  if (error instanceof Deno.errors.NotFound) {
+    return clientError(404, "name");
+  }
+  if (error instanceof DataUnavailableError) {
+    return new ProblemError({
+      type: "about:blank",
+      title: statusTitle(503),
+      status: 503,
+      detail,
+      url: error.url,
+      expected_checksum: error.expected,
+      manual_path: error.manualPath,
+    });
+  }
+  if (error instanceof SyntaxError || error instanceof RangeError) {
+    return clientError(422);
+  }
+  return error;
+}
+
+/**
+ * Routes for `/v1/datasets`.
+ *
+ * @param ctx Shared app context (its `config.dataDir` is the cache directory).
+ * @param registry Where datasets come from. @default the `data/mod.ts` registry
+ * @returns The router.
+ */
+export function datasetRoutes(ctx: AppContext, registry: DatasetRegistry = defaultRegistry) {
+  const dataDir = ctx.config.dataDir;
+  const tracker = new PreparationTracker();
+  const find = (name: string) => {
+    try {
+      return registry.get(name, { dataDir, allowAbsolutePaths: false });
+    } catch (error) {
+      throw toProblem(error);
+    }
+  };
+  const describe = async (dataset: Dataset) => {
+    const ready = await dataset.isReady({ dataDir });
+    const status = tracker.status(dataset.info.name, dataDir);
+    return {
+      ...dataset.info,
+      ready,
+      ...(status?.running ? { preparing: true } : {}),
+      ...(status?.progress === undefined ? {} : { progress: status.progress }),
+      ...(status?.error === undefined ? {} : { last_error: status.error }),
+    };
+  };
+
+  return createRouter()
+    .openapi(listRoute, async (c) => {
+      const datasets = await Promise.all(registry.list().map(describe));
+      return c.json({ datasets }, 200);
+    })
+    .openapi(getRoute, async (c) => c.json(await describe(find(c.req.valid("param").name)), 200))
+    .openapi(batchesRoute, async (c) => {
+      const dataset = find(c.req.valid("param").name);
+      const q = c.req.valid("query");
+      const info = dataset.info;
+      if (!(await dataset.isReady({ dataDir }))) throw toProblem(new NotPreparedError(info.name));
+      const split = q.split ?? Object.keys(info.splits)[0]!;
+      const size = info.splits[split]?.examples;
+      if (size === undefined) {
+        throw toProblem(new UnknownSplitError(info.name, split, Object.keys(info.splits)));
+      }
+      if (q.offset >= size) {
+        throw new ProblemError({
+          type: "about:blank",
+          title: statusTitle(422),
+          status: 422,
+          detail: `offset ${q.offset} is past the end of split ${split} (${size} examples).`,
+          field: "offset",
+        });
+      }
+      const count = Math.min(q.limit, size - q.offset);
+      let merged: Batch;
+      try {
+        merged = await takeExamples(dataset, {
+          split,
+          seed: q.seed,
+          offset: q.offset,
+          count,
+          context: q.context,
+          augment: q.augment === "true",
+          dataDir,
+        });
+      } catch (error) {
+        throw toProblem(error);
+      }
+      const head = { dataset: info.name, split, seed: q.seed, offset: q.offset, count };
+      if ((c.req.header("accept") ?? "").includes("application/octet-stream")) {
+        return binaryResponse(merged, head);
+      }
+      return c.json({ ...head, ...jsonBody(merged) }, 200);
+    })
+    .openapi(prepareRoute, async (c) => {
+      const token = ctx.config.token;
+      if (token !== undefined && c.req.header("authorization") !== `Bearer ${token}`) {
+        throw new ProblemError(
+          {
+            type: "about:blank",
+            title: statusTitle(401),
+            status: 401,
+            detail: "Preparing datasets needs the bearer token.",
+          },
+          { "www-authenticate": "Bearer" },
+        );
+      }
+      const dataset = find(c.req.valid("param").name);
+      const started = performance.now();
+      let done: boolean;
+      try {
+        done = await tracker.prepare(dataset, { dataDir, waitMs: PREPARE_WAIT_MS });
+      } catch (error) {
+        throw toProblem(error);
+      }
+      const progress = tracker.status(dataset.info.name, dataDir)?.progress;
+      const body = {
+        name: dataset.info.name,
+        ready: done,
+        elapsed_s: (performance.now() - started) / 1000,
+        ...(progress === undefined ? {} : { progress }),
+      };
+      return done ? c.json(body, 200) : c.json(body, 202);
+    });
+}
+
+function rows(flat: Int32Array, width: number): number[][] {
+  return Array.from(
+    { length: flat.length / width },
+    (_, r) => Array.from(flat.subarray(r * width, (r + 1) * width)),
+  );
+}
+
+function jsonBody(batch: Batch) {
+  if (batch.kind === "image") {
+    return {
+      kind: "image" as const,
+      shape: [...batch.shape],
+      images: Array.from(batch.images),
+      labels: Array.from(batch.labels),
+    };
+  }
+  const width = batch.shape[1];
+  const inputs = rows(batch.inputs, width);
+  return {
+    kind: "text" as const,
+    shape: [...batch.shape],
+    inputs,
+    targets: rows(batch.targets, width),
+    texts: inputs.map((r) => detokenize(r)),
+  };
+}
+
+function binaryResponse(
+  batch: Batch,
+  head: { dataset: string; split: string; seed: number; offset: number; count: number },
+): Response {
+  const arrays: [string, Float32Array | Int32Array, number[]][] = batch.kind === "image"
+    ? [["images", batch.images, [...batch.shape]], ["labels", batch.labels, [batch.shape[0]]]]
+    : [["inputs", batch.inputs, [...batch.shape]], ["targets", batch.targets, [...batch.shape]]];
+  const body = new Uint8Array(arrays.reduce((a, [, x]) => a + x.byteLength, 0));
+  let o = 0;
+  for (const [, x] of arrays) {
+    // Typed arrays are platform-endian; every platform Deno ships on is little-endian.
+    body.set(new Uint8Array(x.buffer, x.byteOffset, x.byteLength), o);
+    o += x.byteLength;
+  }
+  const describe = arrays.map(([name, x, shape]) =>
+    `${name}=${x instanceof Float32Array ? "float32" : "int32"}[${shape.join(",")}]`
+  ).join("; ");
+  return new Response(body, {
+    status: 200,
+    headers: {
+      "content-type": "application/octet-stream",
+      "x-batch-arrays": describe,
+      "x-batch-kind": batch.kind,
+      "x-batch-dataset": head.dataset,
+      "x-batch-split": head.split,
+      "x-batch-offset": String(head.offset),
+      "x-batch-count": String(head.count),
+      "x-batch-seed": String(head.seed),
+    },
+  });
+}

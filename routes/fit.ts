@@ -1,0 +1,237 @@
+/**
+ * `POST /v1/fit`: scaling laws from posted (N, D, loss) points, as JSON or CSV.
+ *
+ * The route only validates and translates: size limits first (body bytes, point
+ * count — both 413 naming the limit, before any per-point validation), then the zod
+ * schema (422 naming the field), then {@linkcode fitScalingLaws}, whose
+ * {@linkcode FitInputError}s become problem+json. `?format=markdown` or
+ * `Accept: text/markdown` answers the compute-optimal table as markdown.
+ *
+ * @module
+ */
+import { createRoute, z } from "@hono/zod-openapi";
+import type { Context, MiddlewareHandler } from "hono";
+import {
+  FitInputError,
+  FitRequestSchema,
+  FitResultSchema,
+  fitScalingLaws,
+  parsePointsCsv,
+} from "../lib/fit/mod.ts";
+import { type AppContext, createRouter } from "./context.ts";
+import { ProblemError, statusTitle, validationProblem } from "./problem.ts";
+
+/** Query of `POST /v1/fit`; the options after `format` apply to CSV bodies only. */
+export const FitQuerySchema = z.object({
+  format: z.enum(["json", "markdown"]).optional().openapi({
+    description: "`markdown` answers the compute-optimal table as text/markdown.",
+  }),
+  budgets: z.string().optional().openapi({
+    description: "CSV bodies: comma-separated budgets (FLOPs) for the table.",
+    example: "1e20,1e21",
+  }),
+  bootstrap: z.coerce.number().int().min(0).optional().openapi({
+    description: "CSV bodies: bootstrap resamples.",
+  }),
+  seed: z.coerce.number().int().min(0).optional().openapi({ description: "CSV bodies: seed." }),
+  confidence: z.coerce.number().optional().openapi({ description: "CSV bodies: interval level." }),
+  flops_per_param_token: z.coerce.number().optional().openapi({
+    description: "CSV bodies: m in C = m·N·D.",
+  }),
+  backtest: z.enum(["true", "false"]).optional().openapi({ description: "CSV bodies: backtest." }),
+});
+
+/** Media type of CSV bodies. */
+const CSV = "text/csv";
+/** Media type of the markdown answer. */
+const MARKDOWN = "text/markdown; charset=utf-8";
+
+const route = createRoute({
+  method: "post",
+  path: "/v1/fit",
+  tags: ["fit"],
+  summary: "Fit Chinchilla Approaches 2 and 3 to trained runs",
+  description: "Post (N, D, loss) of trained runs as JSON or as CSV (header `N,D,loss[,C]`); " +
+    "get IsoFLOP parabolas and power laws, the parametric law, bootstrap intervals, " +
+    "the compute-optimal table and warnings.",
+  request: {
+    query: FitQuerySchema,
+    body: {
+      required: false,
+      content: {
+        "application/json": { schema: FitRequestSchema },
+        [CSV]: {
+          schema: z.string().openapi({ example: "N,D,loss\n1.2e8,2.4e9,3.1\n" }),
+        },
+      },
+    },
+  },
+  responses: {
+    200: {
+      description: "The fit (JSON), or its table (markdown).",
+      content: {
+        "application/json": { schema: FitResultSchema },
+        "text/markdown": { schema: z.string() },
+      },
+    },
+    413: { description: "Body or point count over the configured limit." },
+    415: { description: "Neither JSON nor CSV." },
+    422: { description: "Invalid points or options; `field` names the culprit." },
+  },
+});
+
+/**
+ * Refuse oversized bodies before anything parses them, and count JSON points
+ * before zod looks at each one.
+ */
+function limitBody(ctx: AppContext): MiddlewareHandler {
+  return async (c, next) => {
+    const maxBytes = ctx.config.maxBodyBytes;
+    const declared = Number(c.req.header("content-length") ?? NaN);
+    if (declared > maxBytes) throw tooLarge("body", `the body exceeds ${maxBytes} bytes`, maxBytes);
+    const type = c.req.header("content-type") ?? "";
+    if (!/json/i.test(type)) return await next();
+    const text = await c.req.text();
+    if (text.length > maxBytes) {
+      throw tooLarge("body", `the body exceeds ${maxBytes} bytes`, maxBytes);
+    }
+    let body: unknown;
+    try {
+      body = JSON.parse(text);
+    } catch {
+      throw new ProblemError({
+        type: "about:blank",
+        title: statusTitle(400),
+        status: 400,
+        detail: "The request body is not valid JSON.",
+      });
+    }
+    const points = (body as { points?: unknown } | null)?.points;
+    const maxPoints = ctx.config.maxFitPoints;
+    if (Array.isArray(points) && points.length > maxPoints) {
+      throw tooLarge(
+        "points",
+        `${points.length} points exceed the limit of ${maxPoints} per fit (FLOPS_FIT_MAX_FIT_POINTS)`,
+        maxPoints,
+      );
+    }
+    // Hand the parsed body to the validator so it is not parsed twice.
+    c.req.bodyCache.json = Promise.resolve(body);
+    await next();
+  };
+}
+
+function tooLarge(field: string, detail: string, limit: number): ProblemError {
+  return new ProblemError({
+    type: "about:blank",
+    title: statusTitle(413),
+    status: 413,
+    detail,
+    field,
+    limit,
+  });
+}
+
+/** Turn the fitter's refusal into problem+json. */
+function fitProblem(error: FitInputError): ProblemError {
+  return new ProblemError({
+    type: "about:blank",
+    title: statusTitle(error.status),
+    status: error.status,
+    detail: error.message,
+    field: error.field,
+    ...(error.limit === undefined ? {} : { limit: error.limit }),
+  });
+}
+
+/** Build the request object from a CSV body and the query's options. */
+function csvRequest(text: string, query: z.infer<typeof FitQuerySchema>, maxPoints: number) {
+  const { points, lines } = parsePointsCsv(text, maxPoints);
+  const body: Record<string, unknown> = { points };
+  if (query.budgets !== undefined) {
+    body.budgets = query.budgets.split(",").map((s) => s.trim() === "" ? NaN : Number(s));
+  }
+  for (const key of ["bootstrap", "seed", "confidence", "flops_per_param_token"] as const) {
+    if (query[key] !== undefined) body[key] = query[key];
+  }
+  if (query.backtest !== undefined) body.backtest = query.backtest === "true";
+  const parsed = FitRequestSchema.safeParse(body);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const [head, index, column] = issue.path;
+    if (head === "points" && typeof index === "number") {
+      // Points came from CSV: name the line and column rather than an array index.
+      const where = `csv line ${lines[index]}` +
+        (column === undefined ? "" : ` column ${String(column)}`);
+      throw new ProblemError({
+        type: "about:blank",
+        title: statusTitle(422),
+        status: 422,
+        detail: `${where}: ${issue.message}`,
+        field: where,
+      });
+    }
+    throw validationProblem(parsed.error.issues, "query");
+  }
+  return parsed.data;
+}
+
+function wantsMarkdown(c: Context, format: string | undefined): boolean {
+  if (format !== undefined) return format === "markdown";
+  return /text\/markdown/i.test(c.req.header("accept") ?? "");
+}
+
+/**
+ * Routes for `/v1/fit`.
+ *
+ * @param ctx Shared app context (limits come from its configuration).
+ * @returns The router.
+ */
+export function fitRoutes(ctx: AppContext) {
+  return createRouter().openapi({ ...route, middleware: [limitBody(ctx)] }, async (c) => {
+    const query = c.req.valid("query");
+    const type = c.req.header("content-type") ?? "";
+    let request: z.input<typeof FitRequestSchema>;
+    if (/text\/csv/i.test(type)) {
+      try {
+        request = csvRequest(await c.req.text(), query, ctx.config.maxFitPoints);
+      } catch (error) {
+        throw error instanceof FitInputError ? fitProblem(error) : error;
+      }
+    } else {
+      const optionKeys = Object.keys(query).filter((k) => k !== "format");
+      if (optionKeys.length > 0) {
+        throw new ProblemError({
+          type: "about:blank",
+          title: statusTitle(422),
+          status: 422,
+          detail: `query ${optionKeys[0]}: with a JSON body, put options in the body`,
+          field: `query.${optionKeys[0]}`,
+        });
+      }
+      const body: unknown = c.req.valid("json");
+      if (typeof body !== "object" || body === null || !("points" in body)) {
+        throw new ProblemError({
+          type: "about:blank",
+          title: statusTitle(415),
+          status: 415,
+          detail: "Send the points as application/json or text/csv.",
+        });
+      }
+      request = body as z.infer<typeof FitRequestSchema>;
+    }
+    let result;
+    try {
+      result = fitScalingLaws(request, {
+        maxPoints: ctx.config.maxFitPoints,
+        maxBootstrap: ctx.config.maxBootstrap,
+      });
+    } catch (error) {
+      throw error instanceof FitInputError ? fitProblem(error) : error;
+    }
+    if (wantsMarkdown(c, query.format)) {
+      return c.body(result.markdown, 200, { "content-type": MARKDOWN });
+    }
+    return c.json(result, 200);
+  });
+}

@@ -1,0 +1,66 @@
+import assert from "node:assert/strict";
+import { fitIsoflop } from "../../../lib/fit/isoflop.ts";
+import { computeOptimal } from "../../../lib/fit/parametric.ts";
+import { preparePoints } from "../../../lib/fit/points.ts";
+import { buildTable, renderMarkdown } from "../../../lib/fit/table.ts";
+import { isoflopPoints, SIX_BUDGETS, TRUTH } from "./_synthetic.ts";
+
+Deno.test("buildTable() gives one row per budget and approach, from G·(C/m)^a and the power laws", () => {
+  const set = preparePoints(
+    isoflopPoints({ budgets: SIX_BUDGETS, perBudget: 7, halfWidth: 0.5 }),
+    { flopsPerParamToken: 6, budgetRelTol: 0.05 },
+  );
+  const isoflop = fitIsoflop(set, set.budgets);
+  const rows = buildTable({
+    budgets: [1e20, 1e22],
+    maxDataFlops: 3e19,
+    flopsPerParamToken: 6,
+    law: TRUTH,
+    isoflop,
+    parametricCi: null,
+    isoflopCi: null,
+  });
+  assert.deepEqual(rows.map((r) => r.approach), ["parametric", "parametric", "isoflop", "isoflop"]);
+  const p = rows[1]!;
+  const opt = computeOptimal(TRUTH, 1e22, 6);
+  assert.equal(p.N, opt.params);
+  assert.ok(Math.abs(6 * p.N * p.D / 1e22 - 1) < 1e-12);
+  assert.ok(Math.abs(p.D_per_N - p.D / p.N) < 1e-9);
+  assert.ok(Math.abs(p.extrapolation - 1e22 / 3e19) < 1e-9);
+  // Approach 2 from noiseless, centred sweeps: same exponent, N within the width bias.
+  const i = rows[3]!;
+  assert.ok(Math.abs(Math.log(i.N / p.N)) < 0.01, `${i.N} vs ${p.N}`);
+});
+
+Deno.test("renderMarkdown() writes | C | N_opt | D_opt | D/N | predicted loss | with intervals", () => {
+  const md = renderMarkdown([
+    {
+      approach: "parametric",
+      C: 1e21,
+      N: 1.234e9,
+      D: 2.5e10,
+      D_per_N: 20.26,
+      loss: 2.345,
+      ci: { N: [1e9, 1.5e9], D: [2e10, 3e10], D_per_N: [15, 25], loss: [2.3, 2.4] },
+      extrapolation: 1,
+    },
+    {
+      approach: "isoflop",
+      C: 1e21,
+      N: 1e9,
+      D: 3e10,
+      D_per_N: 30,
+      loss: 2.3,
+      ci: null,
+      extrapolation: 1,
+    },
+  ], 0.95);
+  assert.match(md, /### Approach 3 .*95 % bootstrap intervals/);
+  assert.match(md, /\| C \| N_opt \| D_opt \| D\/N \| predicted loss \|/);
+  assert.match(
+    md,
+    /\| 1\.00e\+21 \| 1\.23e\+9 \[1\.00e\+9, 1\.50e\+9\] \| 2\.50e\+10 \[2\.00e\+10, 3\.00e\+10\] \| 20\.3 \[15\.0, 25\.0\] \| 2\.35 \[2\.30, 2\.40\] \|/,
+  );
+  assert.match(md, /### Approach 2[^\n]*\n\n\| C/);
+  assert.match(md, /\| 1\.00e\+21 \| 1\.00e\+9 \| 3\.00e\+10 \| 30\.0 \| 2\.30 \|/);
+});

@@ -1,0 +1,61 @@
+import assert from "node:assert/strict";
+import { fitScalingLaws } from "../../../lib/fit/mod.ts";
+import { isoflopPoints, SIX_BUDGETS, TRUTH } from "./_synthetic.ts";
+
+function codes(fit: ReturnType<typeof fitScalingLaws>): string[] {
+  return fit.warnings.map((w) => w.code);
+}
+
+Deno.test("collectWarnings() is quiet for a good sweep and budgets inside the data", () => {
+  const points = isoflopPoints({
+    budgets: SIX_BUDGETS,
+    perBudget: 7,
+    halfWidth: 1,
+    noiseSd: 0.003,
+  });
+  const fit = fitScalingLaws({ points, bootstrap: 30, budgets: [1e18, 3e19] });
+  assert.deepEqual(fit.warnings, []);
+});
+
+Deno.test("collectWarnings() flags few budgets, far extrapolation and edge optima", () => {
+  const points = isoflopPoints({ budgets: SIX_BUDGETS.slice(0, 3), perBudget: 5, halfWidth: 1 });
+  // Shift the last budget's sweep so its optimum falls below the sampled N.
+  for (const p of points.slice(10)) {
+    p.N *= 4;
+    p.D /= 4;
+    p.loss = TRUTH.E + TRUTH.A / p.N ** TRUTH.alpha + TRUTH.B / p.D ** TRUTH.beta;
+  }
+  const fit = fitScalingLaws({ points, bootstrap: 0, budgets: [1e22] });
+  const c = codes(fit);
+  assert.ok(c.includes("few_budgets"), c.join());
+  assert.ok(c.includes("extrapolation"), c.join());
+  assert.ok(c.includes("edge_optimum"), c.join());
+  assert.match(
+    fit.warnings.find((w) => w.code === "edge_optimum")!.message,
+    /1\.00e\+18.*extend the sweep/,
+  );
+});
+
+Deno.test("collectWarnings() flags approaches that disagree beyond their intervals", () => {
+  // Approach 2 is biased by asymmetric sweeps (centres far off the optimum) while
+  // Approach 3 stays exact: with tiny noise the intervals are narrow and disjoint.
+  const points = [];
+  for (const c of SIX_BUDGETS) {
+    const centre = 0.02 * (c / 6) ** 0.52;
+    for (let k = 0; k < 7; k++) {
+      const N = centre * Math.exp(-1.5 + k * 0.5);
+      const D = c / (6 * N);
+      const L = TRUTH.E + TRUTH.A / N ** TRUTH.alpha + TRUTH.B / D ** TRUTH.beta;
+      points.push({ N, D, loss: L * (1 + 1e-5 * Math.sin(7 * k + c)) });
+    }
+  }
+  const fit = fitScalingLaws({ points, bootstrap: 40 });
+  assert.ok(codes(fit).includes("approaches_disagree"), JSON.stringify(fit.warnings));
+});
+
+Deno.test("collectWarnings() flags C inconsistent with m·N·D", () => {
+  const points = isoflopPoints({ budgets: SIX_BUDGETS.slice(0, 3), perBudget: 5, halfWidth: 1 })
+    .map((p) => ({ ...p, C: 2 * 6 * p.N * p.D }));
+  const fit = fitScalingLaws({ points, bootstrap: 0 });
+  assert.ok(codes(fit).includes("flops_mismatch"));
+});
