@@ -10,6 +10,13 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import type { NamedVariable } from "./family.ts";
+import {
+  gelu as fusedGelu,
+  hasFusedKernels,
+  layerNorm as fusedLayerNorm,
+  softmax as fusedSoftmax,
+} from "../lib/kernels/fused.ts";
+import { fusedAttention, hasFusedAttention } from "../lib/kernels/attention.ts";
 
 /** The argument type of `tf.customGrad`. */
 type CustomGradientFunc = Parameters<typeof tf.customGrad>[0];
@@ -115,6 +122,10 @@ const matmul2d = tf.customGrad(
       value: tf.matMul(x, w),
       gradFunc: (dy: tf.Tensor2D, saved: tf.Tensor[]) => {
         const [xs, ws] = saved as [tf.Tensor2D, tf.Tensor2D];
+        // The blas backend's GEMM takes transposed operands as they are: no transpose copies.
+        if (hasFusedKernels()) {
+          return [tf.matMul(dy, ws, false, true), tf.matMul(xs, dy, true, false)];
+        }
         return [tf.matMul(dy, tf.transpose(ws)), tf.matMul(tf.transpose(xs), dy)];
       },
     };
@@ -164,6 +175,10 @@ export function createLinear(
  * @returns `(rows, out)`.
  */
 export function linear(x: tf.Tensor2D, p: LinearParams): tf.Tensor2D {
+  // On blas the bias is accumulated by the GEMM itself (lib/kernels/matmul.ts).
+  if (hasFusedKernels()) {
+    return tf.fused.matMul({ a: x, b: p.w as tf.Tensor2D, bias: p.b }) as tf.Tensor2D;
+  }
   const y = matmul2d(x, p.w as tf.Tensor2D);
   return p.b === undefined ? y : tf.add(y, p.b);
 }
@@ -200,6 +215,8 @@ export function createLayerNorm(
  * @returns `(rows, C)`.
  */
 export function layerNorm(x: tf.Tensor2D, p: LayerNormParams): tf.Tensor2D {
+  // One kernel forward and one backward where the backend has them (lib/kernels/fused.ts).
+  if (hasFusedKernels()) return fusedLayerNorm(x, p.g, p.b, LAYER_NORM_EPS) as tf.Tensor2D;
   const mean = tf.mean(x, -1, true);
   const centred = tf.sub(x, mean);
   const variance = tf.mean(tf.square(centred), -1, true);
@@ -213,6 +230,7 @@ export function layerNorm(x: tf.Tensor2D, p: LayerNormParams): tf.Tensor2D {
  * @returns Same shape.
  */
 export function gelu(x: tf.Tensor): tf.Tensor {
+  if (hasFusedKernels()) return fusedGelu(x);
   return tf.mul(tf.mul(x, 0.5), tf.add(1, tf.erf(tf.mul(x, Math.SQRT1_2))));
 }
 
@@ -308,6 +326,8 @@ export interface AttentionShape {
  * @returns `(B·T, C)`, heads concatenated.
  */
 export function attention(qkv: tf.Tensor2D, shape: AttentionShape): tf.Tensor2D {
+  // One kernel forward and one backward where the backend has it (lib/kernels/attention.ts).
+  if (hasFusedAttention()) return fusedAttention(qkv, shape);
   const { batch: b, tokens: t, heads: h } = shape;
   const c = qkv.shape[1] / 3;
   const hs = c / h;
@@ -316,7 +336,7 @@ export function attention(qkv: tf.Tensor2D, shape: AttentionShape): tf.Tensor2D 
   const [q, k, v] = tf.split(qkv, 3, 1).map(toHeads) as [tf.Tensor4D, tf.Tensor4D, tf.Tensor4D];
   let scores = tf.mul(tf.matMul(q, k, false, true), 1 / Math.sqrt(hs)); // (B, H, T, T)
   if (shape.mask !== undefined) scores = tf.add(scores, shape.mask);
-  const weights = tf.softmax(scores, -1);
+  const weights = fusedSoftmax(scores); // tf.softmax(scores, -1), with a fused gradient on blas
   const out = tf.matMul(weights, v); // (B, H, T, hs)
   return tf.reshape(tf.transpose(out, [0, 2, 1, 3]), [b * t, c]); // (B·T, C)
 }
@@ -363,6 +383,10 @@ export function embeddingLookup(table: tf.Tensor2D, ids: tf.Tensor1D): tf.Tensor
         value: tf.gather(t, ids),
         gradFunc: (dy: tf.Tensor2D, saved: tf.Tensor[]) => {
           const savedIds = saved[0] as tf.Tensor1D;
+          if (hasFusedKernels()) {
+            // blas's GEMM reads the one-hot matrix transposed in place: no (V, N) copy.
+            return [tf.matMul(oneHotFloat(savedIds, vocab), dy, true, false)];
+          }
           const oneHotT = tf.transpose(oneHotFloat(savedIds, vocab)); // (V, N)
           return [tf.matMul(oneHotT, dy)];
         },

@@ -11,6 +11,7 @@
 import * as tf from "@tensorflow/tfjs-core";
 import "@tensorflow/tfjs-backend-cpu";
 import { setWasmPaths } from "@tensorflow/tfjs-backend-wasm";
+import { blasBackendInfo, loadOpenBlas, registerBlasBackend } from "../kernels/mod.ts";
 
 // Production mode: no console warnings (tfjs-cpu greets every Node-like host with an advert for
 // tfjs-node) and no debug-only checks.
@@ -145,6 +146,24 @@ export const BACKEND_CANDIDATES: BackendCandidate[] = [
       await import("@tensorflow/tfjs-backend-webgpu");
       return tf.findBackendFactory("webgpu") !== undefined;
     },
+  },
+  {
+    name: "blas",
+    kind: "cpu",
+    description:
+      "tfjs-cpu tensors with OpenBLAS matmuls (FFI) and fused native kernels (lib/kernels/)",
+    activationBudgetBytes: CPU_ACTIVATION_BUDGET_BYTES,
+    probe() {
+      const load = loadOpenBlas();
+      if (!load.ok) return Promise.resolve({ usable: false, reason: load.reason });
+      const info = blasBackendInfo();
+      if (!info.registered) return Promise.resolve({ usable: false, reason: info.reason });
+      return Promise.resolve({
+        usable: true,
+        reason: `${info.library}, ${info.threads} threads; element-wise: ${info.native}`,
+      });
+    },
+    register: () => Promise.resolve(registerBlasBackend()),
   },
   {
     name: "wasm",

@@ -74,7 +74,7 @@ export const ServiceConfigSchema = z.object({
   token: z.string().min(1).optional(),
   /** Comma-separated CORS origins ("*" for any); empty disables CORS headers. @default "" */
   corsOrigins: z.string().default(""),
-  /** tfjs backend for training (`webgpu`, `wasm`, `cpu`, …); unset chooses automatically. */
+  /** tfjs backend for training (`webgpu`, `blas`, `wasm`, `cpu`); unset chooses automatically. */
   backend: z.string().min(1).optional(),
   /** Dataset cache directory. @default $XDG_CACHE_HOME/flops-fit, else ~/.cache/flops-fit */
   dataDir: z.string().min(1).optional(),

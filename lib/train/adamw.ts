@@ -15,6 +15,7 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import type { NamedVariable } from "../../models/family.ts";
+import { fusedAdamWUpdate, hasFusedAdamW } from "../kernels/optimizer.ts";
 
 /** Added to the norm before dividing, as PyTorch's `clip_grad_norm_`, so a zero norm is safe. */
 const CLIP_NORM_EPS = 1e-6;
@@ -90,7 +91,26 @@ export class AdamW {
         : tf.scalar(scale);
       const bias1 = 1 - Math.pow(beta1, t);
       const bias2 = 1 - Math.pow(beta2, t);
+      const fused = hasFusedAdamW(); // one kernel per parameter on blas (lib/kernels/optimizer.ts)
       this.#params.forEach((p, i) => {
+        if (fused) {
+          const [np, nm, nv] = fusedAdamWUpdate(
+            { p: p.variable, g: grads[i]!, m: this.#m[i]!, v: this.#v[i]!, coef },
+            {
+              lr,
+              beta1,
+              beta2,
+              eps,
+              weightDecay: p.decay ? weightDecay : 0,
+              bias1,
+              bias2,
+            },
+          );
+          this.#m[i]!.assign(nm);
+          this.#v[i]!.assign(nv);
+          p.variable.assign(np);
+          return;
+        }
         const g = tf.mul(grads[i]!, coef);
         const m = this.#m[i]!;
         const v = this.#v[i]!;

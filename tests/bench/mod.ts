@@ -9,12 +9,18 @@ import * as fit from "./fit.ts";
 import * as data from "./data.ts";
 import * as train from "./train.ts";
 import * as load from "./load.ts";
+import * as kernels from "./kernels.ts";
+import * as trainFast from "./train_fast.ts";
+import * as sweep from "./sweep.ts";
 
 /** Every bench section, by name, in report order. Add a line per section. */
 const SECTIONS: Record<string, { run: () => Promise<string> }> = {
   fit,
   data,
+  kernels,
+  train_fast: trainFast,
   train,
+  sweep,
   load,
 };
 

@@ -1,0 +1,151 @@
+/**
+ * The `blas` tfjs backend: tfjs-cpu's backend (tensors in JS TypedArrays, every cpu kernel) with
+ * the hot kernels replaced by OpenBLAS GEMM and tight typed-array loops.
+ *
+ * @module
+ */
+
+import * as tf from "@tensorflow/tfjs-core";
+import { MathBackendCPU } from "@tensorflow/tfjs-backend-cpu";
+import { loadOpenBlas } from "./openblas.ts";
+import { type Gemm, openBlasGemm } from "./gemm.ts";
+import { makeBatchMatMul, makeFusedMatMul } from "./matmul.ts";
+import { BINARY_OPS, makeBinaryKernel, makeUnaryKernel, UNARY_OPS } from "./elementwise.ts";
+import { makeReduceKernel } from "./reduce.ts";
+import { loadNative } from "./native.ts";
+import { type FusedImpl, jsImpl, nativeImpl } from "./fused_impl.ts";
+import { fusedKernelConfigs } from "./fused.ts";
+import { attentionKernelConfigs } from "./attention.ts";
+import { adamwKernelConfig } from "./optimizer.ts";
+import {
+  makeConcatKernel,
+  makeGatherKernel,
+  makeSliceKernel,
+  makeSplitVKernel,
+  makeTransposeKernel,
+} from "./layout.ts";
+
+/** The backend name under which the fast CPU path is registered. */
+export const BLAS_BACKEND = "blas";
+
+/**
+ * Registration priority: below tfjs-cpu's 1, so tfjs never picks `blas` on its own; the backend
+ * selection (lib/backend/select.ts) chooses it explicitly.
+ */
+const BLAS_PRIORITY = 0;
+
+/** What {@linkcode registerBlasBackend} loaded, or why it could not. */
+export interface BlasBackendInfo {
+  /** Whether the `blas` backend is registered. */
+  registered: boolean;
+  /** Why not, when it is not. */
+  reason?: string;
+  /** The OpenBLAS file loaded. */
+  library?: string;
+  /** OpenBLAS's build description. */
+  config?: string;
+  /** OpenBLAS's thread count. */
+  threads?: number;
+  /** Which GEMM path the matmul kernels use. */
+  gemm?: string;
+  /** Which implementation the fused element-wise kernels use: `native` or `js`. */
+  elementwise?: string;
+  /** How the fused attention runs. */
+  attention?: string;
+  /** The native kernel library loaded, or why the JavaScript kernels run instead. */
+  native?: string;
+  /** Kernels replaced by fast versions. */
+  kernels?: string[];
+}
+
+let info: BlasBackendInfo | undefined;
+
+/**
+ * Registers the `blas` backend once (later calls return the first answer).
+ *
+ * @returns `true` when the backend is available; see {@linkcode blasBackendInfo} for details.
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs-core";
+ * if (registerBlasBackend()) await tf.setBackend("blas");
+ * ```
+ */
+export function registerBlasBackend(): boolean {
+  if (info) return info.registered;
+  info = register();
+  return info.registered;
+}
+
+/** What {@linkcode registerBlasBackend} found (registers first if needed). */
+export function blasBackendInfo(): BlasBackendInfo {
+  registerBlasBackend();
+  return { ...info! };
+}
+
+function register(): BlasBackendInfo {
+  const load = loadOpenBlas();
+  if (!load.ok) return { registered: false, reason: load.reason };
+  const gemm: Gemm = openBlasGemm(load.blas);
+  // tfjs-cpu registers its kernels on import; copy every one under the new backend name.
+  for (const kernel of tf.getKernelsForBackend("cpu")) {
+    tf.registerKernel({ ...kernel, backendName: BLAS_BACKEND });
+  }
+  const overrides: tf.KernelConfig[] = [];
+  const batchMatMul = makeBatchMatMul(gemm);
+  overrides.push({
+    kernelName: tf.BatchMatMul,
+    backendName: BLAS_BACKEND,
+    kernelFunc: batchMatMul,
+  });
+  overrides.push({
+    kernelName: tf._FusedMatMul,
+    backendName: BLAS_BACKEND,
+    kernelFunc: makeFusedMatMul(gemm, batchMatMul),
+  });
+  const native = loadNative();
+  const nativeSymbols = native.ok ? native.symbols : undefined;
+  const fast: [string, tf.KernelFunc][] = [
+    ...BINARY_OPS.map((op): [string, tf.KernelFunc] => [op, makeBinaryKernel(op, nativeSymbols)]),
+    ...UNARY_OPS.map((op): [string, tf.KernelFunc] => [op, makeUnaryKernel(op)]),
+    ["Sum", makeReduceKernel("Sum", nativeSymbols)],
+    ["Mean", makeReduceKernel("Mean", nativeSymbols)],
+    ["Max", makeReduceKernel("Max")],
+    ["Transpose", makeTransposeKernel()],
+    ["Slice", makeSliceKernel()],
+    ["SplitV", makeSplitVKernel()],
+    ["Concat", makeConcatKernel()],
+    ["GatherV2", makeGatherKernel()],
+  ];
+  for (const [kernelName, kernelFunc] of fast) {
+    overrides.push({ kernelName, backendName: BLAS_BACKEND, kernelFunc });
+  }
+  const impl: FusedImpl = native.ok ? nativeImpl(native.symbols) : jsImpl;
+  overrides.push(...fusedKernelConfigs(BLAS_BACKEND, impl));
+  // The C attention calls OpenBLAS itself: bind it to the library Deno loaded.
+  const attentionNative = native.ok &&
+      native.symbols.ff_bind_blas(new TextEncoder().encode(`${load.blas.path}\0`)) === 0
+    ? native.symbols
+    : undefined;
+  overrides.push(...attentionKernelConfigs(BLAS_BACKEND, gemm, impl, attentionNative));
+  overrides.push(adamwKernelConfig(BLAS_BACKEND));
+  for (const kernel of overrides) {
+    if (tf.getKernel(kernel.kernelName, BLAS_BACKEND) !== undefined) {
+      tf.unregisterKernel(kernel.kernelName, BLAS_BACKEND);
+    }
+    tf.registerKernel(kernel);
+  }
+  tf.registerBackend(BLAS_BACKEND, () => new MathBackendCPU(), BLAS_PRIORITY);
+  return {
+    registered: true,
+    library: load.blas.path,
+    config: load.blas.config,
+    threads: load.blas.threads,
+    gemm: gemm.name,
+    elementwise: impl.name,
+    attention: attentionNative
+      ? `native, ${attentionNative.ff_threads()} threads over heads`
+      : "OpenBLAS per head through FFI",
+    native: native.ok ? native.path : `unavailable (${native.reason}); JavaScript kernels`,
+    kernels: [...new Set(overrides.map((k) => k.kernelName))],
+  };
+}

@@ -1,0 +1,25 @@
+/**
+ * The fast CPU path: a tfjs backend named `blas` whose matmuls run on OpenBLAS (through Deno's FFI)
+ * and whose other hot kernels are tight typed-array loops.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs-core";
+ * import { blasBackendInfo, registerBlasBackend } from "./mod.ts";
+ * if (registerBlasBackend()) await tf.setBackend("blas");
+ * else console.warn(blasBackendInfo().reason);
+ * ```
+ *
+ * @module
+ */
+
+export {
+  BLAS_BACKEND,
+  type BlasBackendInfo,
+  blasBackendInfo,
+  registerBlasBackend,
+} from "./backend.ts";
+export { loadOpenBlas, type OpenBlas, type OpenBlasLoad } from "./openblas.ts";
+export { gelu, hasFusedKernels, layerNorm, softmax } from "./fused.ts";
+export { fusedAttention, hasFusedAttention } from "./attention.ts";
+export { fusedAdamWUpdate, hasFusedAdamW } from "./optimizer.ts";

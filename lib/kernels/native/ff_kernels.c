@@ -1,0 +1,365 @@
+/*
+ * flops-fit native kernels: the element-wise work of a transformer training step (GELU, LayerNorm,
+ * softmax, exp, erf) as C loops that gcc vectorises (-O3 -march=native), called from TypeScript
+ * through Deno.dlopen by lib/kernels/native.ts. Every function has a JavaScript twin in
+ * lib/kernels/fused_js.ts with the same formula; tests compare both against tfjs's reference ops.
+ *
+ * Build (lib/kernels/native.ts does it): cc -O3 -march=native -fno-math-errno -fno-trapping-math
+ *   -fassociative-math -fno-signed-zeros -freciprocal-math -shared -fPIC -o libff_kernels.so
+ *   ff_kernels.c -lm
+ */
+#include <dlfcn.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define FF_API __attribute__((visibility("default")))
+
+/* Loops over at least this many floats are split across the OpenMP threads; below it, waking a
+ * sleeping thread (OMP_WAIT_POLICY=PASSIVE, tens of µs) costs more than the second core saves. */
+#define PAR_MIN 32768
+
+/* expf by range reduction: x = n·ln2 + r, |r| ≤ ln2/2, e^x = 2^n · p(r) with Cephes' degree-6
+ * polynomial (relative error ≈ 1e-7). Inputs below EXP_MIN give exactly 0 (as float32 expf
+ * underflows), above EXP_MAX are clamped (overflow is not reached by the callers: softmax
+ * subtracts the row max, GELU/erf exponents are ≤ 0). */
+#define EXP_MIN (-87.33654f)
+#define EXP_MAX (88.72283f)
+static inline float ff_expf(float x) {
+  const float clamped = x < EXP_MIN ? EXP_MIN : (x > EXP_MAX ? EXP_MAX : x);
+  const float n = __builtin_rintf(clamped * 1.44269504088896341f);
+  float r = clamped - n * 0.693359375f;
+  r = r - n * -2.12194440e-4f;
+  const float z = r * r;
+  float p = 1.9875691500e-4f;
+  p = p * r + 1.3981999507e-3f;
+  p = p * r + 8.3334519073e-3f;
+  p = p * r + 4.1665795894e-2f;
+  p = p * r + 1.6666665459e-1f;
+  p = p * r + 5.0000001201e-1f;
+  p = p * z + r + 1.0f;
+  const int32_t bits = ((int32_t)n + 127) << 23;
+  float scale;
+  memcpy(&scale, &bits, sizeof scale);
+  return x < EXP_MIN ? 0.0f : p * scale;
+}
+
+/* erf by Abramowitz & Stegun 7.1.26 (absolute error ≤ 1.5e-7), the formula tfjs-cpu's Erf uses:
+ * erf(v) = sign(v)·(1 − t·(a1 + t·(a2 + t·(a3 + t·(a4 + t·a5))))·e^(−v²)), t = 1/(1 + p·|v|). */
+static inline float ff_erff(float v) {
+  const float a = fabsf(v);
+  const float t = 1.0f / (1.0f + 0.3275911f * a);
+  const float poly =
+      t * (0.254829592f + t * (-0.284496736f + t * (1.421413741f + t * (-1.453152027f + t * 1.061405429f))));
+  const float e = 1.0f - poly * ff_expf(-a * a);
+  return v < 0.0f ? -e : e;
+}
+
+FF_API void ff_exp(const float *x, float *y, int64_t n) {
+#pragma omp parallel for schedule(static) if (n >= PAR_MIN)
+  for (int64_t i = 0; i < n; i++) y[i] = ff_expf(x[i]);
+}
+
+FF_API void ff_erf(const float *x, float *y, int64_t n) {
+#pragma omp parallel for schedule(static) if (n >= PAR_MIN)
+  for (int64_t i = 0; i < n; i++) y[i] = ff_erff(x[i]);
+}
+
+#define SQRT1_2 0.70710678118654752f
+#define INV_SQRT_2PI 0.39894228040143268f
+
+/* GELU (exact form): y = x·Φ(x), Φ(x) = ½·(1 + erf(x/√2)). */
+FF_API void ff_gelu(const float *x, float *y, int64_t n) {
+#pragma omp parallel for schedule(static) if (n >= PAR_MIN)
+  for (int64_t i = 0; i < n; i++) {
+    const float v = x[i];
+    y[i] = 0.5f * v * (1.0f + ff_erff(v * SQRT1_2));
+  }
+}
+
+/* dGELU: dx = dy·(Φ(x) + x·φ(x)), φ(x) = e^(−x²/2)/√(2π). */
+FF_API void ff_gelu_grad(const float *x, const float *dy, float *dx, int64_t n) {
+#pragma omp parallel for schedule(static) if (n >= PAR_MIN)
+  for (int64_t i = 0; i < n; i++) {
+    const float v = x[i];
+    const float cdf = 0.5f * (1.0f + ff_erff(v * SQRT1_2));
+    const float pdf = INV_SQRT_2PI * ff_expf(-0.5f * v * v);
+    dx[i] = dy[i] * (cdf + v * pdf);
+  }
+}
+
+/* LayerNorm over rows of width c: μ = mean(x), σ² = mean((x−μ)²) (biased, as PyTorch),
+ * rstd = 1/√(σ² + eps), y = (x − μ)·rstd·g + b. Saves μ and rstd per row for the gradient.
+ * Row statistics accumulate in double. */
+FF_API void ff_layernorm(const float *x, const float *g, const float *b, float *y, float *mean,
+                         float *rstd, int64_t rows, int64_t c, float eps) {
+#pragma omp parallel for schedule(static) if (rows * c >= PAR_MIN)
+  for (int64_t r = 0; r < rows; r++) {
+    const float *xr = x + r * c;
+    float *yr = y + r * c;
+    double s = 0.0;
+    for (int64_t j = 0; j < c; j++) s += xr[j];
+    const float mu = (float)(s / (double)c);
+    double v = 0.0;
+    for (int64_t j = 0; j < c; j++) {
+      const float d = xr[j] - mu;
+      v += (double)d * d;
+    }
+    const float rs = (float)(1.0 / sqrt(v / (double)c + (double)eps));
+    for (int64_t j = 0; j < c; j++) yr[j] = (xr[j] - mu) * rs * g[j] + b[j];
+    mean[r] = mu;
+    rstd[r] = rs;
+  }
+}
+
+/* LayerNorm gradient. x̂ = (x − μ)·rstd, ĝ = dy·g:
+ * dx = rstd·(ĝ − mean(ĝ) − x̂·mean(ĝ·x̂)); dg = Σ_rows dy·x̂; db = Σ_rows dy (dg, db accumulate). */
+FF_API void ff_layernorm_grad(const float *x, const float *g, const float *mean, const float *rstd,
+                              const float *dy, float *dx, double *dg, double *db, int64_t rows,
+                              int64_t c) {
+  for (int64_t r = 0; r < rows; r++) {
+    const float *xr = x + r * c;
+    const float *dyr = dy + r * c;
+    float *dxr = dx + r * c;
+    const float mu = mean[r];
+    const float rs = rstd[r];
+    float sum_g = 0.0f, sum_gx = 0.0f;
+    for (int64_t j = 0; j < c; j++) {
+      const float xh = (xr[j] - mu) * rs;
+      const float gh = dyr[j] * g[j];
+      sum_g += gh;
+      sum_gx += gh * xh;
+      dg[j] += (double)(dyr[j] * xh);
+      db[j] += (double)dyr[j];
+    }
+    const float m_g = sum_g / (float)c;
+    const float m_gx = sum_gx / (float)c;
+    for (int64_t j = 0; j < c; j++) {
+      const float xh = (xr[j] - mu) * rs;
+      dxr[j] = rs * (dyr[j] * g[j] - m_g - xh * m_gx);
+    }
+  }
+}
+
+/* Softmax over rows of width n: y = e^(x − max)/Σ e^(x − max). */
+FF_API void ff_softmax(const float *x, float *y, int64_t rows, int64_t n) {
+#pragma omp parallel for schedule(static) if (rows * n >= PAR_MIN)
+  for (int64_t r = 0; r < rows; r++) {
+    const float *xr = x + r * n;
+    float *yr = y + r * n;
+    float m = -INFINITY;
+    for (int64_t j = 0; j < n; j++) m = xr[j] > m ? xr[j] : m;
+    float s = 0.0f;
+    for (int64_t j = 0; j < n; j++) {
+      const float e = ff_expf(xr[j] - m);
+      yr[j] = e;
+      s += e;
+    }
+    const float inv = 1.0f / s;
+    for (int64_t j = 0; j < n; j++) yr[j] *= inv;
+  }
+}
+
+/* Softmax gradient from its output: dx = y·(dy − Σ dy·y). */
+FF_API void ff_softmax_grad(const float *y, const float *dy, float *dx, int64_t rows, int64_t n) {
+#pragma omp parallel for schedule(static) if (rows * n >= PAR_MIN)
+  for (int64_t r = 0; r < rows; r++) {
+    const float *yr = y + r * n;
+    const float *dyr = dy + r * n;
+    float *dxr = dx + r * n;
+    float s = 0.0f;
+    for (int64_t j = 0; j < n; j++) s += dyr[j] * yr[j];
+    for (int64_t j = 0; j < n; j++) dxr[j] = yr[j] * (dyr[j] - s);
+  }
+}
+
+/* Binary ops over a 2-D broadcast plan: out[i·d1 + j] = a[i·sa0 + j·sa1] ⊙ b[i·sb0 + j·sb1],
+ * with the inner strides sa1, sb1 in {0, 1} (0 broadcasts). op: 0 add, 1 sub, 2 mul, 3 div. */
+#define FF_ROW(EXPR)                                                              \
+  do {                                                                            \
+    if (sa1 == 1 && sb1 == 1) {                                                   \
+      for (int64_t j = 0; j < d1; j++) { const float x = ar[j], y = br[j]; o[j] = (EXPR); } \
+    } else if (sa1 == 1) {                                                        \
+      const float y = br[0];                                                      \
+      for (int64_t j = 0; j < d1; j++) { const float x = ar[j]; o[j] = (EXPR); }  \
+    } else if (sb1 == 1) {                                                        \
+      const float x = ar[0];                                                      \
+      for (int64_t j = 0; j < d1; j++) { const float y = br[j]; o[j] = (EXPR); }  \
+    } else {                                                                      \
+      const float x = ar[0], y = br[0];                                           \
+      for (int64_t j = 0; j < d1; j++) o[j] = (EXPR);                             \
+    }                                                                             \
+  } while (0)
+
+FF_API void ff_binary2d(int32_t op, const float *a, int64_t sa0, int64_t sa1, const float *b,
+                        int64_t sb0, int64_t sb1, float *out, int64_t d0, int64_t d1) {
+  /* One long row (same shapes, or a scalar operand): cut it into blocks the threads can share. */
+  if (d0 == 1 && d1 >= PAR_MIN) {
+    const int64_t block = 8192, blocks = (d1 + block - 1) / block;
+#pragma omp parallel for schedule(static)
+    for (int64_t k = 0; k < blocks; k++) {
+      const int64_t lo = k * block, len = d1 - lo < block ? d1 - lo : block;
+      ff_binary2d(op, a + lo * sa1, 0, sa1, b + lo * sb1, 0, sb1, out + lo, 1, len);
+    }
+    return;
+  }
+#pragma omp parallel for schedule(static) if (d0 * d1 >= PAR_MIN)
+  for (int64_t i = 0; i < d0; i++) {
+    const float *ar = a + i * sa0;
+    const float *br = b + i * sb0;
+    float *o = out + i * d1;
+    switch (op) {
+      case 0: FF_ROW(x + y); break;
+      case 1: FF_ROW(x - y); break;
+      case 2: FF_ROW(x * y); break;
+      default: FF_ROW(x / y); break;
+    }
+  }
+}
+
+/* Sum of x viewed as [outer, reduce, inner] over the middle axis, times scale (1/reduce for a
+ * mean), accumulated in double. Returns 0, or −1 when the accumulator cannot be allocated. */
+FF_API int32_t ff_sum3(const float *x, float *out, int64_t outer, int64_t reduce, int64_t inner,
+                       float scale) {
+  if (inner == 1) {
+#pragma omp parallel for schedule(static) if (outer * reduce >= PAR_MIN)
+    for (int64_t o = 0; o < outer; o++) {
+      const float *xr = x + o * reduce;
+      double s = 0.0;
+      for (int64_t r = 0; r < reduce; r++) s += xr[r];
+      out[o] = (float)(s * scale);
+    }
+    return 0;
+  }
+  double *acc = malloc(sizeof(double) * (size_t)inner);
+  if (acc == NULL) return -1;
+  for (int64_t o = 0; o < outer; o++) {
+    for (int64_t i = 0; i < inner; i++) acc[i] = 0.0;
+    for (int64_t r = 0; r < reduce; r++) {
+      const float *xr = x + (o * reduce + r) * inner;
+      for (int64_t i = 0; i < inner; i++) acc[i] += xr[i];
+    }
+    for (int64_t i = 0; i < inner; i++) out[o * inner + i] = (float)(acc[i] * scale);
+  }
+  free(acc);
+  return 0;
+}
+
+/* ---- Fused multi-head attention over OpenBLAS, heads in parallel (OpenMP) ----
+ * qkv is (B·T, 3C): q, k, v side by side; head h of batch row b uses columns h·hs .. (h+1)·hs of
+ * each, rows b·T .. (b+1)·T, in place (leading dimension 3C). Per (b, h), s = 1/√hs:
+ *   forward:  S = s·Q Kᵀ + M,  P = softmax(S),  O = P V
+ *   backward: dP = dO Vᵀ,  dV = Pᵀ dO,  dS = P ⊙ (dP − rowsum(dP ⊙ P)),  dQ = s·dS K,  dK = s·dSᵀ Q
+ * Each (b, h) is a few small GEMMs that OpenBLAS runs on one thread; the heads are spread over
+ * the OpenMP threads instead, with OpenBLAS held to one thread meanwhile. */
+typedef void (*sgemm_fn)(int, int, int, int, int, int, float, const float *, int, const float *,
+                         int, float, float *, int);
+typedef void (*set_threads_fn)(int);
+typedef int (*get_threads_fn)(void);
+static sgemm_fn blas_sgemm = NULL;
+static set_threads_fn blas_set_threads = NULL;
+static get_threads_fn blas_get_threads = NULL;
+
+enum { ROW_MAJOR = 101, NO_TRANS = 111, TRANS = 112 };
+
+/* Binds cblas_sgemm from the OpenBLAS at `path` (already loaded by Deno: same handle).
+ * Returns 0, or −1 when it cannot be opened, −2 when a symbol is missing. */
+FF_API int32_t ff_bind_blas(const char *path) {
+  void *handle = dlopen(path, RTLD_NOW | RTLD_GLOBAL);
+  if (handle == NULL) return -1;
+  blas_sgemm = (sgemm_fn)dlsym(handle, "cblas_sgemm");
+  blas_set_threads = (set_threads_fn)dlsym(handle, "openblas_set_num_threads");
+  blas_get_threads = (get_threads_fn)dlsym(handle, "openblas_get_num_threads");
+  return blas_sgemm != NULL && blas_set_threads != NULL && blas_get_threads != NULL ? 0 : -2;
+}
+
+#ifdef _OPENMP
+#include <omp.h>
+FF_API int32_t ff_threads(void) { return omp_get_max_threads(); }
+#else
+FF_API int32_t ff_threads(void) { return 1; }
+#endif
+
+static void softmax_rows_inplace(float *x, int64_t rows, int64_t n) {
+  for (int64_t r = 0; r < rows; r++) {
+    float *xr = x + r * n;
+    float m = -INFINITY;
+    for (int64_t j = 0; j < n; j++) m = xr[j] > m ? xr[j] : m;
+    float s = 0.0f;
+    for (int64_t j = 0; j < n; j++) {
+      const float e = ff_expf(xr[j] - m);
+      xr[j] = e;
+      s += e;
+    }
+    const float inv = 1.0f / s;
+    for (int64_t j = 0; j < n; j++) xr[j] *= inv;
+  }
+}
+
+/* Forward. probs: (B, H, T, T) out; out: (B·T, C). mask: (T, T) or NULL. Returns 0 or −1 (no BLAS). */
+FF_API int32_t ff_attention(const float *qkv, const float *mask, float *probs, float *out,
+                            int64_t nb, int64_t t, int64_t nh, int64_t c) {
+  if (blas_sgemm == NULL) return -1;
+  const int64_t c3 = 3 * c, hs = c / nh;
+  const float scale = 1.0f / sqrtf((float)hs);
+  const int saved = blas_get_threads();
+  blas_set_threads(1);
+#pragma omp parallel for schedule(static)
+  for (int64_t bh = 0; bh < nb * nh; bh++) {
+    const int64_t b = bh / nh, h = bh % nh;
+    const float *q = qkv + b * t * c3 + h * hs;
+    float *p = probs + bh * t * t;
+    blas_sgemm(ROW_MAJOR, NO_TRANS, TRANS, (int)t, (int)t, (int)hs, scale, q, (int)c3, q + c,
+               (int)c3, 0.0f, p, (int)t);
+    if (mask != NULL)
+      for (int64_t i = 0; i < t * t; i++) p[i] += mask[i];
+    softmax_rows_inplace(p, t, t);
+    blas_sgemm(ROW_MAJOR, NO_TRANS, NO_TRANS, (int)t, (int)hs, (int)t, 1.0f, p, (int)t, q + 2 * c,
+               (int)c3, 0.0f, out + b * t * c + h * hs, (int)c);
+  }
+  blas_set_threads(saved);
+  return 0;
+}
+
+/* Backward. dout: (B·T, C); dqkv: (B·T, 3C) out; scratch: B·H·T·T floats. Returns 0 or −1. */
+FF_API int32_t ff_attention_grad(const float *qkv, const float *probs, const float *dout,
+                                 float *dqkv, float *scratch, int64_t nb, int64_t t, int64_t nh,
+                                 int64_t c) {
+  if (blas_sgemm == NULL) return -1;
+  const int64_t c3 = 3 * c, hs = c / nh;
+  const float scale = 1.0f / sqrtf((float)hs);
+  const int saved = blas_get_threads();
+  blas_set_threads(1);
+#pragma omp parallel for schedule(static)
+  for (int64_t bh = 0; bh < nb * nh; bh++) {
+    const int64_t b = bh / nh, h = bh % nh;
+    const float *q = qkv + b * t * c3 + h * hs;
+    const float *k = q + c, *v = q + 2 * c;
+    const float *p = probs + bh * t * t;
+    const float *dO = dout + b * t * c + h * hs;
+    float *dq = dqkv + b * t * c3 + h * hs;
+    float *dk = dq + c, *dv = dq + 2 * c;
+    float *ds = scratch + bh * t * t;
+    blas_sgemm(ROW_MAJOR, NO_TRANS, TRANS, (int)t, (int)t, (int)hs, 1.0f, dO, (int)c, v, (int)c3,
+               0.0f, ds, (int)t);
+    blas_sgemm(ROW_MAJOR, TRANS, NO_TRANS, (int)t, (int)hs, (int)t, 1.0f, p, (int)t, dO, (int)c,
+               0.0f, dv, (int)c3);
+    for (int64_t i = 0; i < t; i++) {
+      const float *pr = p + i * t;
+      float *dr = ds + i * t;
+      float s = 0.0f;
+      for (int64_t j = 0; j < t; j++) s += dr[j] * pr[j];
+      for (int64_t j = 0; j < t; j++) dr[j] = pr[j] * (dr[j] - s);
+    }
+    blas_sgemm(ROW_MAJOR, NO_TRANS, NO_TRANS, (int)t, (int)hs, (int)t, scale, ds, (int)t, k,
+               (int)c3, 0.0f, dq, (int)c3);
+    blas_sgemm(ROW_MAJOR, TRANS, NO_TRANS, (int)t, (int)hs, (int)t, scale, ds, (int)t, q, (int)c3,
+               0.0f, dk, (int)c3);
+  }
+  blas_set_threads(saved);
+  return 0;
+}
+
+/* Version of this file's interface, checked by the loader. */
+FF_API int32_t ff_version(void) { return 4; }

@@ -1,0 +1,201 @@
+import * as tf from "@tensorflow/tfjs-core";
+import assert from "node:assert/strict";
+import { assertSameOnBlas, BLAS_OK, BLAS_SKIP, randomValues, worstExcess } from "./_helpers.ts";
+import { gelu, hasFusedKernels, layerNorm, softmax } from "../../../lib/kernels/fused.ts";
+import { attention, MASK_NEGATIVE } from "../../../models/layers.ts";
+import { jsImpl, nativeImpl } from "../../../lib/kernels/fused_impl.ts";
+import { loadNative } from "../../../lib/kernels/native.ts";
+
+const ignore = !BLAS_OK;
+const native = loadNative();
+
+Deno.test(
+  `fused gelu, layerNorm and softmax on blas match tfjs's composite ops on cpu, with gradients${BLAS_SKIP}`,
+  {
+    ignore,
+  },
+  async () => {
+    await tf.setBackend("blas");
+    assert.equal(hasFusedKernels(), true);
+    await tf.setBackend("cpu");
+    assert.equal(hasFusedKernels(), false);
+    let seed = 1;
+    // [520, 128] is past the native kernels' threading threshold (32768 floats).
+    for (const shape of [[1, 1], [7, 5], [130, 64], [2, 3, 33], [520, 128]]) {
+      await assertSameOnBlas([{ shape, seed: seed++ }], (x) => gelu(tf.mul(x, 4)), {
+        grads: true,
+        label: `gelu ${shape}`,
+      });
+      const c = shape[shape.length - 1];
+      await assertSameOnBlas(
+        [{ shape, seed: seed++ }, { shape: [c], seed: seed++ }, { shape: [c], seed: seed++ }],
+        (x, g, b) => layerNorm(tf.add(tf.mul(x, 3), 0.5), g, b, 1e-5),
+        { grads: true, atol: 1e-4, label: `layerNorm ${shape}` },
+      );
+      await assertSameOnBlas([{ shape, seed: seed++ }], (x) => softmax(tf.mul(x, 6)), {
+        grads: true,
+        label: `softmax ${shape}`,
+      });
+    }
+  },
+);
+
+Deno.test(
+  `fused attention on blas matches the composite attention on cpu, masked or not, with gradients${BLAS_SKIP}`,
+  {
+    ignore,
+  },
+  async () => {
+    let seed = 50;
+    for (
+      const [batch, tokens, heads, width, causal] of [
+        [1, 1, 1, 4, false],
+        [2, 5, 2, 8, false],
+        [3, 17, 4, 16, true],
+        [2, 65, 4, 64, false],
+      ] as [number, number, number, number, boolean][]
+    ) {
+      await assertSameOnBlas(
+        [{ shape: [batch * tokens, 3 * width], seed: seed++ }],
+        (qkv) => {
+          const mask = causal
+            ? tf.mul(tf.sub(1, tf.linalg.bandPart(tf.ones([tokens, tokens]), -1, 0)), MASK_NEGATIVE)
+            : undefined;
+          return attention(tf.mul(qkv, 2) as tf.Tensor2D, {
+            batch,
+            tokens,
+            heads,
+            mask: mask as tf.Tensor2D | undefined,
+          });
+        },
+        {
+          grads: true,
+          label: `attention B${batch} T${tokens} H${heads} C${width} causal=${causal}`,
+        },
+      );
+    }
+  },
+);
+
+Deno.test(
+  `native and JavaScript fused kernels agree${
+    native.ok ? "" : ` (skipped: ${!native.ok && native.reason})`
+  }`,
+  {
+    ignore: !native.ok,
+  },
+  () => {
+    if (!native.ok) return;
+    const impl = nativeImpl(native.symbols);
+    const rows = 37;
+    const c = 65;
+    const x = randomValues(rows * c, 9).map((v) => v * 6);
+    const dy = randomValues(rows * c, 10);
+    const g = randomValues(c, 11);
+    const b = randomValues(c, 12);
+    const check = (name: string, got: Float32Array, want: Float32Array, atol = 1e-6) => {
+      const excess = worstExcess(got, want, 1e-5, atol);
+      assert.ok(excess <= 0, `${name}: off by ${excess.toExponential(2)} beyond tolerance`);
+    };
+    check("exp", impl.exp(x), jsImpl.exp(x));
+    check("exp underflow", impl.exp(Float32Array.of(-1e9, -100, 0)), Float32Array.of(0, 0, 1));
+    check("erf", impl.erf(x), jsImpl.erf(x));
+    check("gelu", impl.gelu(x), jsImpl.gelu(x));
+    check("geluGrad", impl.geluGrad(x, dy), jsImpl.geluGrad(x, dy));
+    const ln = impl.layerNorm(x, g, b, rows, c, 1e-5);
+    const lnJs = jsImpl.layerNorm(x, g, b, rows, c, 1e-5);
+    check("layerNorm", ln.y, lnJs.y, 1e-5);
+    const lg = impl.layerNormGrad(x, g, ln.mean, ln.rstd, dy, rows, c);
+    const lgJs = jsImpl.layerNormGrad(x, g, lnJs.mean, lnJs.rstd, dy, rows, c);
+    check("layerNormGrad dx", lg.dx, lgJs.dx, 1e-5);
+    check("layerNormGrad dg", lg.dg, lgJs.dg, 1e-4);
+    check("layerNormGrad db", lg.db, lgJs.db, 1e-4);
+    const y = impl.softmax(x, rows, c);
+    check("softmax", y, jsImpl.softmax(x, rows, c));
+    check("softmaxGrad", impl.softmaxGrad(y, dy, rows, c), jsImpl.softmaxGrad(y, dy, rows, c));
+  },
+);
+
+Deno.test(`the JavaScript attention path (per-head FFI GEMMs) matches the native one${BLAS_SKIP}`, {
+  ignore,
+}, async () => {
+  const { MathBackendCPU } = await import("@tensorflow/tfjs-backend-cpu");
+  const { attentionKernelConfigs } = await import("../../../lib/kernels/attention.ts");
+  const { openBlasGemm } = await import("../../../lib/kernels/gemm.ts");
+  const { loadOpenBlas } = await import("../../../lib/kernels/openblas.ts");
+  const name = "blas-test-js-attention";
+  const blas = loadOpenBlas();
+  if (!blas.ok) return;
+  for (const k of tf.getKernelsForBackend("blas")) tf.registerKernel({ ...k, backendName: name });
+  for (const k of attentionKernelConfigs(name, openBlasGemm(blas.blas), jsImpl)) {
+    tf.unregisterKernel(k.kernelName, name);
+    tf.registerKernel(k);
+  }
+  tf.registerBackend(name, () => new MathBackendCPU());
+  try {
+    const run = async (backend: string) => {
+      await tf.setBackend(backend);
+      const qkv = tf.tensor2d(randomValues(3 * 9 * 24, 77), [3 * 9, 24]);
+      const mask = tf.mul(tf.sub(1, tf.linalg.bandPart(tf.ones([9, 9]), -1, 0)), MASK_NEGATIVE);
+      const f = (x: tf.Tensor) =>
+        tf.sum(
+          tf.square(
+            attention(x as tf.Tensor2D, {
+              batch: 3,
+              tokens: 9,
+              heads: 2,
+              mask: mask as tf.Tensor2D,
+            }),
+          ),
+        );
+      const { value, grad } = tf.valueAndGrad(f)(qkv);
+      const out = { value: value.dataSync()[0], grad: grad.dataSync() as Float32Array };
+      tf.dispose([qkv, mask, value, grad]);
+      return out;
+    };
+    const js = await run(name);
+    const nat = await run("blas");
+    assert.ok(Math.abs(js.value - nat.value) <= 1e-5 * Math.abs(nat.value));
+    assert.ok(worstExcess(js.grad, nat.grad, 1e-4, 1e-6) <= 0);
+  } finally {
+    await tf.setBackend("cpu");
+    tf.removeBackend(name);
+    for (const k of tf.getKernelsForBackend(name)) tf.unregisterKernel(k.kernelName, name);
+  }
+});
+
+Deno.test(`fusedAdamWUpdate() on blas equals the composite AdamW update on cpu${BLAS_SKIP}`, {
+  ignore,
+}, async () => {
+  const { fusedAdamWUpdate } = await import("../../../lib/kernels/optimizer.ts");
+  const attrs = {
+    lr: 3e-3,
+    beta1: 0.9,
+    beta2: 0.99,
+    eps: 1e-8,
+    weightDecay: 0.1,
+    bias1: 0.19,
+    bias2: 0.0199,
+  };
+  await assertSameOnBlas(
+    [{ shape: [33, 7], seed: 70 }, { shape: [33, 7], seed: 71 }, { shape: [33, 7], seed: 72 }, {
+      shape: [33, 7],
+      seed: 73,
+    }],
+    (p, g, m, vRaw) => {
+      const v = tf.abs(vRaw); // a second moment is non-negative
+      const coef = tf.scalar(0.7);
+      if (tf.getBackend() === "blas") return fusedAdamWUpdate({ p, g, m, v, coef }, attrs);
+      const gs = tf.mul(g, coef);
+      const m1 = tf.add(tf.mul(m, attrs.beta1), tf.mul(gs, 1 - attrs.beta1));
+      const v1 = tf.add(tf.mul(v, attrs.beta2), tf.mul(tf.square(gs), 1 - attrs.beta2));
+      const update = tf.div(
+        tf.div(m1, attrs.bias1),
+        tf.add(tf.sqrt(tf.div(v1, attrs.bias2)), attrs.eps),
+      );
+      const p1 = tf.sub(tf.mul(p, 1 - attrs.lr * attrs.weightDecay), tf.mul(update, attrs.lr));
+      return [p1, m1, v1];
+    },
+    { label: "adamw update" },
+  );
+});
