@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { mulberry32 } from "../lib/random.ts";
 
 /**
  * Mix integers into one 32-bit seed (murmur3's finaliser applied after each word), so that
@@ -44,14 +45,7 @@ export function mixSeed(...words: number[]): number {
  * ```
  */
 export function rng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  return mulberry32(seed);
 }
 
 /**

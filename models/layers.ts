@@ -17,6 +17,7 @@ import {
   softmax as fusedSoftmax,
 } from "../lib/kernels/fused.ts";
 import { fusedAttention, hasFusedAttention } from "../lib/kernels/attention.ts";
+import { mulberry32 } from "../lib/random.ts";
 
 /** The argument type of `tf.customGrad`. */
 type CustomGradientFunc = Parameters<typeof tf.customGrad>[0];
@@ -41,18 +42,14 @@ const TRUNCATE_SIGMAS = 2;
  * of tfjs's own random ops.
  */
 export class Rng {
-  #state: number;
+  #next: () => number;
   /** @param seed Any integer. */
   constructor(seed: number) {
-    this.#state = (Math.trunc(seed) ^ 0x9e3779b9) >>> 0;
+    this.#next = mulberry32(Math.trunc(seed) ^ 0x9e3779b9);
   }
   /** @returns A uniform draw in [0, 1). */
   uniform(): number {
-    this.#state = (this.#state + 0x6d2b79f5) >>> 0;
-    let t = this.#state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    return this.#next();
   }
   /** @returns A standard normal draw truncated to ±2σ (Box–Muller, rejection). */
   truncatedNormal(): number {

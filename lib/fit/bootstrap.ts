@@ -25,33 +25,9 @@ import {
   type ParametricFit,
   type Theta,
 } from "./parametric.ts";
+import { mulberry32 } from "../random.ts";
 import type { PointSet } from "./points.ts";
 import type { BootstrapResult, RowIntervals } from "./schema.ts";
-
-/**
- * mulberry32: a small, fast 32-bit generator, adequate for resampling indices.
- *
- * @param seed 32-bit seed.
- * @returns A function giving uniforms in [0, 1).
- *
- * @example
- * ```ts
- * import { mulberry32 } from "./bootstrap.ts";
- * const r = mulberry32(1);
- * const u = r();
- * if (!(u >= 0 && u < 1)) throw new Error("out of range");
- * ```
- */
-export function mulberry32(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /**
  * Draw one stratified resample as per-point counts.

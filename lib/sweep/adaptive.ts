@@ -29,8 +29,8 @@ import {
   normalDraw,
   type ObservedPoint,
   quantile,
-  seededRandom,
 } from "./isoflop.ts";
+import { mulberry32 } from "../random.ts";
 import { type BudgetGrid, planGrid, type PointTemplate } from "./plan.ts";
 
 /** Options of {@linkcode planAdaptive}. */
@@ -202,7 +202,7 @@ function bootstrapTarget(
   replicates: number,
   seed: number,
 ): Uncertainty | null {
-  const random = seededRandom(seed);
+  const random = mulberry32(seed);
   const lnTarget = Math.log(target);
   const estimate = (fits: { C: number; lnNopt?: number }[]) => {
     const ok = fits.filter((f) => f.lnNopt !== undefined);

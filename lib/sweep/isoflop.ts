@@ -182,23 +182,6 @@ export function fitCurve(C: number, points: ObservedPoint[]): CurveFit {
 }
 
 /**
- * A seeded uniform generator (mulberry32): deterministic across platforms.
- *
- * @param seed 32-bit seed.
- * @returns A function returning floats in [0, 1).
- */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-/**
  * A standard normal draw (Box–Muller) from a uniform generator.
  *
  * @param random Uniform generator on [0, 1).

@@ -9,7 +9,8 @@
  */
 import type { MockLaw } from "./config.ts";
 import type { SweepFamily } from "./family.ts";
-import { hashString, normalDraw, seededRandom } from "./isoflop.ts";
+import { mulberry32 } from "../random.ts";
+import { hashString, normalDraw } from "./isoflop.ts";
 import { pointKey } from "./plan.ts";
 import { PermanentError, type Worker } from "./runner.ts";
 
@@ -56,7 +57,7 @@ export function mockWorker(family: SweepFamily, law: MockLaw): Worker {
       const samples = Math.floor(request.budget.flops / size.flopsPerSample);
       if (samples < 1) throw new PermanentError("The budget buys no sample.");
       const data = samples * family.unitsPerSample;
-      const random = seededRandom(hashString(pointKey(request)));
+      const random = mulberry32(hashString(pointKey(request)));
       const loss = lawLoss(law, size.params, data) * (1 + law.noise * normalDraw(random));
       if (law.delay_ms > 0) {
         const steps = 10;

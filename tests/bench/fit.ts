@@ -11,7 +11,8 @@
  * @module
  */
 import process from "node:process";
-import { mulberry32, resampleWeights, runBootstrap } from "../../lib/fit/bootstrap.ts";
+import { resampleWeights, runBootstrap } from "../../lib/fit/bootstrap.ts";
+import { mulberry32 } from "../../lib/random.ts";
 import { fitParametric } from "../../lib/fit/parametric.ts";
 import { preparePoints } from "../../lib/fit/points.ts";
 import { isoflopPoints } from "../lib/fit/_synthetic.ts";

@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { mulberry32 } from "../../../lib/fit/bootstrap.ts";
+import { mulberry32 } from "../../../lib/random.ts";
 import { computeOptimal, type Law } from "../../../lib/fit/parametric.ts";
 import type { FitPoint } from "../../../lib/fit/schema.ts";
 

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { mulberry32, quantile, resampleWeights, runBootstrap } from "../../../lib/fit/bootstrap.ts";
+import { quantile, resampleWeights, runBootstrap } from "../../../lib/fit/bootstrap.ts";
+import { mulberry32 } from "../../../lib/random.ts";
 import { fitScalingLaws } from "../../../lib/fit/mod.ts";
 import { computeOptimal, exponentsOf, fitParametric } from "../../../lib/fit/parametric.ts";
 import { preparePoints } from "../../../lib/fit/points.ts";
