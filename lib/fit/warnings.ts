@@ -91,19 +91,8 @@ export function collectWarnings(input: WarningInput): FitWarning[] {
       });
     }
   }
-  const far = input.table.filter((r) =>
-    r.approach === "parametric" && r.extrapolation > FAR_EXTRAPOLATION
-  );
-  if (far.length > 0) {
-    const worst = Math.max(...far.map((r) => r.extrapolation));
-    out.push({
-      code: "extrapolation",
-      message: `${far.length} requested budget(s) exceed the largest data budget by more than ` +
-        `${FAR_EXTRAPOLATION}× (up to ${
-          worst.toPrecision(4)
-        }×); treat those rows as extrapolations`,
-    });
-  }
+  const far = extrapolationWarning(input.table);
+  if (far !== undefined) out.push(far);
   if (input.bootstrap !== null && isoflop !== null) {
     const p = input.bootstrap.parametric;
     const i = input.bootstrap.isoflop;
@@ -198,4 +187,24 @@ export function collectWarnings(input: WarningInput): FitWarning[] {
     });
   }
   return out;
+}
+
+/**
+ * The warning for requested budgets far past the data: rows whose budget exceeds the largest
+ * data budget by more than {@linkcode FAR_EXTRAPOLATION}×.
+ *
+ * @param table Compute-optimal rows (one per budget and approach; Approach 3's rows are counted).
+ * @returns The warning, or `undefined` when no row extrapolates that far.
+ */
+export function extrapolationWarning(table: readonly TableRow[]): FitWarning | undefined {
+  const far = table.filter((r) =>
+    r.approach === "parametric" && r.extrapolation > FAR_EXTRAPOLATION
+  );
+  if (far.length === 0) return undefined;
+  const worst = Math.max(...far.map((r) => r.extrapolation));
+  return {
+    code: "extrapolation",
+    message: `${far.length} requested budget(s) exceed the largest data budget by more than ` +
+      `${FAR_EXTRAPOLATION}× (up to ${worst.toPrecision(4)}×); treat those rows as extrapolations`,
+  };
 }

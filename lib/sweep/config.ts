@@ -113,10 +113,11 @@ export const PRESETS: Record<string, SweepFile> = {
     name: "gpt-synthetic",
     family: "gpt",
     dataset: "synthetic-text-order1",
-    // Sized for about 6–8 minutes on two busy CPU cores with the plain tfjs path (measured:
-    // 3.3–4.9k tokens/s under load; time grows with tokens, and these grids train 1.6M). The
-    // optima found here sit at D/N ≈ 20–40, so the grids centre at the default 20.
-    budgets: [1.2e9, 2.4e9, 4.8e9],
+    // Five budgets over 8× (×1.68 apart), so Approach 2's power laws rest on five optima. Sized
+    // to finish in a few minutes on two CPU cores: on an idle 2-core machine the earlier default
+    // (1.2e9, 2.4e9, 4.8e9) took 85 s on `blas` and 147 s on plain tfjs-wasm, and these five
+    // spend 2.6× its FLOPs. The optima found here sit at D/N ≈ 20–40, so grids centre at the default 20.
+    budgets: [1.2e9, 2e9, 3.4e9, 5.7e9, 9.6e9],
     sizes_per_budget: 5,
     width: 6,
     // The chain has order 1: a context of 16 tokens holds everything there is to learn, and

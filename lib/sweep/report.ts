@@ -5,6 +5,7 @@
  * @module
  */
 import { type FitResult, fitScalingLaws, type TableRow } from "../fit/mod.ts";
+import { extrapolationWarning } from "../fit/warnings.ts";
 import { buildPlotSpecs, type PlotRun, renderSvg } from "./plots.ts";
 import type { ResultRecord } from "./results.ts";
 
@@ -91,6 +92,12 @@ export function fitSweep(input: FitSweepInput): SweepFit {
     bootstrap: input.bootstrap,
     seed: input.seed,
   });
+  // The band's budgets exist only to draw CI bands: count only the table's in the warning.
+  const far = extrapolationWarning(fit.table.filter((r) => tableBudgets.includes(r.C)));
+  fit.warnings = [
+    ...fit.warnings.filter((w) => w.code !== "extrapolation"),
+    ...(far === undefined ? [] : [far]),
+  ];
   return { fit, runs, tableBudgets };
 }
 

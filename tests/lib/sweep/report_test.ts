@@ -62,6 +62,10 @@ Deno.test("fitSweep() fits the sweep's runs with the sweep's own FLOPs multiplie
   const table = formatTable(sweep);
   assert.equal(table.split("\n").length, 2 + 2 * 6, "6 budgets × 2 approaches");
   assert.match(table, /\(×10\)/);
+  // Only the ×100 row is past 10× the data; the CI band's many budgets are not counted.
+  const far = sweep.fit.warnings.filter((w) => w.code === "extrapolation");
+  assert.equal(far.length, 1);
+  assert.match(far[0]!.message, /^1 requested budget\(s\) exceed/);
 });
 
 Deno.test("markdownToHtml() renders headings, lists, tables and escapes HTML", () => {
