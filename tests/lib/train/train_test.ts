@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs-core";
 import { trainPoint, type TrainProgress, TrainRequestSchema } from "../../../lib/train/mod.ts";
 import { getDataset } from "../../../data/mod.ts";
+import { ensureBackend } from "../../../lib/backend/select.ts";
 import { resolveTiny } from "./_tiny_data.ts";
 
 const backend = { override: "wasm" };
@@ -66,7 +67,8 @@ Deno.test("trainPoint() accumulates micro-batches into the same update as one ba
   });
 });
 
-Deno.test("trainPoint() leaks no tensors: the live count at step 10 equals that at step 150", async () => {
+Deno.test("trainPoint() leaks no tensors: the live count at step 10 equals that at step 1,000", async () => {
+  await ensureBackend(backend);
   const before = tf.memory().numTensors;
   const counts = new Map<number, number>();
   await trainPoint(
@@ -75,11 +77,11 @@ Deno.test("trainPoint() leaks no tensors: the live count at step 10 equals that 
       size: 8,
       config: { context: 4, depth: 1, heads: 1 },
       dataset: "tiny-text",
-      budget: { steps: 150 },
+      budget: { steps: 1000 },
       batch_size: 2,
       micro_batch_size: 1,
       progress_every: 1,
-      eval: { batches: 1, every_steps: 40 },
+      eval: { batches: 1, every_steps: 250 },
     }),
     {
       resolveDataset: resolveTiny,
@@ -87,11 +89,13 @@ Deno.test("trainPoint() leaks no tensors: the live count at step 10 equals that 
       onProgress: (e) => e.type === "progress" && counts.set(e.step, e.num_tensors),
     },
   );
-  assert.equal(counts.get(150), counts.get(10));
+  assert.equal(counts.size, 1000, "one progress event per step");
+  assert.equal(counts.get(1000), counts.get(10));
   assert.equal(tf.memory().numTensors, before, "everything freed after the run");
 });
 
 Deno.test("trainPoint() stops when its signal aborts and frees the run's memory", async () => {
+  await ensureBackend(backend);
   const before = tf.memory().numTensors;
   const controller = new AbortController();
   let last = 0;
