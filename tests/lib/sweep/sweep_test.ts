@@ -17,13 +17,16 @@ Deno.test("runSweep() with --mock writes results, fit, summary, four SVG plots a
   const env = studyEnvironment(config);
   const outcome = await runSweep(config, env, quiet);
   const points = outcome.grids.flatMap((g) => g.points);
-  assert.equal(points.length, 15);
-  assert.equal(outcome.run?.completed, 15);
+  // The default preset: every budget gets its full grid.
+  const total = config.budgets.length * config.sizes_per_budget;
+  assert.equal(total, 25, "5 budgets × 5 sizes");
+  assert.equal(points.length, total);
+  assert.equal(outcome.run?.completed, total);
   const dir = outcome.dir;
   const parsed = parseResults(await Deno.readFile(`${dir}/results.jsonl`));
-  assert.equal(parsed.records.length, 15);
+  assert.equal(parsed.records.length, total);
   const fit = JSON.parse(await Deno.readTextFile(`${dir}/${REPORT_FILES.fit}`));
-  assert.equal(fit.n_points, 15);
+  assert.equal(fit.n_points, total);
   assert.equal(fit.checks.positiveCurvature, true);
   assert.equal(fit.checks.nOptRising, true);
   assert.equal(typeof fit.checks.entropyGap, "number", "the synthetic source's entropy is known");
@@ -43,7 +46,7 @@ Deno.test("runSweep() with --mock writes results, fit, summary, four SVG plots a
 
   // Rerunning the same study resumes: nothing is trained again.
   const again = await runSweep(config, env, quiet);
-  assert.equal(again.run?.skipped, 15);
+  assert.equal(again.run?.skipped, total);
   assert.equal(again.run?.completed, 0);
 });
 
