@@ -15,6 +15,7 @@ import type { MathBackendCPU } from "@tensorflow/tfjs-backend-cpu";
 import type { Gemm } from "./gemm.ts";
 import type { FusedImpl } from "./fused_impl.ts";
 import type { NativeKernels } from "./native.ts";
+import { float32Pool } from "./pool.ts";
 
 /** Kernel names of the fused attention. */
 export const ATTENTION_KERNELS = {
@@ -57,8 +58,8 @@ export function attentionKernelConfigs(
     const scale = 1 / Math.sqrt(hs);
     const x = f32(backend, qkv);
     if (native !== undefined) {
-      const probs = new Float32Array(nb * nh * t * t);
-      const out = new Float32Array(nb * t * c);
+      const probs = float32Pool.take(nb * nh * t * t);
+      const out = float32Pool.take(nb * t * c);
       const m = mask === undefined ? null : f32(backend, mask);
       const rc = native.ff_attention(
         x,
@@ -76,7 +77,7 @@ export function attentionKernelConfigs(
         backend.makeTensorInfo([nb, nh, t, t], "float32", probs),
       ];
     }
-    const scores = new Float32Array(nb * nh * t * t);
+    const scores = float32Pool.take(nb * nh * t * t);
     for (let b = 0; b < nb; b++) {
       for (let h = 0; h < nh; h++) {
         gemm.sgemm({
@@ -107,7 +108,8 @@ export function attentionKernelConfigs(
       }
     }
     const probs = impl.softmax(scores, nb * nh * t, t);
-    const out = new Float32Array(nb * t * c);
+    float32Pool.release(scores);
+    const out = float32Pool.take(nb * t * c);
     for (let b = 0; b < nb; b++) {
       for (let h = 0; h < nh; h++) {
         gemm.sgemm({
@@ -146,8 +148,8 @@ export function attentionKernelConfigs(
     const x = f32(backend, qkv);
     const p = f32(backend, probs);
     const dO = f32(backend, dy);
-    const dP = new Float32Array(nb * nh * t * t);
-    const dx = new Float32Array(nb * t * c3);
+    const dP = float32Pool.take(nb * nh * t * t); // scratch, given back below
+    const dx = float32Pool.take(nb * t * c3);
     if (native !== undefined) {
       const rc = native.ff_attention_grad(
         x,
@@ -160,6 +162,7 @@ export function attentionKernelConfigs(
         BigInt(nh),
         BigInt(c),
       );
+      float32Pool.release(dP);
       if (rc !== 0) throw new Error(`ff_attention_grad failed (${rc})`);
       return backend.makeTensorInfo([nb * t, c3], "float32", dx);
     }
@@ -250,6 +253,8 @@ export function attentionKernelConfigs(
         });
       }
     }
+    float32Pool.release(dP);
+    float32Pool.release(dS);
     return backend.makeTensorInfo([nb * t, c3], "float32", dx);
   };
   return [

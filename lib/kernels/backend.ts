@@ -17,6 +17,7 @@ import { type FusedImpl, jsImpl, nativeImpl } from "./fused_impl.ts";
 import { fusedKernelConfigs } from "./fused.ts";
 import { attentionKernelConfigs } from "./attention.ts";
 import { adamwKernelConfig } from "./optimizer.ts";
+import { float32Pool } from "./pool.ts";
 import {
   makeConcatKernel,
   makeGatherKernel,
@@ -82,6 +83,42 @@ export function blasBackendInfo(): BlasBackendInfo {
   return { ...info! };
 }
 
+/** tfjs-core's id of a tensor's data. */
+type DataId = Parameters<MathBackendCPU["readSync"]>[0];
+
+/**
+ * tfjs-cpu's backend, telling the buffer pool (lib/kernels/pool.ts) when tensor data is written,
+ * disposed, or read out to code outside the backend, so kernel outputs can reuse the buffers of
+ * disposed tensors.
+ */
+class BlasBackend extends MathBackendCPU {
+  override write(values: tf.backend_util.BackendValues, shape: number[], dtype: tf.DataType) {
+    const dataId = super.write(values, shape, dtype);
+    float32Pool.attach(values);
+    return dataId;
+  }
+  override move(
+    dataId: DataId,
+    values: tf.backend_util.BackendValues,
+    shape: number[],
+    dtype: tf.DataType,
+    refCount: number,
+  ): void {
+    super.move(dataId, values, shape, dtype, refCount);
+    float32Pool.attach(values);
+  }
+  override disposeData(dataId: DataId, force = false): boolean {
+    const values = this.data.has(dataId) ? this.data.get(dataId).values : undefined;
+    const done = super.disposeData(dataId, force);
+    if (values !== undefined && !this.data.has(dataId)) float32Pool.detach(values);
+    return done;
+  }
+  override readSync(dataId: DataId): tf.backend_util.BackendValues {
+    if (this.data.has(dataId)) float32Pool.escape(this.data.get(dataId).values);
+    return super.readSync(dataId);
+  }
+}
+
 function register(): BlasBackendInfo {
   const load = loadOpenBlas();
   if (!load.ok) return { registered: false, reason: load.reason };
@@ -134,7 +171,7 @@ function register(): BlasBackendInfo {
     }
     tf.registerKernel(kernel);
   }
-  tf.registerBackend(BLAS_BACKEND, () => new MathBackendCPU(), BLAS_PRIORITY);
+  tf.registerBackend(BLAS_BACKEND, () => new BlasBackend(), BLAS_PRIORITY);
   return {
     registered: true,
     library: load.blas.path,

@@ -18,6 +18,7 @@ import {
 } from "@tensorflow/tfjs-core";
 import type { MathBackendCPU } from "@tensorflow/tfjs-backend-cpu";
 import type { NativeKernels } from "./native.ts";
+import { float32Pool } from "./pool.ts";
 
 /**
  * A float32 tensor's values as a Float32Array: tfjs-cpu may hold a float32 tensor in another typed
@@ -157,7 +158,7 @@ export function binaryValues(
   native?: NativeKernels,
 ): { values: Float32Array; shape: number[] } {
   const plan = planBroadcast(aShape, bShape);
-  const out = new Float32Array(util.sizeFromShape(plan.outShape));
+  const out = float32Pool.take(util.sizeFromShape(plan.outShape));
   const { dims, aStrides, bStrides } = plan;
   const rank = dims.length;
   const code = NATIVE_BINARY[op];
@@ -249,7 +250,7 @@ export type UnaryOp = typeof UNARY_OPS[number];
 /** `out[i] = f(x[i])`, one loop per op. */
 export function unaryValues(op: UnaryOp, x: Float32Array): Float32Array {
   const n = x.length;
-  const out = new Float32Array(n);
+  const out = float32Pool.take(n);
   switch (op) {
     case "Neg":
       for (let i = 0; i < n; i++) out[i] = -x[i];

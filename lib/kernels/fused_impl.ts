@@ -15,6 +15,7 @@
 
 import { backend_util } from "@tensorflow/tfjs-core";
 import type { NativeKernels } from "./native.ts";
+import { float32Pool } from "./pool.ts";
 
 /** LayerNorm forward outputs: y and the per-row statistics the gradient needs. */
 export interface LayerNormOut {
@@ -64,46 +65,46 @@ export function nativeImpl(k: NativeKernels): FusedImpl {
   return {
     name: "native",
     exp(x) {
-      const y = new Float32Array(x.length);
+      const y = float32Pool.take(x.length);
       k.ff_exp(x, y, BigInt(x.length));
       return y;
     },
     erf(x) {
-      const y = new Float32Array(x.length);
+      const y = float32Pool.take(x.length);
       k.ff_erf(x, y, BigInt(x.length));
       return y;
     },
     gelu(x) {
-      const y = new Float32Array(x.length);
+      const y = float32Pool.take(x.length);
       k.ff_gelu(x, y, BigInt(x.length));
       return y;
     },
     geluGrad(x, dy) {
-      const dx = new Float32Array(x.length);
+      const dx = float32Pool.take(x.length);
       k.ff_gelu_grad(x, dy, dx, BigInt(x.length));
       return dx;
     },
     layerNorm(x, g, b, rows, c, eps) {
-      const y = new Float32Array(rows * c);
-      const mean = new Float32Array(rows);
-      const rstd = new Float32Array(rows);
+      const y = float32Pool.take(rows * c);
+      const mean = float32Pool.take(rows);
+      const rstd = float32Pool.take(rows);
       k.ff_layernorm(x, g, b, y, mean, rstd, BigInt(rows), BigInt(c), eps);
       return { y, mean, rstd };
     },
     layerNormGrad(x, g, mean, rstd, dy, rows, c) {
-      const dx = new Float32Array(rows * c);
+      const dx = float32Pool.take(rows * c);
       const dg = new Float64Array(c);
       const db = new Float64Array(c);
       k.ff_layernorm_grad(x, g, mean, rstd, dy, dx, dg, db, BigInt(rows), BigInt(c));
       return { dx, dg: Float32Array.from(dg), db: Float32Array.from(db) };
     },
     softmax(x, rows, n) {
-      const y = new Float32Array(rows * n);
+      const y = float32Pool.take(rows * n);
       k.ff_softmax(x, y, BigInt(rows), BigInt(n));
       return y;
     },
     softmaxGrad(y, dy, rows, n) {
-      const dx = new Float32Array(rows * n);
+      const dx = float32Pool.take(rows * n);
       k.ff_softmax_grad(y, dy, dx, BigInt(rows), BigInt(n));
       return dx;
     },
@@ -126,22 +127,22 @@ function erf(v: number): number {
 export const jsImpl: FusedImpl = {
   name: "js",
   exp(x) {
-    const y = new Float32Array(x.length);
+    const y = float32Pool.take(x.length);
     for (let i = 0; i < x.length; i++) y[i] = Math.exp(x[i]);
     return y;
   },
   erf(x) {
-    const y = new Float32Array(x.length);
+    const y = float32Pool.take(x.length);
     for (let i = 0; i < x.length; i++) y[i] = erf(x[i]);
     return y;
   },
   gelu(x) {
-    const y = new Float32Array(x.length);
+    const y = float32Pool.take(x.length);
     for (let i = 0; i < x.length; i++) y[i] = 0.5 * x[i] * (1 + erf(x[i] * Math.SQRT1_2));
     return y;
   },
   geluGrad(x, dy) {
-    const dx = new Float32Array(x.length);
+    const dx = float32Pool.take(x.length);
     for (let i = 0; i < x.length; i++) {
       const v = x[i];
       const cdf = 0.5 * (1 + erf(v * Math.SQRT1_2));
@@ -150,9 +151,9 @@ export const jsImpl: FusedImpl = {
     return dx;
   },
   layerNorm(x, g, b, rows, c, eps) {
-    const y = new Float32Array(rows * c);
-    const mean = new Float32Array(rows);
-    const rstd = new Float32Array(rows);
+    const y = float32Pool.take(rows * c);
+    const mean = float32Pool.take(rows);
+    const rstd = float32Pool.take(rows);
     for (let r = 0; r < rows; r++) {
       const base = r * c;
       let s = 0;
@@ -168,7 +169,7 @@ export const jsImpl: FusedImpl = {
     return { y, mean, rstd };
   },
   layerNormGrad(x, g, mean, rstd, dy, rows, c) {
-    const dx = new Float32Array(rows * c);
+    const dx = float32Pool.take(rows * c);
     const dg = new Float64Array(c);
     const db = new Float64Array(c);
     for (let r = 0; r < rows; r++) {
@@ -195,7 +196,7 @@ export const jsImpl: FusedImpl = {
     return { dx, dg: Float32Array.from(dg), db: Float32Array.from(db) };
   },
   softmax(x, rows, n) {
-    const y = new Float32Array(rows * n);
+    const y = float32Pool.take(rows * n);
     for (let base = 0; base < rows * n; base += n) {
       let max = -Infinity;
       for (let j = 0; j < n; j++) if (x[base + j] > max) max = x[base + j];
@@ -211,7 +212,7 @@ export const jsImpl: FusedImpl = {
     return y;
   },
   softmaxGrad(y, dy, rows, n) {
-    const dx = new Float32Array(rows * n);
+    const dx = float32Pool.take(rows * n);
     for (let base = 0; base < rows * n; base += n) {
       let s = 0;
       for (let j = 0; j < n; j++) s += dy[base + j] * y[base + j];

@@ -14,6 +14,7 @@ import {
   util,
 } from "@tensorflow/tfjs-core";
 import type { MathBackendCPU } from "@tensorflow/tfjs-backend-cpu";
+import { float32Pool } from "./pool.ts";
 
 /** Tile edge of the blocked 2-D transpose, in elements (a 32×32 float32 tile is 4 KiB). */
 const TRANSPOSE_TILE = 32;
@@ -28,7 +29,7 @@ export function transposeValues(
   shape: readonly number[],
   perm: readonly number[],
 ): Float32Array {
-  const out = new Float32Array(x.length);
+  const out = float32Pool.take(x.length);
   // Drop size-1 dims (renumbering the rest), then merge runs p, p+1, ... of the perm.
   const keptDims = shape.map((_, d) => d).filter((d) => shape[d] !== 1);
   const keptShape = keptDims.map((d) => shape[d]);
@@ -119,7 +120,7 @@ export function sliceValues(
 ): Float32Array {
   const rank = shape.length;
   const total = util.sizeFromShape([...size]);
-  const out = new Float32Array(total);
+  const out = float32Pool.take(total);
   if (total === 0) return out;
   // Innermost run: the trailing dims taken whole, times the first partial dim above them.
   let inner = rank - 1;
@@ -202,7 +203,7 @@ export function concatValues(
   const outer = shape.slice(0, axis).reduce((a, b) => a * b, 1);
   const runs = parts.map((p) => p.shape.slice(axis).reduce((a, b) => a * b, 1));
   const rowLength = runs.reduce((a, b) => a + b, 0);
-  const out = new Float32Array(outer * rowLength);
+  const out = float32Pool.take(outer * rowLength);
   let offset = 0;
   parts.forEach((p, i) => {
     const run = runs[i];
@@ -259,7 +260,7 @@ export function gatherValues(
       throw new Error(`GatherV2: the index value ${index} is not in [0, ${dim - 1}]`);
     }
   }
-  const out = new Float32Array(outer * n * slice);
+  const out = float32Pool.take(outer * n * slice);
   for (let o = 0; o < outer; o++) {
     for (let i = 0; i < n; i++) {
       const src = (o * dim + indices[i]) * slice;

@@ -20,6 +20,7 @@ import {
 } from "@tensorflow/tfjs-core";
 import type { MathBackendCPU } from "@tensorflow/tfjs-backend-cpu";
 import type { Gemm } from "./gemm.ts";
+import { float32Pool } from "./pool.ts";
 
 /** The products a matmul of these shapes needs, after batch broadcasting. */
 export interface MatMulPlan {
@@ -97,8 +98,8 @@ function broadcastIndex(inShape: readonly number[], outShape: readonly number[])
 }
 
 /**
- * Multiplies `op(a)·op(b)` (plus `bias` on every row, when given) into a new Float32Array laid out
- * as `plan.outShape`. The bias is written first and the GEMM accumulates onto it (beta = 1), so
+ * Multiplies `op(a)·op(b)` (plus `bias` on every row, when given) into a Float32Array from the
+ * buffer pool, laid out as `plan.outShape`. The bias is written first and the GEMM accumulates onto it (beta = 1), so
  * it costs no extra pass over the product.
  *
  * @param gemm The GEMM implementation.
@@ -115,11 +116,11 @@ export function matMulValues(
   bias?: Float32Array,
 ): Float32Array {
   const { m, n, k, batch } = plan;
-  const out = new Float32Array(batch * m * n);
+  const out = float32Pool.take(batch * m * n);
   if (bias !== undefined) {
     if (bias.length === 1) out.fill(bias[0]);
     else for (let row = 0; row < out.length; row += n) out.set(bias, row);
-  }
+  } else if (k === 0) out.fill(0);
   if (batch === 0 || m === 0 || n === 0) return out;
   if (k === 0) return out;
   const beta = bias === undefined ? 0 : 1;

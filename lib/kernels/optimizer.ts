@@ -12,6 +12,7 @@
 
 import * as tf from "@tensorflow/tfjs-core";
 import type { MathBackendCPU } from "@tensorflow/tfjs-backend-cpu";
+import { float32Pool } from "./pool.ts";
 
 /** Kernel name of the fused update. */
 export const ADAMW_KERNEL = "FlopsFitAdamW";
@@ -51,9 +52,9 @@ export function adamwKernelConfig(backendName: string): tf.KernelConfig {
       const vv = f32(backend, v);
       const c = f32(backend, coef)[0];
       const n = pv.length;
-      const pOut = new Float32Array(n);
-      const mOut = new Float32Array(n);
-      const vOut = new Float32Array(n);
+      const pOut = float32Pool.take(n);
+      const mOut = float32Pool.take(n);
+      const vOut = float32Pool.take(n);
       const keep = 1 - a.lr * a.weightDecay;
       for (let i = 0; i < n; i++) {
         const gi = gv[i] * c;

@@ -8,6 +8,7 @@
 import { getKernel, type KernelFunc, type TensorInfo, util } from "@tensorflow/tfjs-core";
 import type { MathBackendCPU } from "@tensorflow/tfjs-backend-cpu";
 import type { NativeKernels } from "./native.ts";
+import { float32Pool } from "./pool.ts";
 
 /**
  * A float32 tensor's values as a Float32Array: tfjs-cpu may hold a float32 tensor in another typed
@@ -64,7 +65,7 @@ export function sumValues(
   native?: NativeKernels,
 ): Float32Array {
   const { outer, reduce, inner } = plan;
-  const out = new Float32Array(outer * inner);
+  const out = float32Pool.take(outer * inner);
   if (
     native !== undefined && out.length > 0 &&
     native.ff_sum3(x, out, BigInt(outer), BigInt(reduce), BigInt(inner), scale) === 0
@@ -96,7 +97,7 @@ export function sumValues(
 /** Maximum per {@linkcode ReducePlan} (NaN propagates). */
 export function maxValues(x: Float32Array, plan: ReducePlan): Float32Array {
   const { outer, reduce, inner } = plan;
-  const out = new Float32Array(outer * inner).fill(-Infinity);
+  const out = float32Pool.take(outer * inner).fill(-Infinity);
   if (inner === 1) {
     for (let o = 0; o < outer; o++) {
       const base = o * reduce;
