@@ -17,7 +17,7 @@ export interface BenchConfig {
   /** Model family in models/. */
   family: "vit" | "gpt";
   /** Explicit config fields. */
-  config: Record<string, number>;
+  config: Record<string, number | boolean>;
   /** Batch size. */
   batch: number;
   /** Samples are images (ViT) or sequences whose tokens count (GPT). */
@@ -47,7 +47,8 @@ export const BENCH_CONFIGS: BenchConfig[] = [
   {
     id: "gpt",
     family: "gpt",
-    config: { d_model: 128, depth: 4, heads: 4, context: 128 },
+    // An untied output head with bias, as gpt_torch.py (875,520 parameters).
+    config: { d_model: 128, depth: 4, heads: 4, context: 128, tie_embeddings: false },
     batch: 32,
     unit: "tok",
     reference: ["gpt_torch.py"],
@@ -75,12 +76,12 @@ function makeBatch(cfg: BenchConfig, seed: number): Batch {
   };
   if (cfg.family === "vit") {
     const n = cfg.batch;
-    const side = cfg.config.image_size ?? 32;
+    const side = Number(cfg.config.image_size ?? 32);
     const images = new Float32Array(n * side * side * 3).map(() => next() * 2 - 1);
     const labels = new Int32Array(n).map(() => Math.floor(next() * 10));
     return { kind: "image", images, labels, shape: [n, side, side, 3] };
   }
-  const t = cfg.config.context;
+  const t = Number(cfg.config.context);
   const inputs = new Int32Array(cfg.batch * t).map(() => Math.floor(next() * 256));
   const targets = new Int32Array(cfg.batch * t).map(() => Math.floor(next() * 256));
   return { kind: "text", inputs, targets, shape: [cfg.batch, t] };
@@ -114,7 +115,7 @@ export function makeTrainStep(cfg: BenchConfig, seed = 0): TrainStep {
       return loss;
     },
     flopsPerStep: perSample * cfg.batch,
-    unitsPerStep: cfg.unit === "img" ? cfg.batch : cfg.batch * cfg.config.context,
+    unitsPerStep: cfg.unit === "img" ? cfg.batch : cfg.batch * Number(cfg.config.context),
     dispose() {
       optimizer.dispose();
       model.dispose();
