@@ -35,7 +35,6 @@ import {
   INIT_STD,
   layerNorm,
   linear,
-  MASK_NEGATIVE,
   matmul,
   ParamStore,
 } from "./layers.ts";
@@ -175,16 +174,12 @@ function build(c: GptConfig, seed: number): Model {
   );
   const lnFinal = createLayerNorm(store, "ln_f", d);
   const head = c.tie_embeddings ? undefined : createLinear(store, "head", [d, c.vocab_size]);
-  // Additive causal mask (T, T): 0 on and below the diagonal, MASK_NEGATIVE above.
-  const maskValues = new Float32Array(t * t);
-  for (let i = 0; i < t; i++) for (let j = i + 1; j < t; j++) maskValues[i * t + j] = MASK_NEGATIVE;
-  const mask = tf.tensor2d(maskValues, [t, t]);
 
   /** Token ids `(B·T)` → logits `(B·T, V)`. */
   function forward(ids: tf.Tensor1D, b: number): tf.Tensor2D {
     const tokens = tf.reshape(embeddingLookup(wte as tf.Tensor2D, ids), [b, t, d]); // (B, T, C)
     let x = tf.reshape(tf.add(tokens, wpe), [b * t, d]) as tf.Tensor2D; // (B·T, C)
-    for (const p of blocks) x = block(x, p, { batch: b, tokens: t, heads: c.heads, mask });
+    for (const p of blocks) x = block(x, p, { batch: b, tokens: t, heads: c.heads, causal: true });
     const h = layerNorm(x, lnFinal); // (B·T, C)
     return head === undefined
       ? matmul(h, tf.transpose(wte) as tf.Tensor2D) // (B·T, V), tied: h @ wteᵀ
@@ -215,7 +210,6 @@ function build(c: GptConfig, seed: number): Model {
     },
     dispose() {
       for (const v of store.variables) v.variable.dispose();
-      mask.dispose();
     },
   };
 }

@@ -314,6 +314,11 @@ export interface AttentionShape {
   heads: number;
   /** Additive `(T, T)` mask (causal), or none for full attention. */
   mask?: tf.Tensor2D;
+  /**
+   * Key j > query i is excluded (as PyTorch's `is_causal`). The fused kernel then skips the work
+   * above the diagonal; the composite path applies the causal mask itself.
+   */
+  causal?: boolean;
 }
 
 /**
@@ -333,9 +338,22 @@ export function attention(qkv: tf.Tensor2D, shape: AttentionShape): tf.Tensor2D 
   const [q, k, v] = tf.split(qkv, 3, 1).map(toHeads) as [tf.Tensor4D, tf.Tensor4D, tf.Tensor4D];
   let scores = tf.mul(tf.matMul(q, k, false, true), 1 / Math.sqrt(hs)); // (B, H, T, T)
   if (shape.mask !== undefined) scores = tf.add(scores, shape.mask);
+  if (shape.causal) scores = tf.add(scores, causalMask(t));
   const weights = fusedSoftmax(scores); // tf.softmax(scores, -1), with a fused gradient on blas
   const out = tf.matMul(weights, v); // (B, H, T, hs)
   return tf.reshape(tf.transpose(out, [0, 2, 1, 3]), [b * t, c]); // (B·T, C)
+}
+
+/**
+ * The additive causal mask `(T, T)`: 0 on and below the diagonal, {@linkcode MASK_NEGATIVE} above.
+ * @param tokens T.
+ */
+export function causalMask(tokens: number): tf.Tensor2D {
+  const values = new Float32Array(tokens * tokens);
+  for (let i = 0; i < tokens; i++) {
+    for (let j = i + 1; j < tokens; j++) values[i * tokens + j] = MASK_NEGATIVE;
+  }
+  return tf.tensor2d(values, [tokens, tokens]);
 }
 
 /**

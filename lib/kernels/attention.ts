@@ -7,6 +7,11 @@
  *   forward:  S = s·Q Kᵀ + M,  P = softmax(S),  O = P V
  *   backward: dP = dO Vᵀ,  dV = Pᵀ dO,  dS = P ⊙ (dP − rowsum(dP ⊙ P)),  dQ = s·dS K,  dK = s·dSᵀ Q
  *
+ * Causal attention (`causal`: key j > query i excluded, P exactly 0 there) runs in blocks of 32
+ * query rows in the native kernel, skipping the products above the diagonal's blocks: 62.5 % of the
+ * full T×T work at T = 128. FLOP counts (models/) still count the full T×T, as PyTorch's
+ * reference does.
+ *
  * @module
  */
 
@@ -30,6 +35,8 @@ export interface AttentionAttrs {
   heads: number;
   /** Whether input `mask` `(T, T)` is present. */
   masked: boolean;
+  /** Key j > query i is excluded (probability exactly 0), whatever the mask says. */
+  causal: boolean;
 }
 
 function f32(backend: MathBackendCPU, t: tf.TensorInfo): Float32Array {
@@ -51,7 +58,7 @@ export function attentionKernelConfigs(
   const forward: tf.KernelFunc = (args) => {
     const backend = args.backend as MathBackendCPU;
     const { qkv, mask } = args.inputs as { qkv: tf.TensorInfo; mask?: tf.TensorInfo };
-    const { batch: nb, tokens: t, heads: nh } = args.attrs as unknown as AttentionAttrs;
+    const { batch: nb, tokens: t, heads: nh, causal } = args.attrs as unknown as AttentionAttrs;
     const c3 = qkv.shape[1];
     const c = c3 / 3;
     const hs = c / nh;
@@ -70,6 +77,7 @@ export function attentionKernelConfigs(
         BigInt(t),
         BigInt(nh),
         BigInt(c),
+        causal ? 1 : 0,
       );
       if (rc !== 0) throw new Error(`ff_attention failed (${rc})`);
       return [
@@ -107,6 +115,14 @@ export function attentionKernelConfigs(
         for (let i = 0; i < tt; i++) scores[base + i] += m[i];
       }
     }
+    if (causal) {
+      // Here the full T×T is computed; the excluded keys get e^−∞ = 0 from the softmax.
+      for (let base = 0; base < scores.length; base += t * t) {
+        for (let i = 0; i < t; i++) {
+          scores.fill(-Infinity, base + i * t + i + 1, base + (i + 1) * t);
+        }
+      }
+    }
     const probs = impl.softmax(scores, nb * nh * t, t);
     float32Pool.release(scores);
     const out = float32Pool.take(nb * t * c);
@@ -140,7 +156,7 @@ export function attentionKernelConfigs(
   const backward: tf.KernelFunc = (args) => {
     const backend = args.backend as MathBackendCPU;
     const { qkv, probs, dy } = args.inputs as Record<string, tf.TensorInfo>;
-    const { batch: nb, tokens: t, heads: nh } = args.attrs as unknown as AttentionAttrs;
+    const { batch: nb, tokens: t, heads: nh, causal } = args.attrs as unknown as AttentionAttrs;
     const c3 = qkv.shape[1];
     const c = c3 / 3;
     const hs = c / nh;
@@ -161,6 +177,7 @@ export function attentionKernelConfigs(
         BigInt(t),
         BigInt(nh),
         BigInt(c),
+        causal ? 1 : 0,
       );
       float32Pool.release(dP);
       if (rc !== 0) throw new Error(`ff_attention_grad failed (${rc})`);
@@ -280,18 +297,20 @@ type CustomFn = (...args: any[]) => { value: tf.Tensor; gradFunc: (dy: any, save
  * (requires {@linkcode hasFusedAttention}; the mask gets no gradient).
  *
  * @param qkv `(B·T, 3C)`: q, k, v side by side, heads contiguous within each.
- * @param shape Batch B, tokens T, heads H and an optional additive `(T, T)` mask.
+ * @param shape Batch B, tokens T, heads H, an optional additive `(T, T)` mask, and `causal`
+ *   (key j > query i excluded; the kernel then skips that work).
  * @returns `(B·T, C)`, heads concatenated.
  */
 export function fusedAttention(
   qkv: tf.Tensor2D,
-  shape: { batch: number; tokens: number; heads: number; mask?: tf.Tensor2D },
+  shape: { batch: number; tokens: number; heads: number; mask?: tf.Tensor2D; causal?: boolean },
 ): tf.Tensor2D {
-  const attrs = {
+  const attrs: AttentionAttrs = {
     batch: shape.batch,
     tokens: shape.tokens,
     heads: shape.heads,
     masked: shape.mask !== undefined,
+    causal: shape.causal ?? false,
   };
   const mask = shape.mask;
   const op = tf.customGrad(

@@ -37,7 +37,7 @@ const SOURCE = new URL("./native/ff_kernels.c", import.meta.url);
 const CACHE_DIR = new URL("../../.cache/native/", import.meta.url);
 
 /** The interface version ff_kernels.c reports (`ff_version`). */
-const NATIVE_VERSION = 4;
+const NATIVE_VERSION = 5;
 
 const SYMBOLS = {
   ff_version: { parameters: [], result: "i32" },
@@ -74,11 +74,22 @@ const SYMBOLS = {
   ff_bind_blas: { parameters: ["buffer"], result: "i32" },
   ff_threads: { parameters: [], result: "i32" },
   ff_attention: {
-    parameters: ["buffer", "buffer", "buffer", "buffer", "i64", "i64", "i64", "i64"],
+    parameters: ["buffer", "buffer", "buffer", "buffer", "i64", "i64", "i64", "i64", "i32"],
     result: "i32",
   },
   ff_attention_grad: {
-    parameters: ["buffer", "buffer", "buffer", "buffer", "buffer", "i64", "i64", "i64", "i64"],
+    parameters: [
+      "buffer",
+      "buffer",
+      "buffer",
+      "buffer",
+      "buffer",
+      "i64",
+      "i64",
+      "i64",
+      "i64",
+      "i32",
+    ],
     result: "i32",
   },
 } as const;

@@ -218,8 +218,11 @@ FF_API void ff_binary2d(int32_t op, const float *a, int64_t sa0, int64_t sa1, co
   }
 }
 
+/* Columns per block of ff_sum3's inner > 1 case. */
+#define SUM_COLS 64
+
 /* Sum of x viewed as [outer, reduce, inner] over the middle axis, times scale (1/reduce for a
- * mean), accumulated in double. Returns 0, or −1 when the accumulator cannot be allocated. */
+ * mean), accumulated in double. Returns 0. */
 FF_API int32_t ff_sum3(const float *x, float *out, int64_t outer, int64_t reduce, int64_t inner,
                        float scale) {
   if (inner == 1) {
@@ -232,17 +235,19 @@ FF_API int32_t ff_sum3(const float *x, float *out, int64_t outer, int64_t reduce
     }
     return 0;
   }
-  double *acc = malloc(sizeof(double) * (size_t)inner);
-  if (acc == NULL) return -1;
-  for (int64_t o = 0; o < outer; o++) {
-    for (int64_t i = 0; i < inner; i++) acc[i] = 0.0;
+  /* Column blocks of SUM_COLS, spread over the threads (bias gradients: outer 1, inner C). */
+  const int64_t blocks = (inner + SUM_COLS - 1) / SUM_COLS;
+#pragma omp parallel for schedule(static) if (outer * reduce * inner >= PAR_MIN)
+  for (int64_t kb = 0; kb < outer * blocks; kb++) {
+    const int64_t o = kb / blocks, i0 = (kb % blocks) * SUM_COLS;
+    const int64_t n = inner - i0 < SUM_COLS ? inner - i0 : SUM_COLS;
+    double acc[SUM_COLS] = {0.0};
     for (int64_t r = 0; r < reduce; r++) {
-      const float *xr = x + (o * reduce + r) * inner;
-      for (int64_t i = 0; i < inner; i++) acc[i] += xr[i];
+      const float *xr = x + (o * reduce + r) * inner + i0;
+      for (int64_t i = 0; i < n; i++) acc[i] += xr[i];
     }
-    for (int64_t i = 0; i < inner; i++) out[o * inner + i] = (float)(acc[i] * scale);
+    for (int64_t i = 0; i < n; i++) out[o * inner + i0 + i] = (float)(acc[i] * scale);
   }
-  free(acc);
   return 0;
 }
 
@@ -297,9 +302,31 @@ static void softmax_rows_inplace(float *x, int64_t rows, int64_t n) {
   }
 }
 
-/* Forward. probs: (B, H, T, T) out; out: (B·T, C). mask: (T, T) or NULL. Returns 0 or −1 (no BLAS). */
+/* Causal attention works in blocks of this many query rows: row block [r0, r0 + BR) sees only
+ * key columns [0, r0 + BR), so the products above the diagonal's blocks are never computed
+ * (62.5 % of the full T×T work at T = 128). Backward's dK and dV use column blocks of the same
+ * size, so every dS entry they read was computed (or is an exact 0 above the diagonal). */
+#define CAUSAL_BLOCK 32
+
+/* Softmax of x[0 .. n) in place. */
+static void softmax_inplace(float *x, int64_t n) {
+  float m = -INFINITY;
+  for (int64_t j = 0; j < n; j++) m = x[j] > m ? x[j] : m;
+  float s = 0.0f;
+  for (int64_t j = 0; j < n; j++) {
+    const float e = ff_expf(x[j] - m);
+    x[j] = e;
+    s += e;
+  }
+  const float inv = 1.0f / s;
+  for (int64_t j = 0; j < n; j++) x[j] *= inv;
+}
+
+/* Forward. probs: (B, H, T, T) out; out: (B·T, C). mask: (T, T) additive, or NULL. causal ≠ 0:
+ * key j > query i is excluded (probability exactly 0) and those blocks are skipped.
+ * Returns 0 or −1 (no BLAS). */
 FF_API int32_t ff_attention(const float *qkv, const float *mask, float *probs, float *out,
-                            int64_t nb, int64_t t, int64_t nh, int64_t c) {
+                            int64_t nb, int64_t t, int64_t nh, int64_t c, int32_t causal) {
   if (blas_sgemm == NULL) return -1;
   const int64_t c3 = 3 * c, hs = c / nh;
   const float scale = 1.0f / sqrtf((float)hs);
@@ -310,22 +337,45 @@ FF_API int32_t ff_attention(const float *qkv, const float *mask, float *probs, f
     const int64_t b = bh / nh, h = bh % nh;
     const float *q = qkv + b * t * c3 + h * hs;
     float *p = probs + bh * t * t;
-    blas_sgemm(ROW_MAJOR, NO_TRANS, TRANS, (int)t, (int)t, (int)hs, scale, q, (int)c3, q + c,
-               (int)c3, 0.0f, p, (int)t);
-    if (mask != NULL)
-      for (int64_t i = 0; i < t * t; i++) p[i] += mask[i];
-    softmax_rows_inplace(p, t, t);
-    blas_sgemm(ROW_MAJOR, NO_TRANS, NO_TRANS, (int)t, (int)hs, (int)t, 1.0f, p, (int)t, q + 2 * c,
-               (int)c3, 0.0f, out + b * t * c + h * hs, (int)c);
+    float *o = out + b * t * c + h * hs;
+    if (!causal) {
+      blas_sgemm(ROW_MAJOR, NO_TRANS, TRANS, (int)t, (int)t, (int)hs, scale, q, (int)c3, q + c,
+                 (int)c3, 0.0f, p, (int)t);
+      if (mask != NULL)
+        for (int64_t i = 0; i < t * t; i++) p[i] += mask[i];
+      softmax_rows_inplace(p, t, t);
+      blas_sgemm(ROW_MAJOR, NO_TRANS, NO_TRANS, (int)t, (int)hs, (int)t, 1.0f, p, (int)t,
+                 q + 2 * c, (int)c3, 0.0f, o, (int)c);
+      continue;
+    }
+    for (int64_t r0 = 0; r0 < t; r0 += CAUSAL_BLOCK) {
+      const int64_t rn = t - r0 < CAUSAL_BLOCK ? t - r0 : CAUSAL_BLOCK, cols = r0 + rn;
+      float *pb = p + r0 * t;
+      /* S[r0 : r0+rn, 0 : cols] = s · Q[r0 : r0+rn] K[0 : cols]ᵀ */
+      blas_sgemm(ROW_MAJOR, NO_TRANS, TRANS, (int)rn, (int)cols, (int)hs, scale, q + r0 * c3,
+                 (int)c3, q + c, (int)c3, 0.0f, pb, (int)t);
+      for (int64_t i = 0; i < rn; i++) {
+        const int64_t row = r0 + i;
+        float *pr = pb + i * t;
+        if (mask != NULL)
+          for (int64_t j = 0; j <= row; j++) pr[j] += mask[row * t + j];
+        softmax_inplace(pr, row + 1);
+        for (int64_t j = row + 1; j < t; j++) pr[j] = 0.0f;
+      }
+      /* O[r0 : r0+rn] = P[r0 : r0+rn, 0 : cols] V[0 : cols] */
+      blas_sgemm(ROW_MAJOR, NO_TRANS, NO_TRANS, (int)rn, (int)hs, (int)cols, 1.0f, pb, (int)t,
+                 q + 2 * c, (int)c3, 0.0f, o + r0 * c, (int)c);
+    }
   }
   blas_set_threads(saved);
   return 0;
 }
 
-/* Backward. dout: (B·T, C); dqkv: (B·T, 3C) out; scratch: B·H·T·T floats. Returns 0 or −1. */
+/* Backward. dout: (B·T, C); dqkv: (B·T, 3C) out; scratch: B·H·T·T floats; causal as in the
+ * forward pass (probs then hold exact zeros above the diagonal). Returns 0 or −1. */
 FF_API int32_t ff_attention_grad(const float *qkv, const float *probs, const float *dout,
                                  float *dqkv, float *scratch, int64_t nb, int64_t t, int64_t nh,
-                                 int64_t c) {
+                                 int64_t c, int32_t causal) {
   if (blas_sgemm == NULL) return -1;
   const int64_t c3 = 3 * c, hs = c / nh;
   const float scale = 1.0f / sqrtf((float)hs);
@@ -341,25 +391,56 @@ FF_API int32_t ff_attention_grad(const float *qkv, const float *probs, const flo
     float *dq = dqkv + b * t * c3 + h * hs;
     float *dk = dq + c, *dv = dq + 2 * c;
     float *ds = scratch + bh * t * t;
-    blas_sgemm(ROW_MAJOR, NO_TRANS, TRANS, (int)t, (int)t, (int)hs, 1.0f, dO, (int)c, v, (int)c3,
-               0.0f, ds, (int)t);
-    blas_sgemm(ROW_MAJOR, TRANS, NO_TRANS, (int)t, (int)hs, (int)t, 1.0f, p, (int)t, dO, (int)c,
-               0.0f, dv, (int)c3);
-    for (int64_t i = 0; i < t; i++) {
-      const float *pr = p + i * t;
-      float *dr = ds + i * t;
-      float s = 0.0f;
-      for (int64_t j = 0; j < t; j++) s += dr[j] * pr[j];
-      for (int64_t j = 0; j < t; j++) dr[j] = pr[j] * (dr[j] - s);
+    if (!causal) {
+      blas_sgemm(ROW_MAJOR, NO_TRANS, TRANS, (int)t, (int)t, (int)hs, 1.0f, dO, (int)c, v,
+                 (int)c3, 0.0f, ds, (int)t);
+      blas_sgemm(ROW_MAJOR, TRANS, NO_TRANS, (int)t, (int)hs, (int)t, 1.0f, p, (int)t, dO,
+                 (int)c, 0.0f, dv, (int)c3);
+      for (int64_t i = 0; i < t; i++) {
+        const float *pr = p + i * t;
+        float *dr = ds + i * t;
+        float s = 0.0f;
+        for (int64_t j = 0; j < t; j++) s += dr[j] * pr[j];
+        for (int64_t j = 0; j < t; j++) dr[j] = pr[j] * (dr[j] - s);
+      }
+      blas_sgemm(ROW_MAJOR, NO_TRANS, NO_TRANS, (int)t, (int)hs, (int)t, scale, ds, (int)t, k,
+                 (int)c3, 0.0f, dq, (int)c3);
+      blas_sgemm(ROW_MAJOR, TRANS, NO_TRANS, (int)t, (int)hs, (int)t, scale, ds, (int)t, q,
+                 (int)c3, 0.0f, dk, (int)c3);
+      continue;
     }
-    blas_sgemm(ROW_MAJOR, NO_TRANS, NO_TRANS, (int)t, (int)hs, (int)t, scale, ds, (int)t, k,
-               (int)c3, 0.0f, dq, (int)c3);
-    blas_sgemm(ROW_MAJOR, TRANS, NO_TRANS, (int)t, (int)hs, (int)t, scale, ds, (int)t, q, (int)c3,
-               0.0f, dk, (int)c3);
+    for (int64_t r0 = 0; r0 < t; r0 += CAUSAL_BLOCK) {
+      const int64_t rn = t - r0 < CAUSAL_BLOCK ? t - r0 : CAUSAL_BLOCK, cols = r0 + rn;
+      float *db = ds + r0 * t;
+      /* dP[r0 : r0+rn, 0 : cols] = dO[r0 : r0+rn] V[0 : cols]ᵀ */
+      blas_sgemm(ROW_MAJOR, NO_TRANS, TRANS, (int)rn, (int)cols, (int)hs, 1.0f, dO + r0 * c,
+                 (int)c, v, (int)c3, 0.0f, db, (int)t);
+      for (int64_t i = 0; i < rn; i++) {
+        const int64_t row = r0 + i;
+        const float *pr = p + row * t;
+        float *dr = db + i * t;
+        float s = 0.0f;
+        for (int64_t j = 0; j <= row; j++) s += dr[j] * pr[j];
+        for (int64_t j = 0; j <= row; j++) dr[j] = pr[j] * (dr[j] - s);
+        for (int64_t j = row + 1; j < cols; j++) dr[j] = 0.0f;
+      }
+      /* dQ[r0 : r0+rn] = s · dS[r0 : r0+rn, 0 : cols] K[0 : cols] */
+      blas_sgemm(ROW_MAJOR, NO_TRANS, NO_TRANS, (int)rn, (int)hs, (int)cols, scale, db, (int)t, k,
+                 (int)c3, 0.0f, dq + r0 * c3, (int)c3);
+    }
+    for (int64_t c0 = 0; c0 < t; c0 += CAUSAL_BLOCK) {
+      const int64_t cn = t - c0 < CAUSAL_BLOCK ? t - c0 : CAUSAL_BLOCK, rows = t - c0;
+      /* dK[c0 : c0+cn] = s · dS[c0 : T, c0 : c0+cn]ᵀ Q[c0 : T] */
+      blas_sgemm(ROW_MAJOR, TRANS, NO_TRANS, (int)cn, (int)hs, (int)rows, scale, ds + c0 * t + c0,
+                 (int)t, q + c0 * c3, (int)c3, 0.0f, dk + c0 * c3, (int)c3);
+      /* dV[c0 : c0+cn] = P[c0 : T, c0 : c0+cn]ᵀ dO[c0 : T] */
+      blas_sgemm(ROW_MAJOR, TRANS, NO_TRANS, (int)cn, (int)hs, (int)rows, 1.0f, p + c0 * t + c0,
+                 (int)t, dO + c0 * c, (int)c, 0.0f, dv + c0 * c3, (int)c3);
+    }
   }
   blas_set_threads(saved);
   return 0;
 }
 
 /* Version of this file's interface, checked by the loader. */
-FF_API int32_t ff_version(void) { return 4; }
+FF_API int32_t ff_version(void) { return 5; }

@@ -41,24 +41,32 @@ Deno.test(
 );
 
 Deno.test(
-  `fused attention on blas matches the composite attention on cpu, masked or not, with gradients${BLAS_SKIP}`,
+  `fused attention on blas matches the composite attention on cpu, masked, causal or neither, with gradients${BLAS_SKIP}`,
   {
     ignore,
   },
   async () => {
     let seed = 50;
+    // mode: "mask" = the causal mask as an additive tensor; "causal" = the causal flag (the
+    // native kernel's blocked path: T below, at and across its 32-row blocks); "both".
+    type Mode = "none" | "mask" | "causal" | "both";
     for (
-      const [batch, tokens, heads, width, causal] of [
-        [1, 1, 1, 4, false],
-        [2, 5, 2, 8, false],
-        [3, 17, 4, 16, true],
-        [2, 65, 4, 64, false],
-      ] as [number, number, number, number, boolean][]
+      const [batch, tokens, heads, width, mode] of [
+        [1, 1, 1, 4, "none"],
+        [2, 5, 2, 8, "none"],
+        [3, 17, 4, 16, "mask"],
+        [2, 65, 4, 64, "none"],
+        [1, 1, 1, 4, "causal"],
+        [3, 17, 4, 16, "causal"],
+        [2, 32, 2, 16, "causal"],
+        [2, 70, 2, 16, "causal"],
+        [1, 37, 3, 12, "both"],
+      ] as [number, number, number, number, Mode][]
     ) {
       await assertSameOnBlas(
         [{ shape: [batch * tokens, 3 * width], seed: seed++ }],
         (qkv) => {
-          const mask = causal
+          const mask = mode === "mask" || mode === "both"
             ? tf.mul(tf.sub(1, tf.linalg.bandPart(tf.ones([tokens, tokens]), -1, 0)), MASK_NEGATIVE)
             : undefined;
           return attention(tf.mul(qkv, 2) as tf.Tensor2D, {
@@ -66,11 +74,12 @@ Deno.test(
             tokens,
             heads,
             mask: mask as tf.Tensor2D | undefined,
+            causal: mode === "causal" || mode === "both",
           });
         },
         {
           grads: true,
-          label: `attention B${batch} T${tokens} H${heads} C${width} causal=${causal}`,
+          label: `attention B${batch} T${tokens} H${heads} C${width} ${mode}`,
         },
       );
     }
@@ -133,30 +142,30 @@ Deno.test(`the JavaScript attention path (per-head FFI GEMMs) matches the native
   }
   tf.registerBackend(name, () => new MathBackendCPU());
   try {
-    const run = async (backend: string) => {
+    // T 9 with the mask tensor; T 40 with the causal flag (two of the native kernel's row blocks).
+    const run = async (backend: string, tokens: number, causal: boolean) => {
       await tf.setBackend(backend);
-      const qkv = tf.tensor2d(randomValues(3 * 9 * 24, 77), [3 * 9, 24]);
-      const mask = tf.mul(tf.sub(1, tf.linalg.bandPart(tf.ones([9, 9]), -1, 0)), MASK_NEGATIVE);
+      const qkv = tf.tensor2d(randomValues(3 * tokens * 24, 77), [3 * tokens, 24]);
+      const mask = causal ? undefined : tf.mul(
+        tf.sub(1, tf.linalg.bandPart(tf.ones([tokens, tokens]), -1, 0)),
+        MASK_NEGATIVE,
+      ) as tf.Tensor2D;
       const f = (x: tf.Tensor) =>
         tf.sum(
-          tf.square(
-            attention(x as tf.Tensor2D, {
-              batch: 3,
-              tokens: 9,
-              heads: 2,
-              mask: mask as tf.Tensor2D,
-            }),
-          ),
+          tf.square(attention(x as tf.Tensor2D, { batch: 3, tokens, heads: 2, mask, causal })),
         );
       const { value, grad } = tf.valueAndGrad(f)(qkv);
       const out = { value: value.dataSync()[0], grad: grad.dataSync() as Float32Array };
-      tf.dispose([qkv, mask, value, grad]);
+      tf.dispose([qkv, value, grad]);
+      if (mask !== undefined) mask.dispose();
       return out;
     };
-    const js = await run(name);
-    const nat = await run("blas");
-    assert.ok(Math.abs(js.value - nat.value) <= 1e-5 * Math.abs(nat.value));
-    assert.ok(worstExcess(js.grad, nat.grad, 1e-4, 1e-6) <= 0);
+    for (const [tokens, causal] of [[9, false], [40, true]] as [number, boolean][]) {
+      const js = await run(name, tokens, causal);
+      const nat = await run("blas", tokens, causal);
+      assert.ok(Math.abs(js.value - nat.value) <= 1e-5 * Math.abs(nat.value), `T ${tokens}`);
+      assert.ok(worstExcess(js.grad, nat.grad, 1e-4, 1e-6) <= 0, `T ${tokens} gradient`);
+    }
   } finally {
     await tf.setBackend("cpu");
     tf.removeBackend(name);
