@@ -15,6 +15,7 @@ import {
   hasFusedKernels,
   layerNorm as fusedLayerNorm,
   softmax as fusedSoftmax,
+  softmaxCrossEntropy,
 } from "../lib/kernels/fused.ts";
 import { fusedAttention, hasFusedAttention } from "../lib/kernels/attention.ts";
 import { mulberry32 } from "../lib/random.ts";
@@ -424,6 +425,8 @@ export function crossEntropy(
   labels: tf.Tensor1D,
   labelSmoothing = 0,
 ): tf.Scalar {
+  // One kernel forward and one backward where the backend has them (lib/kernels/fused.ts).
+  if (hasFusedKernels()) return softmaxCrossEntropy(logits, labels, labelSmoothing);
   const classes = logits.shape[1];
   const logProbs = tf.logSoftmax(logits, -1);
   const nll = tf.neg(tf.sum(tf.mul(oneHotFloat(labels, classes), logProbs), -1));

@@ -12,6 +12,7 @@
 import * as tf from "@tensorflow/tfjs-core";
 import type { MathBackendCPU } from "@tensorflow/tfjs-backend-cpu";
 import type { FusedImpl } from "./fused_impl.ts";
+import { float32Pool as pool } from "./pool.ts";
 
 /** Kernel names of the fused ops (registered only on backends that implement them). */
 export const FUSED_KERNELS = {
@@ -20,7 +21,23 @@ export const FUSED_KERNELS = {
   layerNorm: "FlopsFitLayerNorm",
   layerNormGrad: "FlopsFitLayerNormGrad",
   softmaxGrad: "FlopsFitSoftmaxGrad",
+  crossEntropy: "FlopsFitCrossEntropy",
+  crossEntropyGrad: "FlopsFitCrossEntropyGrad",
 } as const;
+
+/** Class indices as Int32Array, each checked to lie in [0, classes). */
+function labelValues(backend: MathBackendCPU, t: tf.TensorInfo, classes: number): Int32Array {
+  const v = backend.data.get(t.dataId).values;
+  const labels = v instanceof Int32Array ? v : Int32Array.from(v as ArrayLike<number>);
+  for (let i = 0; i < labels.length; i++) {
+    if (!(labels[i] >= 0 && labels[i] < classes)) {
+      throw new RangeError(
+        `label ${labels[i]} at row ${i} is not a class index in [0, ${classes})`,
+      );
+    }
+  }
+  return labels;
+}
 
 function f32(backend: MathBackendCPU, t: tf.TensorInfo): Float32Array {
   const v = backend.data.get(t.dataId).values;
@@ -111,6 +128,36 @@ export function fusedKernelConfigs(backendName: string, impl: FusedImpl): tf.Ker
         backend.makeTensorInfo([c], "float32", grads.dg),
         backend.makeTensorInfo([c], "float32", grads.db),
       ];
+    }),
+    k(FUSED_KERNELS.crossEntropy, (args) => {
+      const { logits, labels } = args.inputs as { logits: tf.TensorInfo; labels: tf.TensorInfo };
+      const { labelSmoothing: eps } = args.attrs as { labelSmoothing: number };
+      const backend = args.backend as MathBackendCPU;
+      const [rows, n] = logits.shape;
+      const out = impl.crossEntropy(f32(backend, logits), labelValues(backend, labels, n), rows, n);
+      // loss = mean over rows of (1 − ε)·nll + ε·uniform, summed in double.
+      let sum = 0;
+      for (let r = 0; r < rows; r++) sum += (1 - eps) * out.nll[r] + eps * out.uniform[r];
+      pool.release(out.nll);
+      pool.release(out.uniform);
+      return [
+        backend.makeTensorInfo([], "float32", Float32Array.of(rows === 0 ? NaN : sum / rows)),
+        backend.makeTensorInfo([rows, n], "float32", out.probs),
+      ];
+    }),
+    k(FUSED_KERNELS.crossEntropyGrad, (args) => {
+      const { probs, labels, dy } = args.inputs as Record<string, tf.TensorInfo>;
+      const { labelSmoothing: eps } = args.attrs as { labelSmoothing: number };
+      const backend = args.backend as MathBackendCPU;
+      const [rows, n] = probs.shape;
+      const dz = impl.crossEntropyGrad(
+        f32(backend, probs),
+        labelValues(backend, labels, n),
+        rows,
+        n,
+        { scale: f32(backend, dy)[0] / rows, smoothing: eps },
+      );
+      return backend.makeTensorInfo([rows, n], "float32", dz);
     }),
     k(FUSED_KERNELS.softmaxGrad, (args) => {
       const { y, dy } = args.inputs as { y: tf.TensorInfo; dy: tf.TensorInfo };
@@ -223,4 +270,34 @@ const fusedSoftmax = tf.customGrad(
 export function softmax(x: tf.Tensor): tf.Tensor {
   if (hasFusedKernels()) return fusedSoftmax(x);
   return tf.softmax(x, -1);
+}
+
+/**
+ * Mean softmax cross-entropy with label smoothing ε (PyTorch's definition),
+ * (1 − ε)·(−ln p_label) + ε·mean_k(−ln p_k), as one kernel forward and one backward,
+ * dlogits = (p − ε/K − (1 − ε)·onehot(label))·dy/N. Requires {@linkcode hasFusedKernels}.
+ *
+ * @param logits `(N, K)` float32.
+ * @param labels `(N)` int32 class indices, each in [0, K) (else a RangeError).
+ * @param labelSmoothing ε in [0, 1).
+ * @returns Scalar loss in nats.
+ */
+export function softmaxCrossEntropy(
+  logits: tf.Tensor2D,
+  labels: tf.Tensor1D,
+  labelSmoothing = 0,
+): tf.Scalar {
+  const attrs = { labelSmoothing };
+  const op = tf.customGrad(
+    ((z: tf.Tensor, save: tf.GradSaveFunc) => {
+      const [loss, probs] = runMany(FUSED_KERNELS.crossEntropy, { logits: z, labels }, attrs);
+      save([probs, labels]);
+      return {
+        value: loss,
+        gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) =>
+          run(FUSED_KERNELS.crossEntropyGrad, { probs: saved[0], labels: saved[1], dy }, attrs),
+      };
+    }) as CustomFn,
+  ) as (z: tf.Tensor) => tf.Tensor;
+  return op(logits) as tf.Scalar;
 }

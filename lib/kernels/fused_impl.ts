@@ -31,6 +31,16 @@ export interface LayerNormGrads {
   db: Float32Array;
 }
 
+/** Softmax cross-entropy forward outputs, per row. */
+export interface CrossEntropyOut {
+  /** `(rows, n)` softmax probabilities, kept for the gradient. */
+  probs: Float32Array;
+  /** `(rows)` −ln p_label. */
+  nll: Float32Array;
+  /** `(rows)` −mean_j ln p_j (the label-smoothing term). */
+  uniform: Float32Array;
+}
+
 /** One implementation of the fused kernels. */
 export interface FusedImpl {
   /** "native" or "js". */
@@ -58,6 +68,16 @@ export interface FusedImpl {
   ): LayerNormGrads;
   softmax(x: Float32Array, rows: number, n: number): Float32Array;
   softmaxGrad(y: Float32Array, dy: Float32Array, rows: number, n: number): Float32Array;
+  /** Softmax cross-entropy of logits `z` `(rows, n)` against `labels` (each in [0, n)). */
+  crossEntropy(z: Float32Array, labels: Int32Array, rows: number, n: number): CrossEntropyOut;
+  /** dz = scale·(p − ε/n − (1 − ε)·onehot(label)). */
+  crossEntropyGrad(
+    probs: Float32Array,
+    labels: Int32Array,
+    rows: number,
+    n: number,
+    coefs: { scale: number; smoothing: number },
+  ): Float32Array;
 }
 
 /** The implementation over the native library. */
@@ -107,6 +127,18 @@ export function nativeImpl(k: NativeKernels): FusedImpl {
       const dx = float32Pool.take(rows * n);
       k.ff_softmax_grad(y, dy, dx, BigInt(rows), BigInt(n));
       return dx;
+    },
+    crossEntropy(z, labels, rows, n) {
+      const probs = float32Pool.take(rows * n);
+      const nll = float32Pool.take(rows);
+      const uniform = float32Pool.take(rows);
+      k.ff_cross_entropy(z, labels, probs, nll, uniform, BigInt(rows), BigInt(n));
+      return { probs, nll, uniform };
+    },
+    crossEntropyGrad(probs, labels, rows, n, { scale, smoothing }) {
+      const dz = float32Pool.take(rows * n);
+      k.ff_cross_entropy_grad(probs, labels, dz, BigInt(rows), BigInt(n), scale, smoothing);
+      return dz;
     },
   };
 }
@@ -219,5 +251,41 @@ export const jsImpl: FusedImpl = {
       for (let j = 0; j < n; j++) dx[base + j] = y[base + j] * (dy[base + j] - s);
     }
     return dx;
+  },
+  crossEntropy(z, labels, rows, n) {
+    // lse = m + ln Σ e^(z − m), p = e^(z − m)/Σ, nll = lse − z_label, uniform = lse − mean(z).
+    const probs = float32Pool.take(rows * n);
+    const nll = float32Pool.take(rows);
+    const uniform = float32Pool.take(rows);
+    for (let r = 0; r < rows; r++) {
+      const base = r * n;
+      let m = -Infinity;
+      for (let j = 0; j < n; j++) if (z[base + j] > m) m = z[base + j];
+      let s = 0;
+      let zSum = 0;
+      for (let j = 0; j < n; j++) {
+        const e = Math.exp(z[base + j] - m);
+        probs[base + j] = e;
+        s += e;
+        zSum += z[base + j];
+      }
+      const inv = 1 / s;
+      for (let j = 0; j < n; j++) probs[base + j] *= inv;
+      const lse = m + Math.log(s);
+      nll[r] = lse - z[base + labels[r]];
+      uniform[r] = lse - zSum / n;
+    }
+    return { probs, nll, uniform };
+  },
+  crossEntropyGrad(probs, labels, rows, n, { scale, smoothing }) {
+    const dz = float32Pool.take(rows * n);
+    const off = smoothing / n;
+    const on = 1 - smoothing;
+    for (let r = 0; r < rows; r++) {
+      const base = r * n;
+      for (let j = 0; j < n; j++) dz[base + j] = scale * (probs[base + j] - off);
+      dz[base + labels[r]] -= scale * on;
+    }
+    return dz;
   },
 };

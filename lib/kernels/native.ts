@@ -37,7 +37,7 @@ const SOURCE = new URL("./native/ff_kernels.c", import.meta.url);
 const CACHE_DIR = new URL("../../.cache/native/", import.meta.url);
 
 /** The interface version ff_kernels.c reports (`ff_version`). */
-const NATIVE_VERSION = 5;
+const NATIVE_VERSION = 6;
 
 const SYMBOLS = {
   ff_version: { parameters: [], result: "i32" },
@@ -68,6 +68,14 @@ const SYMBOLS = {
   ff_softmax_grad: { parameters: ["buffer", "buffer", "buffer", "i64", "i64"], result: "void" },
   ff_binary2d: {
     parameters: ["i32", "buffer", "i64", "i64", "buffer", "i64", "i64", "buffer", "i64", "i64"],
+    result: "void",
+  },
+  ff_cross_entropy: {
+    parameters: ["buffer", "buffer", "buffer", "buffer", "buffer", "i64", "i64"],
+    result: "void",
+  },
+  ff_cross_entropy_grad: {
+    parameters: ["buffer", "buffer", "buffer", "i64", "i64", "f32", "f32"],
     result: "void",
   },
   ff_sum3: { parameters: ["buffer", "buffer", "i64", "i64", "i64", "f32"], result: "i32" },

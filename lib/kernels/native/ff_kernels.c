@@ -16,6 +16,17 @@
 
 #define FF_API __attribute__((visibility("default")))
 
+#ifdef _OPENMP
+#include <omp.h>
+static int ff_max_threads(void) { return omp_get_max_threads(); }
+static int ff_thread_id(void) { return omp_get_thread_num(); }
+static int ff_team_size(void) { return omp_get_num_threads(); }
+#else
+static int ff_max_threads(void) { return 1; }
+static int ff_thread_id(void) { return 0; }
+static int ff_team_size(void) { return 1; }
+#endif
+
 /* Loops over at least this many floats are split across the OpenMP threads; below it, waking a
  * sleeping thread (OMP_WAIT_POLICY=PASSIVE, tens of µs) costs more than the second core saves. */
 #define PAR_MIN 32768
@@ -174,6 +185,46 @@ FF_API void ff_softmax_grad(const float *y, const float *dy, float *dx, int64_t 
   }
 }
 
+/* Softmax cross-entropy over rows of width n (labels in [0, n), checked by the caller):
+ *   lse = m + ln Σ_j e^(z_j − m)  (m = max_j z_j),   p_j = e^(z_j − m) / Σ_j e^(z_j − m),
+ *   nll = lse − z_label,   uniform = lse − mean_j z_j  (= −mean_j ln p_j, label smoothing's term).
+ * Row sums accumulate in double. */
+FF_API void ff_cross_entropy(const float *z, const int32_t *labels, float *probs, float *nll,
+                             float *uniform, int64_t rows, int64_t n) {
+#pragma omp parallel for schedule(static) if (rows * n >= PAR_MIN)
+  for (int64_t r = 0; r < rows; r++) {
+    const float *zr = z + r * n;
+    float *pr = probs + r * n;
+    float m = -INFINITY;
+    for (int64_t j = 0; j < n; j++) m = zr[j] > m ? zr[j] : m;
+    double s = 0.0, zsum = 0.0;
+    for (int64_t j = 0; j < n; j++) {
+      const float e = ff_expf(zr[j] - m);
+      pr[j] = e;
+      s += e;
+      zsum += zr[j];
+    }
+    const float inv = (float)(1.0 / s);
+    for (int64_t j = 0; j < n; j++) pr[j] *= inv;
+    const double lse = (double)m + log(s);
+    nll[r] = (float)(lse - (double)zr[labels[r]]);
+    uniform[r] = (float)(lse - zsum / (double)n);
+  }
+}
+
+/* Its gradient: dz_j = scale·(p_j − ε/n − (1 − ε)·[j = label])  (scale = upstream / rows). */
+FF_API void ff_cross_entropy_grad(const float *probs, const int32_t *labels, float *dz, int64_t rows,
+                                  int64_t n, float scale, float smoothing) {
+  const float off = smoothing / (float)n, on = 1.0f - smoothing;
+#pragma omp parallel for schedule(static) if (rows * n >= PAR_MIN)
+  for (int64_t r = 0; r < rows; r++) {
+    const float *pr = probs + r * n;
+    float *dr = dz + r * n;
+    for (int64_t j = 0; j < n; j++) dr[j] = scale * (pr[j] - off);
+    dr[labels[r]] -= scale * on;
+  }
+}
+
 /* Binary ops over a 2-D broadcast plan: out[i·d1 + j] = a[i·sa0 + j·sa1] ⊙ b[i·sb0 + j·sb1],
  * with the inner strides sa1, sb1 in {0, 1} (0 broadcasts). op: 0 add, 1 sub, 2 mul, 3 div. */
 #define FF_ROW(EXPR)                                                              \
@@ -218,11 +269,8 @@ FF_API void ff_binary2d(int32_t op, const float *a, int64_t sa0, int64_t sa1, co
   }
 }
 
-/* Columns per block of ff_sum3's inner > 1 case. */
-#define SUM_COLS 64
-
 /* Sum of x viewed as [outer, reduce, inner] over the middle axis, times scale (1/reduce for a
- * mean), accumulated in double. Returns 0. */
+ * mean), accumulated in double. Returns 0, or −1 when the partial sums cannot be allocated. */
 FF_API int32_t ff_sum3(const float *x, float *out, int64_t outer, int64_t reduce, int64_t inner,
                        float scale) {
   if (inner == 1) {
@@ -235,19 +283,32 @@ FF_API int32_t ff_sum3(const float *x, float *out, int64_t outer, int64_t reduce
     }
     return 0;
   }
-  /* Column blocks of SUM_COLS, spread over the threads (bias gradients: outer 1, inner C). */
-  const int64_t blocks = (inner + SUM_COLS - 1) / SUM_COLS;
-#pragma omp parallel for schedule(static) if (outer * reduce * inner >= PAR_MIN)
-  for (int64_t kb = 0; kb < outer * blocks; kb++) {
-    const int64_t o = kb / blocks, i0 = (kb % blocks) * SUM_COLS;
-    const int64_t n = inner - i0 < SUM_COLS ? inner - i0 : SUM_COLS;
-    double acc[SUM_COLS] = {0.0};
-    for (int64_t r = 0; r < reduce; r++) {
-      const float *xr = x + (o * reduce + r) * inner + i0;
-      for (int64_t i = 0; i < n; i++) acc[i] += xr[i];
+  /* Rows split between the threads, each summing whole rows (contiguous reads) into its own
+   * partial; the partials are added at the end (bias gradients: outer 1, reduce B·T, inner C). */
+  const int64_t threads = reduce * inner >= PAR_MIN ? ff_max_threads() : 1;
+  double *partial = malloc(sizeof(double) * (size_t)(threads * inner));
+  if (partial == NULL) return -1;
+  for (int64_t o = 0; o < outer; o++) {
+    const float *xo = x + o * reduce * inner;
+    /* Zeroed here: a team smaller than asked for leaves some partials untouched. */
+    memset(partial, 0, sizeof(double) * (size_t)(threads * inner));
+#pragma omp parallel num_threads(threads) if (threads > 1)
+    {
+      const int64_t id = ff_thread_id(), team = ff_team_size();
+      const int64_t r0 = reduce * id / team, r1 = reduce * (id + 1) / team;
+      double *acc = partial + id * inner;
+      for (int64_t r = r0; r < r1; r++) {
+        const float *xr = xo + r * inner;
+        for (int64_t i = 0; i < inner; i++) acc[i] += xr[i];
+      }
     }
-    for (int64_t i = 0; i < n; i++) out[o * inner + i0 + i] = (float)(acc[i] * scale);
+    for (int64_t i = 0; i < inner; i++) {
+      double s = 0.0;
+      for (int64_t t = 0; t < threads; t++) s += partial[t * inner + i];
+      out[o * inner + i] = (float)(s * scale);
+    }
   }
+  free(partial);
   return 0;
 }
 
@@ -279,12 +340,7 @@ FF_API int32_t ff_bind_blas(const char *path) {
   return blas_sgemm != NULL && blas_set_threads != NULL && blas_get_threads != NULL ? 0 : -2;
 }
 
-#ifdef _OPENMP
-#include <omp.h>
-FF_API int32_t ff_threads(void) { return omp_get_max_threads(); }
-#else
-FF_API int32_t ff_threads(void) { return 1; }
-#endif
+FF_API int32_t ff_threads(void) { return ff_max_threads(); }
 
 static void softmax_rows_inplace(float *x, int64_t rows, int64_t n) {
   for (int64_t r = 0; r < rows; r++) {
@@ -443,4 +499,4 @@ FF_API int32_t ff_attention_grad(const float *qkv, const float *probs, const flo
 }
 
 /* Version of this file's interface, checked by the loader. */
-FF_API int32_t ff_version(void) { return 5; }
+FF_API int32_t ff_version(void) { return 6; }

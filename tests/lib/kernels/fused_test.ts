@@ -2,7 +2,7 @@ import * as tf from "@tensorflow/tfjs-core";
 import assert from "node:assert/strict";
 import { assertSameOnBlas, BLAS_OK, BLAS_SKIP, randomValues, worstExcess } from "./_helpers.ts";
 import { gelu, hasFusedKernels, layerNorm, softmax } from "../../../lib/kernels/fused.ts";
-import { attention, MASK_NEGATIVE } from "../../../models/layers.ts";
+import { attention, crossEntropy, MASK_NEGATIVE } from "../../../models/layers.ts";
 import { jsImpl, nativeImpl } from "../../../lib/kernels/fused_impl.ts";
 import { loadNative } from "../../../lib/kernels/native.ts";
 
@@ -87,6 +87,33 @@ Deno.test(
 );
 
 Deno.test(
+  `fused cross-entropy on blas matches the composite one on cpu, with label smoothing and gradients${BLAS_SKIP}`,
+  { ignore },
+  async () => {
+    let seed = 200;
+    // [4096, 256] is the benchmark GPT's head, past the threading threshold.
+    for (const [rows, classes] of [[1, 2], [5, 3], [37, 256], [4096, 256]]) {
+      const labels = Int32Array.from(
+        randomValues(rows, seed++),
+        (v) => Math.min(classes - 1, Math.floor((v + 1) / 2 * classes)),
+      );
+      for (const smoothing of [0, 0.1]) {
+        await assertSameOnBlas(
+          [{ shape: [rows, classes], seed: seed++ }],
+          (z) => crossEntropy(tf.mul(z, 8) as tf.Tensor2D, tf.tensor1d(labels, "int32"), smoothing),
+          { grads: true, label: `crossEntropy ${rows}×${classes} ε=${smoothing}` },
+        );
+      }
+    }
+    await tf.setBackend("blas");
+    const z = tf.zeros([2, 3]) as tf.Tensor2D;
+    const bad = tf.tensor1d([0, 3], "int32");
+    assert.throws(() => crossEntropy(z, bad), /label 3 at row 1 .*\[0, 3\)/);
+    tf.dispose([z, bad]);
+  },
+);
+
+Deno.test(
   `native and JavaScript fused kernels agree${
     native.ok ? "" : ` (skipped: ${!native.ok && native.reason})`
   }`,
@@ -122,6 +149,18 @@ Deno.test(
     const y = impl.softmax(x, rows, c);
     check("softmax", y, jsImpl.softmax(x, rows, c));
     check("softmaxGrad", impl.softmaxGrad(y, dy, rows, c), jsImpl.softmaxGrad(y, dy, rows, c));
+    const labels = Int32Array.from({ length: rows }, (_, i) => (i * 7) % c);
+    const ce = impl.crossEntropy(x, labels, rows, c);
+    const ceJs = jsImpl.crossEntropy(x, labels, rows, c);
+    check("crossEntropy probs", ce.probs, ceJs.probs);
+    check("crossEntropy nll", ce.nll, ceJs.nll, 1e-5);
+    check("crossEntropy uniform", ce.uniform, ceJs.uniform, 1e-5);
+    const coefs = { scale: 0.3, smoothing: 0.1 };
+    check(
+      "crossEntropyGrad",
+      impl.crossEntropyGrad(ce.probs, labels, rows, c, coefs),
+      jsImpl.crossEntropyGrad(ceJs.probs, labels, rows, c, coefs),
+    );
   },
 );
 
