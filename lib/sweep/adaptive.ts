@@ -19,11 +19,11 @@
  * @module
  */
 import type { SweepFamily } from "./family.ts";
-import { type CurveFit, fitCurve, fitCurves, normalDraw, type ObservedPoint } from "./isoflop.ts";
+import { type CurveFit, fitCurve, fitCurves, type ObservedPoint } from "./isoflop.ts";
 import { quantile } from "../fit/bootstrap.ts";
 import { evalParabola, fitParabola } from "../fit/isoflop.ts";
 import { fitLine } from "../fit/linalg.ts";
-import { mulberry32 } from "../random.ts";
+import { mulberry32, normalDraw } from "../random.ts";
 import { type BudgetGrid, planGrid, type PointTemplate } from "./plan.ts";
 
 /** Options of {@linkcode planAdaptive}. */

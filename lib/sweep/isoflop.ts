@@ -89,29 +89,3 @@ export function fitCurve(C: number, points: ObservedPoint[]): CurveFit {
   const position = lnNopt < xs[0]! ? "below" : lnNopt > xs[xs.length - 1]! ? "above" : "inside";
   return { C, points, parabola, lnNopt, lossMin: minimum.minimum, position, rms };
 }
-
-/**
- * A standard normal draw (Box–Muller) from a uniform generator.
- *
- * @param random Uniform generator on [0, 1).
- * @returns One N(0, 1) sample.
- */
-export function normalDraw(random: () => number): number {
-  const u = 1 - random(); // in (0, 1], so the log is finite
-  return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * random());
-}
-
-/**
- * A stable 32-bit hash of a string (FNV-1a), for seeding per-point noise.
- *
- * @param text Any string.
- * @returns An unsigned 32-bit integer.
- */
-export function hashString(text: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < text.length; i++) {
-    h ^= text.charCodeAt(i);
-    h = Math.imul(h, 0x01000193);
-  }
-  return h >>> 0;
-}

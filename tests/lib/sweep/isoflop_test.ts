@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { fitParabola } from "../../../lib/fit/isoflop.ts";
-import { fitCurve, fitCurves, hashString } from "../../../lib/sweep/isoflop.ts";
+import { fitCurve, fitCurves } from "../../../lib/sweep/isoflop.ts";
 
 /** Five sizes 1e3…16e3 on one budget with losses from `loss(N)`. */
 function curvePoints(loss: (N: number) => number) {
@@ -70,9 +70,4 @@ Deno.test("fitCurves() groups points by budget, ascending in C and N", () => {
   assert.deepEqual(curves.map((c) => c.C), [1, 2]);
   assert.ok(curves.every((c) => c.points.every((p, i, a) => i === 0 || a[i - 1]!.N < p.N)));
   assert.ok(Math.abs(curves[0]!.lossMin! - 2) < 1e-12 && Math.abs(curves[1]!.lossMin! - 3) < 1e-12);
-});
-
-Deno.test("hashString() is deterministic", () => {
-  assert.equal(hashString("abc"), hashString("abc"));
-  assert.notEqual(hashString("abc"), hashString("abd"));
 });
