@@ -44,25 +44,50 @@ export interface ParabolaFit extends Parabola {
 }
 
 /**
- * Weighted least-squares parabola y = c0 + c1·x + c2·x².
+ * A least-squares quadratic y = c0 + c1·x + c2·x² of any curvature: what
+ * {@linkcode fitQuadratic} returns and {@linkcode parabolaMinimum} reads. Callers that need a
+ * curve's shape even when it has no minimum (the sweep planner extends a concave curve towards its
+ * better edge) read `coefficients` here.
+ */
+export interface QuadraticFit {
+  /** [c0, c1, c2] in the original x. */
+  coefficients: [number, number, number];
+  /** μ: the weighted mean of x, where the regression is centred. */
+  centre: number;
+  /** [d0, d1, d2] of y = d0 + d1·t + d2·t², t = x − μ. */
+  centred: [number, number, number];
+  /** Sampled [min, max] of x (points with weight > 0). */
+  ln_range: [number, number];
+  /** [min, max] of y over the same points. */
+  y_range: [number, number];
+  /** Σ w (the number of points when unweighted). */
+  weight_sum: number;
+  /** SS_res = Σ w·(y − ŷ)². */
+  ss_res: number;
+  /** 1 − SS_res/SS_tot; 1 when y has no spread. */
+  r2: number;
+}
+
+/**
+ * Weighted least-squares quadratic y = c0 + c1·x + c2·x², whatever the sign of c2.
  *
  * @param x Abscissae.
  * @param y Ordinates.
  * @param weights Non-negative weights (resample counts); all 1 when omitted.
- * @returns The fit, or a reason string when it has < 3 distinct x or c2 ≤ 0.
+ * @returns The fit, or a reason string when it has < 3 distinct x or singular normal equations.
  *
  * @example
  * ```ts
- * import { fitParabola } from "./isoflop.ts";
- * const fit = fitParabola([0, 1, 2, 3], [4, 1, 0, 1]);
- * if (typeof fit === "string" || Math.abs(Math.log(fit.vertex) - 2) > 1e-12) throw new Error("bad");
+ * import { fitQuadratic } from "./isoflop.ts";
+ * const fit = fitQuadratic([0, 1, 2, 3], [0, 1, 1, 0]); // concave: no minimum, but a shape
+ * if (typeof fit === "string" || Math.abs(fit.coefficients[2] + 0.5) > 1e-12) throw new Error("bad");
  * ```
  */
-export function fitParabola(
+export function fitQuadratic(
   x: readonly number[],
   y: readonly number[],
   weights?: readonly number[],
-): ParabolaFit | string {
+): QuadraticFit | string {
   const distinct = new Set<number>();
   let sw = 0;
   let mean = 0;
@@ -108,40 +133,97 @@ export function fitParabola(
   const d = solve3(m, r);
   if (d === null) return "the points are collinear in ln space (singular normal equations)";
   const [d0, d1, d2] = d;
+  const yMean = ySum / sw;
   let yLo = Infinity;
   let yHi = -Infinity;
-  for (let i = 0; i < x.length; i++) {
-    if (weights && weights[i]! <= 0) continue;
-    yLo = Math.min(yLo, y[i]!);
-    yHi = Math.max(yHi, y[i]!);
-  }
-  if (!(d2 > MIN_REL_CURVATURE * (yHi - yLo) / ((hi - lo) * (hi - lo)))) {
-    return `non-positive curvature (c2 = ${d2.toPrecision(3)}): no minimum`;
-  }
-  const yMean = ySum / sw;
   let ssRes = 0;
   let ssTot = 0;
   for (let i = 0; i < x.length; i++) {
     const w = weights ? weights[i]! : 1;
     if (w <= 0) continue;
+    yLo = Math.min(yLo, y[i]!);
+    yHi = Math.max(yHi, y[i]!);
     const t = x[i]! - mean;
     const e = y[i]! - (d0 + d1 * t + d2 * t * t);
     ssRes += w * e * e;
     ssTot += w * (y[i]! - yMean) ** 2;
   }
-  const vertexX = mean - d1 / (2 * d2);
+  return {
+    // Back to x: c0 = d0 − d1·μ + d2·μ², c1 = d1 − 2·d2·μ, c2 = d2.
+    coefficients: [d0 - d1 * mean + d2 * mean * mean, d1 - 2 * d2 * mean, d2],
+    centre: mean,
+    centred: [d0, d1, d2],
+    ln_range: [lo, hi],
+    y_range: [yLo, yHi],
+    weight_sum: sw,
+    ss_res: ssRes,
+    r2: ssTot > 0 ? 1 - ssRes / ssTot : 1,
+  };
+}
+
+/**
+ * The minimum of a fitted quadratic: vertex x* = μ − d1/(2·d2) (in centred form), N_opt = e^{x*},
+ * minimum loss d0 − d1²/(4·d2).
+ *
+ * @param fit A {@linkcode fitQuadratic} result.
+ * @returns The parabola fit, or a reason string when c2 ≤ 0 (relative to the data's spread, see
+ *   {@linkcode MIN_REL_CURVATURE}) or e^{x*} overflows or underflows.
+ */
+export function parabolaMinimum(fit: QuadraticFit): ParabolaFit | string {
+  const [d0, d1, d2] = fit.centred;
+  const [lo, hi] = fit.ln_range;
+  const [yLo, yHi] = fit.y_range;
+  if (!(d2 > MIN_REL_CURVATURE * (yHi - yLo) / ((hi - lo) * (hi - lo)))) {
+    return `non-positive curvature (c2 = ${d2.toPrecision(3)}): no minimum`;
+  }
+  const vertexX = fit.centre - d1 / (2 * d2);
   if (!Number.isFinite(Math.exp(vertexX)) || Math.exp(vertexX) === 0) {
     return `the vertex (x = ${vertexX.toPrecision(3)}) is out of range: no usable minimum`;
   }
   return {
-    // Back to x: c0 = d0 − d1·μ + d2·μ², c1 = d1 − 2·d2·μ, c2 = d2.
-    coefficients: [d0 - d1 * mean + d2 * mean * mean, d1 - 2 * d2 * mean, d2],
+    coefficients: fit.coefficients,
     vertex: Math.exp(vertexX),
-    ln_range: [lo, hi],
+    ln_range: fit.ln_range,
     edge: vertexX < lo || vertexX > hi,
-    r2: ssTot > 0 ? 1 - ssRes / ssTot : 1,
+    r2: fit.r2,
     minimum: d0 - (d1 * d1) / (4 * d2),
   };
+}
+
+/**
+ * Weighted least-squares parabola y = c0 + c1·x + c2·x² and its minimum:
+ * {@linkcode fitQuadratic}, then {@linkcode parabolaMinimum}.
+ *
+ * @param x Abscissae.
+ * @param y Ordinates.
+ * @param weights Non-negative weights (resample counts); all 1 when omitted.
+ * @returns The fit, or a reason string when it has < 3 distinct x or c2 ≤ 0.
+ *
+ * @example
+ * ```ts
+ * import { fitParabola } from "./isoflop.ts";
+ * const fit = fitParabola([0, 1, 2, 3], [4, 1, 0, 1]);
+ * if (typeof fit === "string" || Math.abs(Math.log(fit.vertex) - 2) > 1e-12) throw new Error("bad");
+ * ```
+ */
+export function fitParabola(
+  x: readonly number[],
+  y: readonly number[],
+  weights?: readonly number[],
+): ParabolaFit | string {
+  const fit = fitQuadratic(x, y, weights);
+  return typeof fit === "string" ? fit : parabolaMinimum(fit);
+}
+
+/**
+ * Evaluate y = c0 + c1·x + c2·x².
+ *
+ * @param coefficients [c0, c1, c2].
+ * @param x Where (ln N or ln D for IsoFLOP parabolas).
+ * @returns y (loss in nats for IsoFLOP parabolas).
+ */
+export function evalParabola(coefficients: readonly [number, number, number], x: number): number {
+  return coefficients[0] + coefficients[1] * x + coefficients[2] * x * x;
 }
 
 /**

@@ -3,7 +3,8 @@
  * on an edge, and propose the next budget (and its sizes) that most shrinks the bootstrap
  * uncertainty of N_opt at a target budget.
  *
- * Method (a pre-posterior bootstrap on the planner's Approach-2 estimate, see `isoflop.ts`):
+ * Method (a pre-posterior bootstrap on the planner's Approach-2 estimate, see `isoflop.ts`; every
+ * parabola, line and quantile is the fitter's, from `lib/fit`):
  * 1. Fit each curve's parabola; residuals r pooled into σ² = Σr² / (n − 3·curves).
  * 2. Current uncertainty: residual bootstrap — each replicate adds resampled residuals (scaled by
  *    √(n/(n−3)) to undo the fit's shrinkage) to each curve's fitted losses, refits the parabolas
@@ -18,19 +19,11 @@
  * @module
  */
 import type { SweepFamily } from "./family.ts";
-import {
-  type CurveFit,
-  evalParabola,
-  fitCurve,
-  fitCurves,
-  fitLine,
-  fitParabola,
-  MIN_CURVATURE,
-  normalDraw,
-  type ObservedPoint,
-  quantile,
-} from "./isoflop.ts";
-import { mulberry32 } from "../random.ts";
+import { type CurveFit, fitCurve, fitCurves, type ObservedPoint } from "./isoflop.ts";
+import { quantile } from "../fit/bootstrap.ts";
+import { evalParabola, fitParabola } from "../fit/isoflop.ts";
+import { fitLine } from "../fit/linalg.ts";
+import { mulberry32, normalDraw } from "../random.ts";
 import { type BudgetGrid, planGrid, type PointTemplate } from "./plan.ts";
 
 /** Options of {@linkcode planAdaptive}. */
@@ -124,10 +117,17 @@ export function planAdaptive(options: AdaptiveOptions): AdaptivePlan {
     });
     const done = new Set(curve.points.map((p) => Math.round(p.N)));
     grid.points = grid.points.filter((p) => !done.has(Math.round(p.params)));
+    const budget = `C=${curve.C.toExponential(1)}`;
     grid.warnings.push(
-      `The optimum of C=${curve.C.toExponential(1)} fell ${
-        curve.position === "below" ? "below" : curve.position === "above" ? "above" : "outside"
-      } the sampled sizes; re-centred.`,
+      curve.lnNopt !== undefined
+        ? `The optimum of ${budget} fell ${curve.position} the sampled sizes; re-centred.`
+        : `The IsoFLOP curve of ${budget} has no usable minimum (${curve.reason}); re-planned around ${
+          curve.position === "below"
+            ? "its smallest size"
+            : curve.position === "above"
+            ? "its largest size"
+            : "its middle"
+        }.`,
     );
     if (grid.points.length > 0) recentred.push(grid);
   }
@@ -140,7 +140,10 @@ export function planAdaptive(options: AdaptiveOptions): AdaptivePlan {
   }
   const line = fitLine(convex.map((c) => Math.log(c.C)), convex.map((c) => c.lnNopt!))!;
   const lossLine = fitLine(convex.map((c) => Math.log(c.C)), convex.map((c) => c.lossMin!))!;
-  const curvature = quantile(convex.map((c) => c.parabola!.c2), 0.5);
+  const curvature = quantile(
+    convex.map((c) => c.parabola!.coefficients[2]).sort((a, b) => a - b),
+    0.5,
+  );
   const residualCount = usable.reduce((s, c) => s + c.points.length, 0) - 3 * usable.length;
   const sumSq = usable.reduce((s, c) => s + c.rms ** 2 * c.points.length, 0);
   const sigma = Math.max(MIN_SIGMA, residualCount > 0 ? Math.sqrt(sumSq / residualCount) : 0);
@@ -208,7 +211,7 @@ function bootstrapTarget(
     const ok = fits.filter((f) => f.lnNopt !== undefined);
     if (ok.length < 2) return undefined;
     const line = fitLine(ok.map((f) => Math.log(f.C)), ok.map((f) => f.lnNopt!));
-    return line === undefined ? undefined : line.intercept + line.slope * lnTarget;
+    return line === null ? undefined : line.intercept + line.slope * lnTarget;
   };
   const point = estimate([...curves, ...simulated.map((s) => fitCurve(s.C, s.points))]);
   if (point === undefined) return null;
@@ -217,7 +220,7 @@ function bootstrapTarget(
     const fits: { C: number; lnNopt?: number }[] = [];
     for (const curve of curves) {
       const xs = curve.points.map((p) => Math.log(p.N));
-      const fitted = xs.map((x) => evalParabola(curve.parabola!, x));
+      const fitted = xs.map((x) => evalParabola(curve.parabola!.coefficients, x));
       const residuals = curve.points.map((p, i) => p.loss - fitted[i]!);
       const inflate = Math.sqrt(xs.length / Math.max(1, xs.length - 3));
       const ys = fitted.map((f) =>
@@ -234,13 +237,14 @@ function bootstrapTarget(
     if (value !== undefined && Number.isFinite(value)) draws.push(value);
   }
   if (draws.length < Math.max(10, replicates / 2)) return null;
+  draws.sort((a, b) => a - b);
   const lo = quantile(draws, LOWER_Q);
   const hi = quantile(draws, UPPER_Q);
   return { n_opt: Math.exp(point), ci: [Math.exp(lo), Math.exp(hi)], spread_ln: hi - lo };
 }
 
+/** ln N_opt of one replicate's curve: the fitter's parabola vertex, absent when it refuses. */
 function vertexOf(xs: number[], ys: number[]): { lnNopt?: number } {
   const p = fitParabola(xs, ys);
-  if (p === undefined || !(p.c2 > MIN_CURVATURE)) return {};
-  return { lnNopt: -p.c1 / (2 * p.c2) };
+  return typeof p === "string" ? {} : { lnNopt: Math.log(p.vertex) };
 }

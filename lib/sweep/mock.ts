@@ -9,8 +9,7 @@
  */
 import type { MockLaw } from "./config.ts";
 import type { SweepFamily } from "./family.ts";
-import { mulberry32 } from "../random.ts";
-import { hashString, normalDraw } from "./isoflop.ts";
+import { hashString, mulberry32, normalDraw } from "../random.ts";
 import { pointKey } from "./plan.ts";
 import { PermanentError, type Worker } from "./runner.ts";
 

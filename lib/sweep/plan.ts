@@ -18,7 +18,7 @@
  * @module
  */
 import type { FamilySize, SweepFamily } from "./family.ts";
-import { hashString } from "./isoflop.ts";
+import { hashString } from "../random.ts";
 
 /** The body of `POST /v1/train` for one point (any server speaking it can train the point). */
 export interface TrainRequest {

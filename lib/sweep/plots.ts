@@ -13,6 +13,7 @@
  */
 import * as vega from "vega";
 import * as vl from "vega-lite";
+import { evalParabola } from "../fit/isoflop.ts";
 import type { FitResult } from "../fit/mod.ts";
 
 /** One run as the plots see it. */
@@ -89,12 +90,11 @@ function isoflopSpec({ runs, fit }: PlotInput): vl.TopLevelSpec {
   const optima: Record<string, unknown>[] = [];
   for (const b of fit.isoflop?.budgets ?? []) {
     if (b.status !== "ok" || b.N === null) continue;
-    const [c0, c1, c2] = b.N.coefficients;
     const [lo, hi] = b.N.ln_range;
     const margin = (hi - lo) * CURVE_MARGIN;
     for (let i = 0; i < CURVE_SAMPLES; i++) {
       const x = lo - margin + (hi - lo + 2 * margin) * i / (CURVE_SAMPLES - 1);
-      curves.push({ N: Math.exp(x), loss: c0 + c1 * x + c2 * x * x, budget: b.label });
+      curves.push({ N: Math.exp(x), loss: evalParabola(b.N.coefficients, x), budget: b.label });
     }
     if (b.loss_opt !== null) optima.push({ N: b.N.vertex, loss: b.loss_opt, budget: b.label });
   }

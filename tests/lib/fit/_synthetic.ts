@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { mulberry32 } from "../../../lib/random.ts";
+import { mulberry32, normalDraw } from "../../../lib/random.ts";
 import { computeOptimal, type Law } from "../../../lib/fit/parametric.ts";
 import type { FitPoint } from "../../../lib/fit/schema.ts";
 
@@ -35,7 +35,7 @@ export interface SweepOptions {
 export function isoflopPoints(o: SweepOptions): FitPoint[] {
   const law = o.law ?? TRUTH;
   const random = mulberry32(o.seed ?? 1);
-  const gauss = () => Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random());
+  const gauss = () => normalDraw(random);
   const out: FitPoint[] = [];
   for (const c of o.budgets) {
     const nOpt = computeOptimal(law, c, 6).params;

@@ -23,6 +23,7 @@ Deno.test("quantile() interpolates between order statistics", () => {
   assert.equal(quantile([1, 2, 3, 4], 0.5), 2.5);
   assert.equal(quantile([1, 2, 3, 4], 0), 1);
   assert.equal(quantile([1, 2, 3, 4], 1), 4);
+  assert.equal(quantile([5], 0.9), 5, "one sample is every quantile");
 });
 
 Deno.test("resampleWeights() draws each budget's own size from its own points", () => {

@@ -1,5 +1,12 @@
 import assert from "node:assert/strict";
-import { evalPowerLaw, fitIsoflop, fitParabola } from "../../../lib/fit/isoflop.ts";
+import {
+  evalParabola,
+  evalPowerLaw,
+  fitIsoflop,
+  fitParabola,
+  fitQuadratic,
+  parabolaMinimum,
+} from "../../../lib/fit/isoflop.ts";
 import { computeOptimal, exponentsOf } from "../../../lib/fit/parametric.ts";
 import { preparePoints } from "../../../lib/fit/points.ts";
 import type { FitPoint } from "../../../lib/fit/schema.ts";
@@ -27,6 +34,33 @@ Deno.test("fitParabola() refuses < 3 distinct points and non-positive curvature,
   assert.ok(typeof edge !== "string" && edge.edge);
   // Zero weights drop points: two distinct weighted points are not enough.
   assert.match(fitParabola([1, 2, 3], [3, 2, 3], [1, 1, 0]) as string, /2 distinct/);
+});
+
+Deno.test("fitQuadratic() recovers exact coefficients far from x = 0 and refuses a singular design", () => {
+  // x ≈ ln N of small models: uncentred normal equations would lose ~8 digits here.
+  const x = [9, 9.5, 10, 10.5, 11];
+  const y = x.map((v) => 2 - 0.8 * v + 0.04 * v * v);
+  const fit = fitQuadratic(x, y);
+  assert.ok(typeof fit !== "string");
+  const [c0, c1, c2] = fit.coefficients;
+  assert.ok(Math.abs(c0 - 2) < 1e-8 && Math.abs(c1 + 0.8) < 1e-9 && Math.abs(c2 - 0.04) < 1e-10);
+  assert.ok(fit.ss_res < 1e-20 && fit.weight_sum === 5);
+  assert.ok(x.every((v, i) => Math.abs(evalParabola(fit.coefficients, v) - y[i]!) < 1e-10));
+  assert.match(fitQuadratic([1, 1, 1], [1, 2, 3]) as string, /1 distinct/);
+});
+
+Deno.test("fitQuadratic() keeps a concave curve's shape that parabolaMinimum() refuses", () => {
+  const x = [1, 2, 3, 4];
+  const y = x.map((v) => 3 - 0.1 * (v - 2.5) ** 2);
+  const fit = fitQuadratic(x, y);
+  assert.ok(typeof fit !== "string");
+  assert.ok(Math.abs(fit.coefficients[2] + 0.1) < 1e-12, "the negative curvature is reported");
+  assert.match(parabolaMinimum(fit) as string, /non-positive curvature/);
+  assert.equal(fitParabola(x, y), parabolaMinimum(fit), "fitParabola() gives the same reason");
+  // A convex one: parabolaMinimum() of the quadratic is exactly fitParabola().
+  const convex = fitQuadratic(x, x.map((v) => 3 + 0.1 * (v - 2.5) ** 2));
+  assert.ok(typeof convex !== "string");
+  assert.deepEqual(parabolaMinimum(convex), fitParabola(x, x.map((v) => 3 + 0.1 * (v - 2.5) ** 2)));
 });
 
 Deno.test("fitIsoflop() recovers a and b exactly from sweeps centred on the optimum (bias only shifts k)", () => {

@@ -72,3 +72,29 @@ Deno.test("planAdaptive() says why when fewer than two curves are convex", () =>
   assert.equal(plan.next, null);
   assert.match(plan.notes[0]!, /two convex/);
 });
+
+Deno.test("planAdaptive() extends a concave curve past its better edge and says why it has no minimum", () => {
+  const grids = planSweep({ family, budgets: [1e12, 1e13, 1e14], dataset: "x" });
+  const results = observe(grids.flatMap((g) => g.points));
+  // Make the middle budget concave in ln N with its best point at the largest size.
+  const top = results.filter((p) => p.C === 1e13);
+  const lnLo = Math.log(Math.min(...top.map((p) => p.N)));
+  for (const p of top) p.loss = 2 - 0.05 * (Math.log(p.N) - lnLo) ** 2;
+  const plan = planAdaptive({ family, dataset: "x", results, targetBudget: 1e18, bootstrap: 50 });
+  assert.equal(plan.recentred.length, 1);
+  const grid = plan.recentred[0]!;
+  assert.equal(grid.budget_flops, 1e13);
+  assert.match(grid.warnings.at(-1)!, /no usable minimum \(non-positive curvature .*largest size/);
+  const largestDone = Math.max(...top.map((p) => p.N));
+  assert.ok(grid.points.some((p) => p.params > largestDone), "proposes sizes past the upper edge");
+  // The concave curve is not one of the convex curves N_opt(C) is extrapolated from.
+  assert.ok(plan.current !== null);
+  const convexOnly = planAdaptive({
+    family,
+    dataset: "x",
+    results: results.filter((p) => p.C !== 1e13),
+    targetBudget: 1e18,
+    bootstrap: 50,
+  });
+  assert.equal(plan.current.n_opt, convexOnly.current!.n_opt);
+});
