@@ -8,6 +8,7 @@
  * @module
  */
 
+import { hashString } from "../random.ts";
 import { withEnvDefaults } from "./_env.ts";
 
 /**
@@ -112,15 +113,27 @@ export type NativeLoad =
 
 let cached: NativeLoad | undefined;
 
-/** FNV-1a of the source and flags: the cache key of the built library. */
-function cacheKey(source: string): string {
-  let h = 0x811c9dc5;
-  const text = source + CFLAGS.join(" ") + OPENMP_FLAGS.join(" ") + Deno.build.target;
-  for (let i = 0; i < text.length; i++) {
-    h ^= text.charCodeAt(i);
-    h = Math.imul(h, 0x01000193) >>> 0;
+/**
+ * What `-march=native` compiles for: the CPU's model name and feature flags from
+ * `/proc/cpuinfo` (a library built on one CPU may use instructions another lacks), or the empty
+ * string where that file cannot be read.
+ */
+function cpuIdentity(): string {
+  try {
+    const info = Deno.readTextFileSync("/proc/cpuinfo");
+    const field = (name: string) =>
+      info.match(new RegExp(`^${name}\\s*:\\s*(.*)$`, "m"))?.[1] ?? "";
+    return `${field("model name")}|${field("flags")}`;
+  } catch {
+    return "";
   }
-  return h.toString(16).padStart(8, "0");
+}
+
+/** FNV-1a of the source, flags, target and CPU: the cache key of the built library. */
+function cacheKey(source: string): string {
+  const text = source + CFLAGS.join(" ") + OPENMP_FLAGS.join(" ") + Deno.build.target +
+    cpuIdentity();
+  return hashString(text).toString(16).padStart(8, "0");
 }
 
 /** The path the built library has for the current source. */
