@@ -164,7 +164,7 @@ function register(): BlasBackendInfo {
     ? native.symbols
     : undefined;
   overrides.push(...attentionKernelConfigs(BLAS_BACKEND, gemm, impl, attentionNative));
-  overrides.push(adamwKernelConfig(BLAS_BACKEND));
+  overrides.push(adamwKernelConfig(BLAS_BACKEND, nativeSymbols));
   for (const kernel of overrides) {
     if (tf.getKernel(kernel.kernelName, BLAS_BACKEND) !== undefined) {
       tf.unregisterKernel(kernel.kernelName, BLAS_BACKEND);

@@ -38,7 +38,7 @@ const SOURCE = new URL("./native/ff_kernels.c", import.meta.url);
 const CACHE_DIR = new URL("../../.cache/native/", import.meta.url);
 
 /** The interface version ff_kernels.c reports (`ff_version`). */
-const NATIVE_VERSION = 6;
+const NATIVE_VERSION = 7;
 
 const SYMBOLS = {
   ff_version: { parameters: [], result: "i32" },
@@ -77,6 +77,20 @@ const SYMBOLS = {
   },
   ff_cross_entropy_grad: {
     parameters: ["buffer", "buffer", "buffer", "i64", "i64", "f32", "f32"],
+    result: "void",
+  },
+  ff_adamw: {
+    parameters: [
+      "buffer",
+      "buffer",
+      "buffer",
+      "buffer",
+      "buffer",
+      "buffer",
+      "buffer",
+      "i64",
+      "buffer",
+    ],
     result: "void",
   },
   ff_sum3: { parameters: ["buffer", "buffer", "i64", "i64", "i64", "f32"], result: "i32" },

@@ -13,6 +13,7 @@
 import * as tf from "@tensorflow/tfjs-core";
 import type { MathBackendCPU } from "@tensorflow/tfjs-backend-cpu";
 import { float32Pool } from "./pool.ts";
+import type { NativeKernels } from "./native.ts";
 
 /** Kernel name of the fused update. */
 export const ADAMW_KERNEL = "FlopsFitAdamW";
@@ -37,8 +38,11 @@ function f32(backend: MathBackendCPU, t: tf.TensorInfo): Float32Array {
   return v instanceof Float32Array ? v : Float32Array.from(v as ArrayLike<number>);
 }
 
-/** The kernel config of the fused AdamW update on `backendName`. */
-export function adamwKernelConfig(backendName: string): tf.KernelConfig {
+/**
+ * The kernel config of the fused AdamW update on `backendName`: one C call over both threads with
+ * `native`, else a JavaScript loop.
+ */
+export function adamwKernelConfig(backendName: string, native?: NativeKernels): tf.KernelConfig {
   return {
     kernelName: ADAMW_KERNEL,
     backendName,
@@ -56,13 +60,27 @@ export function adamwKernelConfig(backendName: string): tf.KernelConfig {
       const mOut = float32Pool.take(n);
       const vOut = float32Pool.take(n);
       const keep = 1 - a.lr * a.weightDecay;
-      for (let i = 0; i < n; i++) {
-        const gi = gv[i] * c;
-        const mi = a.beta1 * mv[i] + (1 - a.beta1) * gi;
-        const vi = a.beta2 * vv[i] + (1 - a.beta2) * gi * gi;
-        mOut[i] = mi;
-        vOut[i] = vi;
-        pOut[i] = pv[i] * keep - a.lr * ((mi / a.bias1) / (Math.sqrt(vi / a.bias2) + a.eps));
+      if (native !== undefined) {
+        const h = Float64Array.of(
+          a.lr,
+          a.beta1,
+          a.beta2,
+          a.eps,
+          a.weightDecay,
+          a.bias1,
+          a.bias2,
+          c,
+        );
+        native.ff_adamw(pv, gv, mv, vv, pOut, mOut, vOut, BigInt(n), h);
+      } else {
+        for (let i = 0; i < n; i++) {
+          const gi = gv[i] * c;
+          const mi = a.beta1 * mv[i] + (1 - a.beta1) * gi;
+          const vi = a.beta2 * vv[i] + (1 - a.beta2) * gi * gi;
+          mOut[i] = mi;
+          vOut[i] = vi;
+          pOut[i] = pv[i] * keep - a.lr * ((mi / a.bias1) / (Math.sqrt(vi / a.bias2) + a.eps));
+        }
       }
       return [
         backend.makeTensorInfo(p.shape, "float32", pOut),

@@ -225,6 +225,25 @@ FF_API void ff_cross_entropy_grad(const float *probs, const int32_t *labels, flo
   }
 }
 
+/* AdamW (PyTorch's order), h = {lr, beta1, beta2, eps, weight decay, 1 − β1ᵗ, 1 − β2ᵗ, coef}:
+ *   g ← coef·g,  m ← β1·m + (1 − β1)·g,  v ← β2·v + (1 − β2)·g²,
+ *   p ← p·(1 − lr·λ) − lr · (m / (1 − β1ᵗ)) / (√(v / (1 − β2ᵗ)) + eps) */
+FF_API void ff_adamw(const float *p, const float *g, const float *m, const float *v, float *p_out,
+                     float *m_out, float *v_out, int64_t n, const double *h) {
+  const float lr = (float)h[0], b1 = (float)h[1], b2 = (float)h[2], eps = (float)h[3];
+  const float keep = (float)(1.0 - h[0] * h[4]), inv_bias1 = (float)(1.0 / h[5]);
+  const float inv_bias2 = (float)(1.0 / h[6]), coef = (float)h[7];
+#pragma omp parallel for schedule(static) if (n >= PAR_MIN)
+  for (int64_t i = 0; i < n; i++) {
+    const float gi = g[i] * coef;
+    const float mi = b1 * m[i] + (1.0f - b1) * gi;
+    const float vi = b2 * v[i] + (1.0f - b2) * gi * gi;
+    m_out[i] = mi;
+    v_out[i] = vi;
+    p_out[i] = p[i] * keep - lr * ((mi * inv_bias1) / (sqrtf(vi * inv_bias2) + eps));
+  }
+}
+
 /* Binary ops over a 2-D broadcast plan: out[i·d1 + j] = a[i·sa0 + j·sa1] ⊙ b[i·sb0 + j·sb1],
  * with the inner strides sa1, sb1 in {0, 1} (0 broadcasts). op: 0 add, 1 sub, 2 mul, 3 div. */
 #define FF_ROW(EXPR)                                                              \
@@ -499,4 +518,4 @@ FF_API int32_t ff_attention_grad(const float *qkv, const float *probs, const flo
 }
 
 /* Version of this file's interface, checked by the loader. */
-FF_API int32_t ff_version(void) { return 6; }
+FF_API int32_t ff_version(void) { return 7; }

@@ -225,25 +225,25 @@ Deno.test(`fusedAdamWUpdate() on blas equals the composite AdamW update on cpu${
     bias1: 0.19,
     bias2: 0.0199,
   };
-  await assertSameOnBlas(
-    [{ shape: [33, 7], seed: 70 }, { shape: [33, 7], seed: 71 }, { shape: [33, 7], seed: 72 }, {
-      shape: [33, 7],
-      seed: 73,
-    }],
-    (p, g, m, vRaw) => {
-      const v = tf.abs(vRaw); // a second moment is non-negative
-      const coef = tf.scalar(0.7);
-      if (tf.getBackend() === "blas") return fusedAdamWUpdate({ p, g, m, v, coef }, attrs);
-      const gs = tf.mul(g, coef);
-      const m1 = tf.add(tf.mul(m, attrs.beta1), tf.mul(gs, 1 - attrs.beta1));
-      const v1 = tf.add(tf.mul(v, attrs.beta2), tf.mul(tf.square(gs), 1 - attrs.beta2));
-      const update = tf.div(
-        tf.div(m1, attrs.bias1),
-        tf.add(tf.sqrt(tf.div(v1, attrs.bias2)), attrs.eps),
-      );
-      const p1 = tf.sub(tf.mul(p, 1 - attrs.lr * attrs.weightDecay), tf.mul(update, attrs.lr));
-      return [p1, m1, v1];
-    },
-    { label: "adamw update" },
-  );
+  // [300, 128] is past the native kernel's threading threshold (32768 floats).
+  for (const shape of [[33, 7], [300, 128]]) {
+    await assertSameOnBlas(
+      [70, 71, 72, 73].map((seed) => ({ shape, seed })),
+      (p, g, m, vRaw) => {
+        const v = tf.abs(vRaw); // a second moment is non-negative
+        const coef = tf.scalar(0.7);
+        if (tf.getBackend() === "blas") return fusedAdamWUpdate({ p, g, m, v, coef }, attrs);
+        const gs = tf.mul(g, coef);
+        const m1 = tf.add(tf.mul(m, attrs.beta1), tf.mul(gs, 1 - attrs.beta1));
+        const v1 = tf.add(tf.mul(v, attrs.beta2), tf.mul(tf.square(gs), 1 - attrs.beta2));
+        const update = tf.div(
+          tf.div(m1, attrs.bias1),
+          tf.add(tf.sqrt(tf.div(v1, attrs.bias2)), attrs.eps),
+        );
+        const p1 = tf.sub(tf.mul(p, 1 - attrs.lr * attrs.weightDecay), tf.mul(update, attrs.lr));
+        return [p1, m1, v1];
+      },
+      { label: `adamw update ${shape}` },
+    );
+  }
 });
