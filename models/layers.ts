@@ -383,8 +383,9 @@ export function oneHotFloat(ids: tf.Tensor1D, depth: number): tf.Tensor2D {
 }
 
 /**
- * Rows of `table` at `ids`, whose gradient is a scatter-add written as a matmul,
- * onehot(ids)ᵀ @ dy — so it also runs on backends lacking `UnsortedSegmentSum` (wasm).
+ * Rows of `table` at `ids`, whose gradient is the scatter-add dtable[v] = Σ_{i : ids[i] = v} dy[i]:
+ * one pass on blas, elsewhere written as a matmul onehot(ids)ᵀ @ dy — so it also runs on backends
+ * lacking `UnsortedSegmentSum` (wasm).
  * @param table `(V, C)` embedding table.
  * @param ids `(N)` int32 indices.
  * @returns `(N, C)`.
@@ -399,10 +400,8 @@ export function embeddingLookup(table: tf.Tensor2D, ids: tf.Tensor1D): tf.Tensor
         value: tf.gather(t, ids),
         gradFunc: (dy: tf.Tensor2D, saved: tf.Tensor[]) => {
           const savedIds = saved[0] as tf.Tensor1D;
-          if (hasFusedKernels()) {
-            // blas's GEMM reads the one-hot matrix transposed in place: no (V, N) copy.
-            return [tf.matMul(oneHotFloat(savedIds, vocab), dy, true, false)];
-          }
+          // blas has a one-pass scatter-add (lib/kernels/layout.ts).
+          if (hasFusedKernels()) return [tf.unsortedSegmentSum(dy, savedIds, vocab)];
           const oneHotT = tf.transpose(oneHotFloat(savedIds, vocab)); // (V, N)
           return [tf.matMul(oneHotT, dy)];
         },

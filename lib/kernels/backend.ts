@@ -21,6 +21,7 @@ import { float32Pool } from "./pool.ts";
 import {
   makeConcatKernel,
   makeGatherKernel,
+  makeSegmentSumKernel,
   makeSliceKernel,
   makeSplitVKernel,
   makeTransposeKernel,
@@ -152,6 +153,7 @@ function register(): BlasBackendInfo {
     ["SplitV", makeSplitVKernel()],
     ["Concat", makeConcatKernel()],
     ["GatherV2", makeGatherKernel()],
+    ["UnsortedSegmentSum", makeSegmentSumKernel()],
   ];
   for (const [kernelName, kernelFunc] of fast) {
     overrides.push({ kernelName, backendName: BLAS_BACKEND, kernelFunc });

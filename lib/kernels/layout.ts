@@ -289,3 +289,48 @@ export function makeGatherKernel(): KernelFunc {
     return backend.makeTensorInfo(outShape, "float32", out);
   };
 }
+
+/**
+ * Sums the rows of `x` `(N, inner)` into `numSegments` rows by `segmentIds` `(N)`:
+ * out[s] = Σ_{i : ids[i] = s} x[i]. Ids outside [0, numSegments) are dropped (as tfjs-cpu's).
+ */
+export function segmentSumValues(
+  x: Float32Array,
+  segmentIds: ArrayLike<number>,
+  numSegments: number,
+): Float32Array {
+  const n = segmentIds.length;
+  const inner = n === 0 ? 0 : x.length / n;
+  const out = float32Pool.takeZeroed(numSegments * inner);
+  for (let i = 0; i < n; i++) {
+    const s = segmentIds[i];
+    if (!(s >= 0 && s < numSegments)) continue;
+    const src = i * inner;
+    const dst = s * inner;
+    for (let j = 0; j < inner; j++) out[dst + j] += x[src + j];
+  }
+  return out;
+}
+
+/**
+ * Makes the `UnsortedSegmentSum` kernel — the embedding gradient — as one pass over the rows
+ * (tfjs-cpu's runs one masked full pass per segment). Float32 `x` with 1-D ids only; the rest
+ * goes to the cpu kernel.
+ */
+export function makeSegmentSumKernel(): KernelFunc {
+  const fallback = getKernel("UnsortedSegmentSum", "cpu").kernelFunc;
+  return (args) => {
+    const { x, segmentIds } = args.inputs as { x: TensorInfo; segmentIds: TensorInfo };
+    const { numSegments } = args.attrs as { numSegments: number };
+    if (x.dtype !== "float32" || segmentIds.shape.length !== 1 || x.shape.length < 1) {
+      return fallback(args);
+    }
+    const backend = args.backend as MathBackendCPU;
+    const out = segmentSumValues(
+      backend.data.get(x.dataId).values as Float32Array,
+      backend.data.get(segmentIds.dataId).values as ArrayLike<number>,
+      numSegments,
+    );
+    return backend.makeTensorInfo([numSegments, ...x.shape.slice(1)], "float32", out);
+  };
+}

@@ -130,6 +130,27 @@ Deno.test(
   },
 );
 
+Deno.test(
+  `UnsortedSegmentSum on blas matches cpu, repeated and out-of-range ids included${BLAS_SKIP}`,
+  { ignore },
+  async () => {
+    for (
+      const [shape, ids, segments] of [
+        [[6, 4], [2, 0, 2, 5, -1, 7], 6], // -1 and 7 fall outside: dropped (no gradient: gather refuses them)
+        [[5, 2, 3], [1, 1, 1, 0, 3], 4],
+        [[3], [0, 0, 0], 1],
+        [[4096, 8], Array.from({ length: 4096 }, (_, i) => (i * 37) % 256), 256],
+      ] as [number[], number[], number][]
+    ) {
+      await assertSameOnBlas(
+        [{ shape, seed: 980 + ids.length }],
+        (x) => tf.unsortedSegmentSum(x, tf.tensor1d(ids, "int32"), segments),
+        { grads: ids.every((id) => id >= 0 && id < segments), label: `segment sum ${shape}` },
+      );
+    }
+  },
+);
+
 Deno.test(`Transpose, Slice, SplitV and Softmax on blas match cpu, with gradients${BLAS_SKIP}`, {
   ignore,
 }, async () => {
