@@ -20,6 +20,7 @@ import {
   type SelectOptions,
 } from "../backend/select.ts";
 import { AdamW } from "./adamw.ts";
+import { float32Pool } from "../kernels/pool.ts";
 import { type DatasetResolver, planTraining, TrainInputError, type TrainPlan } from "./plan.ts";
 import type { TrainProgress, TrainRequest, TrainResult } from "./request.ts";
 import { learningRate } from "./schedule.ts";
@@ -313,6 +314,8 @@ async function runPlan(
     } catch {
       // After a backend crash its tensors cannot be freed one by one; resetBackend() dropped them.
     }
+    // Buffers kept for this model's shapes would only hold memory the next training cannot use.
+    float32Pool.clear();
   }
 }
 

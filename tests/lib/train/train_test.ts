@@ -1,4 +1,6 @@
 import assert from "node:assert/strict";
+import { float32Pool } from "../../../lib/kernels/pool.ts";
+import { registerBlasBackend } from "../../../lib/kernels/mod.ts";
 import * as tf from "@tensorflow/tfjs-core";
 import { trainPoint, type TrainProgress, TrainRequestSchema } from "../../../lib/train/mod.ts";
 import { getDataset } from "../../../data/mod.ts";
@@ -92,6 +94,25 @@ Deno.test("trainPoint() leaks no tensors: the live count at step 10 equals that 
   assert.equal(counts.size, 1000, "one progress event per step");
   assert.equal(counts.get(1000), counts.get(10));
   assert.equal(tf.memory().numTensors, before, "everything freed after the run");
+});
+
+Deno.test({
+  name: `trainPoint() on blas reuses disposed buffers during the run and keeps none after it${
+    registerBlasBackend() ? "" : " (skipped: blas unavailable)"
+  }`,
+  ignore: !registerBlasBackend(),
+  fn: async () => {
+    const hitsBefore = float32Pool.stats().hits;
+    let hitsDuring = 0;
+    const r = await trainPoint(request({ ...gptBody, budget: { steps: 5 }, progress_every: 1 }), {
+      resolveDataset: resolveTiny,
+      backend: { override: "blas" },
+      onProgress: () => (hitsDuring = float32Pool.stats().hits - hitsBefore),
+    });
+    assert.equal(r.backend.name, "blas");
+    assert.ok(hitsDuring > 0, "kernel outputs reused disposed buffers");
+    assert.equal(float32Pool.stats().freeBytes, 0, "the pool was emptied at the end");
+  },
 });
 
 Deno.test("trainPoint() stops when its signal aborts and frees the run's memory", async () => {
