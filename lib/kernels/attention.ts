@@ -1,7 +1,7 @@
 /**
  * Fused multi-head self-attention for the `blas` backend: from the fused projection `qkv`
  * `(B·T, 3C)` straight to the heads' concatenated output `(B·T, C)`, with no split, transpose or
- * scale kernels — each head's Q, K and V are read in place (leading dimension 3C) by OpenBLAS.
+ * scale kernels — each head's Q, K and V are read in place (leading dimension 3C).
  *
  * Per batch row b and head h (hs = C/H, s = 1/√hs, M the additive mask or 0):
  *   forward:  S = s·Q Kᵀ + M,  P = softmax(S),  O = P V
@@ -45,9 +45,9 @@ function f32(backend: MathBackendCPU, t: tf.TensorInfo): Float32Array {
 }
 
 /**
- * Kernel configs of the fused attention on `backendName`. With `native` (the C library bound to
- * OpenBLAS), each kernel is one C call that spreads the heads over threads; otherwise a loop of
- * FFI GEMM calls here.
+ * Kernel configs of the fused attention on `backendName`. With `native` (the C library), each
+ * kernel is one C call that spreads the heads over threads and multiplies the small per-head
+ * matrices with its own register-tiled loops; otherwise a loop of OpenBLAS FFI calls here.
  */
 export function attentionKernelConfigs(
   backendName: string,

@@ -160,12 +160,7 @@ function register(): BlasBackendInfo {
   }
   const impl: FusedImpl = native.ok ? nativeImpl(native.symbols) : jsImpl;
   overrides.push(...fusedKernelConfigs(BLAS_BACKEND, impl));
-  // The C attention calls OpenBLAS itself: bind it to the library Deno loaded.
-  const attentionNative = native.ok &&
-      native.symbols.ff_bind_blas(new TextEncoder().encode(`${load.blas.path}\0`)) === 0
-    ? native.symbols
-    : undefined;
-  overrides.push(...attentionKernelConfigs(BLAS_BACKEND, gemm, impl, attentionNative));
+  overrides.push(...attentionKernelConfigs(BLAS_BACKEND, gemm, impl, nativeSymbols));
   overrides.push(adamwKernelConfig(BLAS_BACKEND, nativeSymbols));
   for (const kernel of overrides) {
     if (tf.getKernel(kernel.kernelName, BLAS_BACKEND) !== undefined) {
@@ -181,8 +176,8 @@ function register(): BlasBackendInfo {
     threads: load.blas.threads,
     gemm: gemm.name,
     elementwise: impl.name,
-    attention: attentionNative
-      ? `native, ${attentionNative.ff_threads()} threads over heads`
+    attention: native.ok
+      ? `native, ${native.symbols.ff_threads()} threads over heads`
       : "OpenBLAS per head through FFI",
     native: native.ok ? native.path : `unavailable (${native.reason}); JavaScript kernels`,
     kernels: [...new Set(overrides.map((k) => k.kernelName))],

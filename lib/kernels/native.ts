@@ -38,7 +38,7 @@ const SOURCE = new URL("./native/ff_kernels.c", import.meta.url);
 const CACHE_DIR = new URL("../../.cache/native/", import.meta.url);
 
 /** The interface version ff_kernels.c reports (`ff_version`). */
-const NATIVE_VERSION = 7;
+const NATIVE_VERSION = 8;
 
 const SYMBOLS = {
   ff_version: { parameters: [], result: "i32" },
@@ -94,7 +94,6 @@ const SYMBOLS = {
     result: "void",
   },
   ff_sum3: { parameters: ["buffer", "buffer", "i64", "i64", "i64", "f32"], result: "i32" },
-  ff_bind_blas: { parameters: ["buffer"], result: "i32" },
   ff_threads: { parameters: [], result: "i32" },
   ff_attention: {
     parameters: ["buffer", "buffer", "buffer", "buffer", "i64", "i64", "i64", "i64", "i32"],

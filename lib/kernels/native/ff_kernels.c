@@ -8,7 +8,6 @@
  *   -fassociative-math -fno-signed-zeros -freciprocal-math -shared -fPIC -o libff_kernels.so
  *   ff_kernels.c -lm
  */
-#include <dlfcn.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -331,35 +330,118 @@ FF_API int32_t ff_sum3(const float *x, float *out, int64_t outer, int64_t reduce
   return 0;
 }
 
-/* ---- Fused multi-head attention over OpenBLAS, heads in parallel (OpenMP) ----
+/* ---- Fused multi-head attention, heads in parallel (OpenMP) ----
  * qkv is (B·T, 3C): q, k, v side by side; head h of batch row b uses columns h·hs .. (h+1)·hs of
  * each, rows b·T .. (b+1)·T, in place (leading dimension 3C). Per (b, h), s = 1/√hs:
  *   forward:  S = s·Q Kᵀ + M,  P = softmax(S),  O = P V
  *   backward: dP = dO Vᵀ,  dV = Pᵀ dO,  dS = P ⊙ (dP − rowsum(dP ⊙ P)),  dQ = s·dS K,  dK = s·dSᵀ Q
- * Each (b, h) is a few small GEMMs that OpenBLAS runs on one thread; the heads are spread over
- * the OpenMP threads instead, with OpenBLAS held to one thread meanwhile. */
-typedef void (*sgemm_fn)(int, int, int, int, int, int, float, const float *, int, const float *,
-                         int, float, float *, int);
-typedef void (*set_threads_fn)(int);
-typedef int (*get_threads_fn)(void);
-static sgemm_fn blas_sgemm = NULL;
-static set_threads_fn blas_set_threads = NULL;
-static get_threads_fn blas_get_threads = NULL;
+ * Each (b, h) is a few products of T×hs and T×T matrices (65×16 for the benchmark ViT): too small
+ * for a BLAS call to pay off its packing and dispatch, so they run through small_gemm below, one
+ * (b, h) per thread at a time. */
+FF_API int32_t ff_threads(void) { return ff_max_threads(); }
 
-enum { ROW_MAJOR = 101, NO_TRANS = 111, TRANS = 112 };
+/* 8 floats in a vector register (AVX with -march=native; gcc splits it where the CPU has less). */
+typedef float v8 __attribute__((vector_size(32)));
+/* The same, at any float alignment (loads and stores of rows at arbitrary offsets). */
+typedef float v8u __attribute__((vector_size(32), aligned(4)));
 
-/* Binds cblas_sgemm from the OpenBLAS at `path` (already loaded by Deno: same handle).
- * Returns 0, or −1 when it cannot be opened, −2 when a symbol is missing. */
-FF_API int32_t ff_bind_blas(const char *path) {
-  void *handle = dlopen(path, RTLD_NOW | RTLD_GLOBAL);
-  if (handle == NULL) return -1;
-  blas_sgemm = (sgemm_fn)dlsym(handle, "cblas_sgemm");
-  blas_set_threads = (set_threads_fn)dlsym(handle, "openblas_set_num_threads");
-  blas_get_threads = (get_threads_fn)dlsym(handle, "openblas_get_num_threads");
-  return blas_sgemm != NULL && blas_set_threads != NULL && blas_get_threads != NULL ? 0 : -2;
+static inline v8 load8(const float *p) { return *(const v8u *)p; }
+static inline void store8(float *p, v8 v) { *(v8u *)p = v; }
+static inline v8 splat8(float x) { return (v8){x, x, x, x, x, x, x, x}; }
+
+/* C = alpha·A·B for small matrices: C m×n (row stride ldc), B k×n (row stride ldb), and A m×k
+ * read as A(i, p) = a[i·sai + p·sap] — (sai, sap) = (lda, 1) for A, (1, lda) for a stored Aᵀ.
+ * Register tiles of 4 rows × 16 columns (8 vector accumulators), then 4×8, then scalar columns;
+ * leftover rows one at a time. Overwrites C. */
+static void small_gemm(int64_t m, int64_t n, int64_t k, float alpha, const float *a, int64_t sai,
+                       int64_t sap, const float *b, int64_t ldb, float *c, int64_t ldc) {
+  const v8 va = splat8(alpha);
+  int64_t i = 0;
+  for (; i + 4 <= m; i += 4) {
+    const float *a0 = a + i * sai, *a1 = a0 + sai, *a2 = a1 + sai, *a3 = a2 + sai;
+    float *c0 = c + i * ldc, *c1 = c0 + ldc, *c2 = c1 + ldc, *c3 = c2 + ldc;
+    int64_t j = 0;
+    for (; j + 16 <= n; j += 16) {
+      v8 x00 = {0}, x01 = {0}, x10 = {0}, x11 = {0}, x20 = {0}, x21 = {0}, x30 = {0}, x31 = {0};
+      for (int64_t p = 0; p < k; p++) {
+        const float *bp = b + p * ldb + j;
+        const v8 b0 = load8(bp), b1 = load8(bp + 8);
+        const int64_t o = p * sap;
+        v8 s = splat8(a0[o]);
+        x00 += s * b0;
+        x01 += s * b1;
+        s = splat8(a1[o]);
+        x10 += s * b0;
+        x11 += s * b1;
+        s = splat8(a2[o]);
+        x20 += s * b0;
+        x21 += s * b1;
+        s = splat8(a3[o]);
+        x30 += s * b0;
+        x31 += s * b1;
+      }
+      store8(c0 + j, va * x00);
+      store8(c0 + j + 8, va * x01);
+      store8(c1 + j, va * x10);
+      store8(c1 + j + 8, va * x11);
+      store8(c2 + j, va * x20);
+      store8(c2 + j + 8, va * x21);
+      store8(c3 + j, va * x30);
+      store8(c3 + j + 8, va * x31);
+    }
+    for (; j + 8 <= n; j += 8) {
+      v8 x0 = {0}, x1 = {0}, x2 = {0}, x3 = {0};
+      for (int64_t p = 0; p < k; p++) {
+        const v8 b0 = load8(b + p * ldb + j);
+        const int64_t o = p * sap;
+        x0 += splat8(a0[o]) * b0;
+        x1 += splat8(a1[o]) * b0;
+        x2 += splat8(a2[o]) * b0;
+        x3 += splat8(a3[o]) * b0;
+      }
+      store8(c0 + j, va * x0);
+      store8(c1 + j, va * x1);
+      store8(c2 + j, va * x2);
+      store8(c3 + j, va * x3);
+    }
+    for (; j < n; j++) {
+      float x0 = 0.0f, x1 = 0.0f, x2 = 0.0f, x3 = 0.0f;
+      for (int64_t p = 0; p < k; p++) {
+        const float bv = b[p * ldb + j];
+        const int64_t o = p * sap;
+        x0 += a0[o] * bv;
+        x1 += a1[o] * bv;
+        x2 += a2[o] * bv;
+        x3 += a3[o] * bv;
+      }
+      c0[j] = alpha * x0;
+      c1[j] = alpha * x1;
+      c2[j] = alpha * x2;
+      c3[j] = alpha * x3;
+    }
+  }
+  for (; i < m; i++) {
+    const float *ar = a + i * sai;
+    float *cr = c + i * ldc;
+    int64_t j = 0;
+    for (; j + 8 <= n; j += 8) {
+      v8 x = {0};
+      for (int64_t p = 0; p < k; p++) x += splat8(ar[p * sap]) * load8(b + p * ldb + j);
+      store8(cr + j, va * x);
+    }
+    for (; j < n; j++) {
+      float x = 0.0f;
+      for (int64_t p = 0; p < k; p++) x += ar[p * sap] * b[p * ldb + j];
+      cr[j] = alpha * x;
+    }
+  }
 }
 
-FF_API int32_t ff_threads(void) { return ff_max_threads(); }
+/* dst (cols × rows, row stride rows) = srcᵀ, src rows × cols with row stride lds. */
+static void transpose_into(const float *src, int64_t lds, int64_t rows, int64_t cols, float *dst) {
+  for (int64_t r = 0; r < rows; r++)
+    for (int64_t j = 0; j < cols; j++) dst[j * rows + r] = src[r * lds + j];
+}
 
 static void softmax_rows_inplace(float *x, int64_t rows, int64_t n) {
   for (int64_t r = 0; r < rows; r++) {
@@ -399,123 +481,119 @@ static void softmax_inplace(float *x, int64_t n) {
 
 /* Forward. probs: (B, H, T, T) out; out: (B·T, C). mask: (T, T) additive, or NULL. causal ≠ 0:
  * key j > query i is excluded (probability exactly 0) and those blocks are skipped.
- * Returns 0 or −1 (no BLAS). */
+ * Returns 0, or −1 when the per-thread scratch cannot be allocated. */
 FF_API int32_t ff_attention(const float *qkv, const float *mask, float *probs, float *out,
                             int64_t nb, int64_t t, int64_t nh, int64_t c, int32_t causal) {
-  if (blas_sgemm == NULL) return -1;
   const int64_t c3 = 3 * c, hs = c / nh;
   const float scale = 1.0f / sqrtf((float)hs);
-  const int saved = blas_get_threads();
-  blas_set_threads(1);
-#pragma omp parallel for schedule(static)
-  for (int64_t bh = 0; bh < nb * nh; bh++) {
-    const int64_t b = bh / nh, h = bh % nh;
-    const float *q = qkv + b * t * c3 + h * hs;
-    float *p = probs + bh * t * t;
-    float *o = out + b * t * c + h * hs;
-    if (!causal) {
-      blas_sgemm(ROW_MAJOR, NO_TRANS, TRANS, (int)t, (int)t, (int)hs, scale, q, (int)c3, q + c,
-                 (int)c3, 0.0f, p, (int)t);
-      if (mask != NULL)
-        for (int64_t i = 0; i < t * t; i++) p[i] += mask[i];
-      softmax_rows_inplace(p, t, t);
-      blas_sgemm(ROW_MAJOR, NO_TRANS, NO_TRANS, (int)t, (int)hs, (int)t, 1.0f, p, (int)t,
-                 q + 2 * c, (int)c3, 0.0f, o, (int)c);
-      continue;
+  int32_t failed = 0;
+#pragma omp parallel
+  {
+    float *kt = malloc(sizeof(float) * (size_t)(hs * t)); /* Kᵀ of the current head */
+    if (kt == NULL) {
+#pragma omp atomic write
+      failed = 1;
     }
-    for (int64_t r0 = 0; r0 < t; r0 += CAUSAL_BLOCK) {
-      const int64_t rn = t - r0 < CAUSAL_BLOCK ? t - r0 : CAUSAL_BLOCK, cols = r0 + rn;
-      float *pb = p + r0 * t;
-      /* S[r0 : r0+rn, 0 : cols] = s · Q[r0 : r0+rn] K[0 : cols]ᵀ */
-      blas_sgemm(ROW_MAJOR, NO_TRANS, TRANS, (int)rn, (int)cols, (int)hs, scale, q + r0 * c3,
-                 (int)c3, q + c, (int)c3, 0.0f, pb, (int)t);
-      for (int64_t i = 0; i < rn; i++) {
-        const int64_t row = r0 + i;
-        float *pr = pb + i * t;
+#pragma omp for schedule(static)
+    for (int64_t bh = 0; bh < nb * nh; bh++) {
+      if (kt == NULL) continue;
+      const int64_t b = bh / nh, h = bh % nh;
+      const float *q = qkv + b * t * c3 + h * hs;
+      float *p = probs + bh * t * t;
+      float *o = out + b * t * c + h * hs;
+      transpose_into(q + c, c3, t, hs, kt);
+      if (!causal) {
+        small_gemm(t, t, hs, scale, q, c3, 1, kt, t, p, t); /* S = s·Q Kᵀ */
         if (mask != NULL)
-          for (int64_t j = 0; j <= row; j++) pr[j] += mask[row * t + j];
-        softmax_inplace(pr, row + 1);
-        for (int64_t j = row + 1; j < t; j++) pr[j] = 0.0f;
+          for (int64_t i = 0; i < t * t; i++) p[i] += mask[i];
+        softmax_rows_inplace(p, t, t);
+        small_gemm(t, hs, t, 1.0f, p, t, 1, q + 2 * c, c3, o, c); /* O = P V */
+        continue;
       }
-      /* O[r0 : r0+rn] = P[r0 : r0+rn, 0 : cols] V[0 : cols] */
-      blas_sgemm(ROW_MAJOR, NO_TRANS, NO_TRANS, (int)rn, (int)hs, (int)cols, 1.0f, pb, (int)t,
-                 q + 2 * c, (int)c3, 0.0f, o + r0 * c, (int)c);
+      for (int64_t r0 = 0; r0 < t; r0 += CAUSAL_BLOCK) {
+        const int64_t rn = t - r0 < CAUSAL_BLOCK ? t - r0 : CAUSAL_BLOCK, cols = r0 + rn;
+        float *pb = p + r0 * t;
+        /* S[r0 : r0+rn, 0 : cols] = s · Q[r0 : r0+rn] K[0 : cols]ᵀ */
+        small_gemm(rn, cols, hs, scale, q + r0 * c3, c3, 1, kt, t, pb, t);
+        for (int64_t i = 0; i < rn; i++) {
+          const int64_t row = r0 + i;
+          float *pr = pb + i * t;
+          if (mask != NULL)
+            for (int64_t j = 0; j <= row; j++) pr[j] += mask[row * t + j];
+          softmax_inplace(pr, row + 1);
+          for (int64_t j = row + 1; j < t; j++) pr[j] = 0.0f;
+        }
+        /* O[r0 : r0+rn] = P[r0 : r0+rn, 0 : cols] V[0 : cols] */
+        small_gemm(rn, hs, cols, 1.0f, pb, t, 1, q + 2 * c, c3, o + r0 * c, c);
+      }
     }
+    free(kt);
   }
-  blas_set_threads(saved);
-  return 0;
+  return failed ? -1 : 0;
 }
 
 /* Backward. dout: (B·T, C); dqkv: (B·T, 3C) out; scratch: B·H·T·T floats; causal as in the
- * forward pass (probs then hold exact zeros above the diagonal). Returns 0 or −1. */
+ * forward pass (probs then hold exact zeros above the diagonal). Returns 0, or −1 when the
+ * per-thread scratch cannot be allocated. */
 FF_API int32_t ff_attention_grad(const float *qkv, const float *probs, const float *dout,
                                  float *dqkv, float *scratch, int64_t nb, int64_t t, int64_t nh,
                                  int64_t c, int32_t causal) {
-  if (blas_sgemm == NULL) return -1;
   const int64_t c3 = 3 * c, hs = c / nh;
   const float scale = 1.0f / sqrtf((float)hs);
-  const int saved = blas_get_threads();
-  blas_set_threads(1);
-#pragma omp parallel for schedule(static)
-  for (int64_t bh = 0; bh < nb * nh; bh++) {
-    const int64_t b = bh / nh, h = bh % nh;
-    const float *q = qkv + b * t * c3 + h * hs;
-    const float *k = q + c, *v = q + 2 * c;
-    const float *p = probs + bh * t * t;
-    const float *dO = dout + b * t * c + h * hs;
-    float *dq = dqkv + b * t * c3 + h * hs;
-    float *dk = dq + c, *dv = dq + 2 * c;
-    float *ds = scratch + bh * t * t;
-    if (!causal) {
-      blas_sgemm(ROW_MAJOR, NO_TRANS, TRANS, (int)t, (int)t, (int)hs, 1.0f, dO, (int)c, v,
-                 (int)c3, 0.0f, ds, (int)t);
-      blas_sgemm(ROW_MAJOR, TRANS, NO_TRANS, (int)t, (int)hs, (int)t, 1.0f, p, (int)t, dO,
-                 (int)c, 0.0f, dv, (int)c3);
-      for (int64_t i = 0; i < t; i++) {
-        const float *pr = p + i * t;
-        float *dr = ds + i * t;
-        float s = 0.0f;
-        for (int64_t j = 0; j < t; j++) s += dr[j] * pr[j];
-        for (int64_t j = 0; j < t; j++) dr[j] = pr[j] * (dr[j] - s);
+  int32_t failed = 0;
+#pragma omp parallel
+  {
+    float *vt = malloc(sizeof(float) * (size_t)(hs * t)); /* Vᵀ of the current head */
+    if (vt == NULL) {
+#pragma omp atomic write
+      failed = 1;
+    }
+#pragma omp for schedule(static)
+    for (int64_t bh = 0; bh < nb * nh; bh++) {
+      if (vt == NULL) continue;
+      const int64_t b = bh / nh, h = bh % nh;
+      const float *q = qkv + b * t * c3 + h * hs;
+      const float *k = q + c;
+      const float *p = probs + bh * t * t;
+      const float *dO = dout + b * t * c + h * hs;
+      float *dq = dqkv + b * t * c3 + h * hs;
+      float *dk = dq + c, *dv = dq + 2 * c;
+      float *ds = scratch + bh * t * t;
+      transpose_into(q + 2 * c, c3, t, hs, vt);
+      /* Causal: row blocks see columns [0, r0 + rn); otherwise one block of all T rows. */
+      const int64_t block = causal ? CAUSAL_BLOCK : t;
+      for (int64_t r0 = 0; r0 < t; r0 += block) {
+        const int64_t rn = t - r0 < block ? t - r0 : block, cols = causal ? r0 + rn : t;
+        float *db = ds + r0 * t;
+        /* dP[r0 : r0+rn, 0 : cols] = dO[r0 : r0+rn] V[0 : cols]ᵀ */
+        small_gemm(rn, cols, hs, 1.0f, dO + r0 * c, c, 1, vt, t, db, t);
+        for (int64_t i = 0; i < rn; i++) {
+          const int64_t row = r0 + i, visible = causal ? row + 1 : t;
+          const float *pr = p + row * t;
+          float *dr = db + i * t;
+          float s = 0.0f;
+          for (int64_t j = 0; j < visible; j++) s += dr[j] * pr[j];
+          for (int64_t j = 0; j < visible; j++) dr[j] = pr[j] * (dr[j] - s);
+          for (int64_t j = visible; j < cols; j++) dr[j] = 0.0f;
+        }
+        /* dQ[r0 : r0+rn] = s · dS[r0 : r0+rn, 0 : cols] K[0 : cols] */
+        small_gemm(rn, hs, cols, scale, db, t, 1, k, c3, dq + r0 * c3, c3);
       }
-      blas_sgemm(ROW_MAJOR, NO_TRANS, NO_TRANS, (int)t, (int)hs, (int)t, scale, ds, (int)t, k,
-                 (int)c3, 0.0f, dq, (int)c3);
-      blas_sgemm(ROW_MAJOR, TRANS, NO_TRANS, (int)t, (int)hs, (int)t, scale, ds, (int)t, q,
-                 (int)c3, 0.0f, dk, (int)c3);
-      continue;
-    }
-    for (int64_t r0 = 0; r0 < t; r0 += CAUSAL_BLOCK) {
-      const int64_t rn = t - r0 < CAUSAL_BLOCK ? t - r0 : CAUSAL_BLOCK, cols = r0 + rn;
-      float *db = ds + r0 * t;
-      /* dP[r0 : r0+rn, 0 : cols] = dO[r0 : r0+rn] V[0 : cols]ᵀ */
-      blas_sgemm(ROW_MAJOR, NO_TRANS, TRANS, (int)rn, (int)cols, (int)hs, 1.0f, dO + r0 * c,
-                 (int)c, v, (int)c3, 0.0f, db, (int)t);
-      for (int64_t i = 0; i < rn; i++) {
-        const int64_t row = r0 + i;
-        const float *pr = p + row * t;
-        float *dr = db + i * t;
-        float s = 0.0f;
-        for (int64_t j = 0; j <= row; j++) s += dr[j] * pr[j];
-        for (int64_t j = 0; j <= row; j++) dr[j] = pr[j] * (dr[j] - s);
-        for (int64_t j = row + 1; j < cols; j++) dr[j] = 0.0f;
+      for (int64_t c0 = 0; c0 < t; c0 += block) {
+        const int64_t cn = t - c0 < block ? t - c0 : block, rows = causal ? t - c0 : t;
+        const int64_t first = causal ? c0 : 0;
+        /* dK[c0 : c0+cn] = s · dS[first : T, c0 : c0+cn]ᵀ Q[first : T] (A read transposed) */
+        small_gemm(cn, hs, rows, scale, ds + first * t + c0, 1, t, q + first * c3, c3,
+                   dk + c0 * c3, c3);
+        /* dV[c0 : c0+cn] = P[first : T, c0 : c0+cn]ᵀ dO[first : T] */
+        small_gemm(cn, hs, rows, 1.0f, p + first * t + c0, 1, t, dO + first * c, c, dv + c0 * c3,
+                   c3);
       }
-      /* dQ[r0 : r0+rn] = s · dS[r0 : r0+rn, 0 : cols] K[0 : cols] */
-      blas_sgemm(ROW_MAJOR, NO_TRANS, NO_TRANS, (int)rn, (int)hs, (int)cols, scale, db, (int)t, k,
-                 (int)c3, 0.0f, dq + r0 * c3, (int)c3);
     }
-    for (int64_t c0 = 0; c0 < t; c0 += CAUSAL_BLOCK) {
-      const int64_t cn = t - c0 < CAUSAL_BLOCK ? t - c0 : CAUSAL_BLOCK, rows = t - c0;
-      /* dK[c0 : c0+cn] = s · dS[c0 : T, c0 : c0+cn]ᵀ Q[c0 : T] */
-      blas_sgemm(ROW_MAJOR, TRANS, NO_TRANS, (int)cn, (int)hs, (int)rows, scale, ds + c0 * t + c0,
-                 (int)t, q + c0 * c3, (int)c3, 0.0f, dk + c0 * c3, (int)c3);
-      /* dV[c0 : c0+cn] = P[c0 : T, c0 : c0+cn]ᵀ dO[c0 : T] */
-      blas_sgemm(ROW_MAJOR, TRANS, NO_TRANS, (int)cn, (int)hs, (int)rows, 1.0f, p + c0 * t + c0,
-                 (int)t, dO + c0 * c, (int)c, 0.0f, dv + c0 * c3, (int)c3);
-    }
+    free(vt);
   }
-  blas_set_threads(saved);
-  return 0;
+  return failed ? -1 : 0;
 }
 
 /* Version of this file's interface, checked by the loader. */
-FF_API int32_t ff_version(void) { return 7; }
+FF_API int32_t ff_version(void) { return 8; }
