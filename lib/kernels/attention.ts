@@ -164,7 +164,6 @@ export function attentionKernelConfigs(
     const x = f32(backend, qkv);
     const p = f32(backend, probs);
     const dO = f32(backend, dy);
-    const dP = float32Pool.take(nb * nh * t * t); // scratch, given back below
     const dx = float32Pool.take(nb * t * c3);
     if (native !== undefined) {
       const rc = native.ff_attention_grad(
@@ -172,17 +171,16 @@ export function attentionKernelConfigs(
         p,
         dO,
         dx,
-        dP,
         BigInt(nb),
         BigInt(t),
         BigInt(nh),
         BigInt(c),
         causal ? 1 : 0,
       );
-      float32Pool.release(dP);
       if (rc !== 0) throw new Error(`ff_attention_grad failed (${rc})`);
       return backend.makeTensorInfo([nb * t, c3], "float32", dx);
     }
+    const dP = float32Pool.take(nb * nh * t * t); // scratch, given back below
     for (let b = 0; b < nb; b++) {
       for (let h = 0; h < nh; h++) {
         const slot = (b * nh + h) * t * t;

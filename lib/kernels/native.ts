@@ -38,7 +38,7 @@ const SOURCE = new URL("./native/ff_kernels.c", import.meta.url);
 const CACHE_DIR = new URL("../../.cache/native/", import.meta.url);
 
 /** The interface version ff_kernels.c reports (`ff_version`). */
-const NATIVE_VERSION = 8;
+const NATIVE_VERSION = 9;
 
 const SYMBOLS = {
   ff_version: { parameters: [], result: "i32" },
@@ -101,7 +101,6 @@ const SYMBOLS = {
   },
   ff_attention_grad: {
     parameters: [
-      "buffer",
       "buffer",
       "buffer",
       "buffer",

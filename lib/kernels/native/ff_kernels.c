@@ -532,25 +532,26 @@ FF_API int32_t ff_attention(const float *qkv, const float *mask, float *probs, f
   return failed ? -1 : 0;
 }
 
-/* Backward. dout: (B·T, C); dqkv: (B·T, 3C) out; scratch: B·H·T·T floats; causal as in the
- * forward pass (probs then hold exact zeros above the diagonal). Returns 0, or −1 when the
- * per-thread scratch cannot be allocated. */
+/* Backward. dout: (B·T, C); dqkv: (B·T, 3C) out; causal as in the forward pass (probs then hold
+ * exact zeros above the diagonal). dS lives in a per-thread T×T scratch that stays in cache.
+ * Returns 0, or −1 when the per-thread scratch cannot be allocated. */
 FF_API int32_t ff_attention_grad(const float *qkv, const float *probs, const float *dout,
-                                 float *dqkv, float *scratch, int64_t nb, int64_t t, int64_t nh,
-                                 int64_t c, int32_t causal) {
+                                 float *dqkv, int64_t nb, int64_t t, int64_t nh, int64_t c,
+                                 int32_t causal) {
   const int64_t c3 = 3 * c, hs = c / nh;
   const float scale = 1.0f / sqrtf((float)hs);
   int32_t failed = 0;
 #pragma omp parallel
   {
     float *vt = malloc(sizeof(float) * (size_t)(hs * t)); /* Vᵀ of the current head */
-    if (vt == NULL) {
+    float *ds = malloc(sizeof(float) * (size_t)(t * t)); /* its dP, then dS */
+    if (vt == NULL || ds == NULL) {
 #pragma omp atomic write
       failed = 1;
     }
 #pragma omp for schedule(static)
     for (int64_t bh = 0; bh < nb * nh; bh++) {
-      if (vt == NULL) continue;
+      if (vt == NULL || ds == NULL) continue;
       const int64_t b = bh / nh, h = bh % nh;
       const float *q = qkv + b * t * c3 + h * hs;
       const float *k = q + c;
@@ -558,7 +559,6 @@ FF_API int32_t ff_attention_grad(const float *qkv, const float *probs, const flo
       const float *dO = dout + b * t * c + h * hs;
       float *dq = dqkv + b * t * c3 + h * hs;
       float *dk = dq + c, *dv = dq + 2 * c;
-      float *ds = scratch + bh * t * t;
       transpose_into(q + 2 * c, c3, t, hs, vt);
       /* Causal: row blocks see columns [0, r0 + rn); otherwise one block of all T rows. */
       const int64_t block = causal ? CAUSAL_BLOCK : t;
@@ -591,9 +591,10 @@ FF_API int32_t ff_attention_grad(const float *qkv, const float *probs, const flo
       }
     }
     free(vt);
+    free(ds);
   }
   return failed ? -1 : 0;
 }
 
 /* Version of this file's interface, checked by the loader. */
-FF_API int32_t ff_version(void) { return 8; }
+FF_API int32_t ff_version(void) { return 9; }
