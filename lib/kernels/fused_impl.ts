@@ -115,7 +115,8 @@ export function nativeImpl(k: NativeKernels): FusedImpl {
       const dx = float32Pool.take(rows * c);
       const dg = new Float64Array(c);
       const db = new Float64Array(c);
-      k.ff_layernorm_grad(x, g, mean, rstd, dy, dx, dg, db, BigInt(rows), BigInt(c));
+      const rc = k.ff_layernorm_grad(x, g, mean, rstd, dy, dx, dg, db, BigInt(rows), BigInt(c));
+      if (rc !== 0) throw new Error(`ff_layernorm_grad failed (${rc}): out of memory`);
       return { dx, dg: Float32Array.from(dg), db: Float32Array.from(db) };
     },
     softmax(x, rows, n) {

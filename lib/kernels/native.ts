@@ -38,7 +38,7 @@ const SOURCE = new URL("./native/ff_kernels.c", import.meta.url);
 const CACHE_DIR = new URL("../../.cache/native/", import.meta.url);
 
 /** The interface version ff_kernels.c reports (`ff_version`). */
-const NATIVE_VERSION = 9;
+const NATIVE_VERSION = 10;
 
 const SYMBOLS = {
   ff_version: { parameters: [], result: "i32" },
@@ -63,7 +63,7 @@ const SYMBOLS = {
       "i64",
       "i64",
     ],
-    result: "void",
+    result: "i32",
   },
   ff_softmax: { parameters: ["buffer", "buffer", "i64", "i64"], result: "void" },
   ff_softmax_grad: { parameters: ["buffer", "buffer", "buffer", "i64", "i64"], result: "void" },

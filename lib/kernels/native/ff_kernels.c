@@ -124,32 +124,50 @@ FF_API void ff_layernorm(const float *x, const float *g, const float *b, float *
 }
 
 /* LayerNorm gradient. x̂ = (x − μ)·rstd, ĝ = dy·g:
- * dx = rstd·(ĝ − mean(ĝ) − x̂·mean(ĝ·x̂)); dg = Σ_rows dy·x̂; db = Σ_rows dy (dg, db accumulate). */
-FF_API void ff_layernorm_grad(const float *x, const float *g, const float *mean, const float *rstd,
-                              const float *dy, float *dx, double *dg, double *db, int64_t rows,
-                              int64_t c) {
-  for (int64_t r = 0; r < rows; r++) {
-    const float *xr = x + r * c;
-    const float *dyr = dy + r * c;
-    float *dxr = dx + r * c;
-    const float mu = mean[r];
-    const float rs = rstd[r];
-    float sum_g = 0.0f, sum_gx = 0.0f;
-    for (int64_t j = 0; j < c; j++) {
-      const float xh = (xr[j] - mu) * rs;
-      const float gh = dyr[j] * g[j];
-      sum_g += gh;
-      sum_gx += gh * xh;
-      dg[j] += (double)(dyr[j] * xh);
-      db[j] += (double)dyr[j];
-    }
-    const float m_g = sum_g / (float)c;
-    const float m_gx = sum_gx / (float)c;
-    for (int64_t j = 0; j < c; j++) {
-      const float xh = (xr[j] - mu) * rs;
-      dxr[j] = rs * (dyr[j] * g[j] - m_g - xh * m_gx);
+ * dx = rstd·(ĝ − mean(ĝ) − x̂·mean(ĝ·x̂)); dg = Σ_rows dy·x̂; db = Σ_rows dy (dg, db accumulate).
+ * Rows are split between the threads; each sums its dg, db share in its own partial, added at the
+ * end. Returns 0, or −1 when the partials cannot be allocated. */
+FF_API int32_t ff_layernorm_grad(const float *x, const float *g, const float *mean,
+                                 const float *rstd, const float *dy, float *dx, double *dg,
+                                 double *db, int64_t rows, int64_t c) {
+  const int64_t threads = rows * c >= PAR_MIN ? ff_max_threads() : 1;
+  double *partial = calloc((size_t)(2 * threads * c), sizeof(double));
+  if (partial == NULL) return -1;
+#pragma omp parallel num_threads(threads) if (threads > 1)
+  {
+    const int64_t id = ff_thread_id(), team = ff_team_size();
+    double *pg = partial + 2 * id * c, *pb = pg + c;
+    for (int64_t r = rows * id / team; r < rows * (id + 1) / team; r++) {
+      const float *xr = x + r * c;
+      const float *dyr = dy + r * c;
+      float *dxr = dx + r * c;
+      const float mu = mean[r];
+      const float rs = rstd[r];
+      float sum_g = 0.0f, sum_gx = 0.0f;
+      for (int64_t j = 0; j < c; j++) {
+        const float xh = (xr[j] - mu) * rs;
+        const float gh = dyr[j] * g[j];
+        sum_g += gh;
+        sum_gx += gh * xh;
+        pg[j] += (double)(dyr[j] * xh);
+        pb[j] += (double)dyr[j];
+      }
+      const float m_g = sum_g / (float)c;
+      const float m_gx = sum_gx / (float)c;
+      for (int64_t j = 0; j < c; j++) {
+        const float xh = (xr[j] - mu) * rs;
+        dxr[j] = rs * (dyr[j] * g[j] - m_g - xh * m_gx);
+      }
     }
   }
+  for (int64_t t = 0; t < threads; t++) {
+    for (int64_t j = 0; j < c; j++) {
+      dg[j] += partial[2 * t * c + j];
+      db[j] += partial[(2 * t + 1) * c + j];
+    }
+  }
+  free(partial);
+  return 0;
 }
 
 /* Softmax over rows of width n: y = e^(x − max)/Σ e^(x − max). */
@@ -597,4 +615,4 @@ FF_API int32_t ff_attention_grad(const float *qkv, const float *probs, const flo
 }
 
 /* Version of this file's interface, checked by the loader. */
-FF_API int32_t ff_version(void) { return 9; }
+FF_API int32_t ff_version(void) { return 10; }
