@@ -51,7 +51,12 @@ export interface AppOptions {
   trainer?: TrainerRef;
   /** Where access-log lines go when logging is on. @default console.log */
   log?: (line: string) => void;
-  /** Dataset lookup of `POST /v1/train`; defaults to the dataset registry. */
+  /**
+   * Dataset lookup of `POST /v1/train`'s validation and planning on the request thread; defaults
+   * to the dataset registry. The training itself runs in a worker, which a function cannot
+   * reach: give a `trainer` (or a `trainingPool`) whose worker module resolves the same datasets,
+   * else `createApp` throws rather than accept requests its workers would fail.
+   */
   resolveDataset?: DatasetResolver;
 }
 
@@ -70,6 +75,15 @@ export interface AppOptions {
  * ```
  */
 export function createApp(options: AppOptions = {}): OpenAPIHono {
+  if (
+    options.resolveDataset !== undefined && options.trainer === undefined &&
+    options.trainingPool === undefined
+  ) {
+    throw new TypeError(
+      "createApp({ resolveDataset }) also needs `trainer` (or `trainingPool`): trainings run in " +
+        "a worker, which resolves datasets with its own module, not with this function.",
+    );
+  }
   const config = options.config ?? loadConfig();
   const ctx: AppContext = {
     config,

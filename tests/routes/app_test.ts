@@ -46,3 +46,10 @@ Deno.test("GET /docs serves a Swagger UI page whose assets are served locally", 
   assert.equal(missing.status, 404);
   assert.equal(missing.headers.get("content-type"), "application/problem+json");
 });
+
+Deno.test("createApp() refuses a dataset resolver its training workers could not use", () => {
+  assert.throws(
+    () => createApp({ config: loadConfig({}), resolveDataset: () => undefined }),
+    (e) => e instanceof TypeError && /resolveDataset.*trainer/.test(e.message),
+  );
+});
