@@ -170,23 +170,24 @@ FF_API int32_t ff_layernorm_grad(const float *x, const float *g, const float *me
   return 0;
 }
 
+/* Softmax of one row: y = e^(x − max)/Σ e^(x − max) over x[0 .. n) (y may be x). */
+static void softmax_row(const float *x, float *y, int64_t n) {
+  float m = -INFINITY;
+  for (int64_t j = 0; j < n; j++) m = x[j] > m ? x[j] : m;
+  float s = 0.0f;
+  for (int64_t j = 0; j < n; j++) {
+    const float e = ff_expf(x[j] - m);
+    y[j] = e;
+    s += e;
+  }
+  const float inv = 1.0f / s;
+  for (int64_t j = 0; j < n; j++) y[j] *= inv;
+}
+
 /* Softmax over rows of width n: y = e^(x − max)/Σ e^(x − max). */
 FF_API void ff_softmax(const float *x, float *y, int64_t rows, int64_t n) {
 #pragma omp parallel for schedule(static) if (rows * n >= PAR_MIN)
-  for (int64_t r = 0; r < rows; r++) {
-    const float *xr = x + r * n;
-    float *yr = y + r * n;
-    float m = -INFINITY;
-    for (int64_t j = 0; j < n; j++) m = xr[j] > m ? xr[j] : m;
-    float s = 0.0f;
-    for (int64_t j = 0; j < n; j++) {
-      const float e = ff_expf(xr[j] - m);
-      yr[j] = e;
-      s += e;
-    }
-    const float inv = 1.0f / s;
-    for (int64_t j = 0; j < n; j++) yr[j] *= inv;
-  }
+  for (int64_t r = 0; r < rows; r++) softmax_row(x + r * n, y + r * n, n);
 }
 
 /* Softmax gradient from its output: dx = y·(dy − Σ dy·y). */
@@ -461,41 +462,11 @@ static void transpose_into(const float *src, int64_t lds, int64_t rows, int64_t 
     for (int64_t j = 0; j < cols; j++) dst[j * rows + r] = src[r * lds + j];
 }
 
-static void softmax_rows_inplace(float *x, int64_t rows, int64_t n) {
-  for (int64_t r = 0; r < rows; r++) {
-    float *xr = x + r * n;
-    float m = -INFINITY;
-    for (int64_t j = 0; j < n; j++) m = xr[j] > m ? xr[j] : m;
-    float s = 0.0f;
-    for (int64_t j = 0; j < n; j++) {
-      const float e = ff_expf(xr[j] - m);
-      xr[j] = e;
-      s += e;
-    }
-    const float inv = 1.0f / s;
-    for (int64_t j = 0; j < n; j++) xr[j] *= inv;
-  }
-}
-
 /* Causal attention works in blocks of this many query rows: row block [r0, r0 + BR) sees only
  * key columns [0, r0 + BR), so the products above the diagonal's blocks are never computed
  * (62.5 % of the full T×T work at T = 128). Backward's dK and dV use column blocks of the same
  * size, so every dS entry they read was computed (or is an exact 0 above the diagonal). */
 #define CAUSAL_BLOCK 32
-
-/* Softmax of x[0 .. n) in place. */
-static void softmax_inplace(float *x, int64_t n) {
-  float m = -INFINITY;
-  for (int64_t j = 0; j < n; j++) m = x[j] > m ? x[j] : m;
-  float s = 0.0f;
-  for (int64_t j = 0; j < n; j++) {
-    const float e = ff_expf(x[j] - m);
-    x[j] = e;
-    s += e;
-  }
-  const float inv = 1.0f / s;
-  for (int64_t j = 0; j < n; j++) x[j] *= inv;
-}
 
 /* Forward. probs: (B, H, T, T) out; out: (B·T, C). mask: (T, T) additive, or NULL. causal ≠ 0:
  * key j > query i is excluded (probability exactly 0) and those blocks are skipped.
@@ -524,7 +495,7 @@ FF_API int32_t ff_attention(const float *qkv, const float *mask, float *probs, f
         small_gemm(t, t, hs, scale, q, c3, 1, kt, t, p, t); /* S = s·Q Kᵀ */
         if (mask != NULL)
           for (int64_t i = 0; i < t * t; i++) p[i] += mask[i];
-        softmax_rows_inplace(p, t, t);
+        for (int64_t i = 0; i < t; i++) softmax_row(p + i * t, p + i * t, t);
         small_gemm(t, hs, t, 1.0f, p, t, 1, q + 2 * c, c3, o, c); /* O = P V */
         continue;
       }
@@ -538,7 +509,7 @@ FF_API int32_t ff_attention(const float *qkv, const float *mask, float *probs, f
           float *pr = pb + i * t;
           if (mask != NULL)
             for (int64_t j = 0; j <= row; j++) pr[j] += mask[row * t + j];
-          softmax_inplace(pr, row + 1);
+          softmax_row(pr, pr, row + 1);
           for (int64_t j = row + 1; j < t; j++) pr[j] = 0.0f;
         }
         /* O[r0 : r0+rn] = P[r0 : r0+rn, 0 : cols] V[0 : cols] */
