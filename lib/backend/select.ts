@@ -97,11 +97,46 @@ const GPU_ACTIVATION_BUDGET_BYTES = 4e9;
 /** Adapter descriptions that betray a software rasteriser even when not flagged as fallback. */
 const SOFTWARE_ADAPTER = /llvmpipe|lavapipe|swiftshader|softpipe|software/i;
 
-/** Ask WebGPU for an adapter, without tfjs. */
+/** Device nodes through which a Linux process reaches a GPU (DRM, NVIDIA, AMD KFD, WSL2). */
+const GPU_DEVICE_NODES = ["/dev/dri", "/dev/nvidiactl", "/dev/nvidia0", "/dev/kfd", "/dev/dxg"];
+
+/**
+ * Whether this Linux host exposes any GPU device node; `undefined` elsewhere or when /dev cannot
+ * be read (then WebGPU is asked directly).
+ */
+export function hasGpuDeviceNode(): boolean | undefined {
+  if (Deno.build.os !== "linux") return undefined;
+  try {
+    return GPU_DEVICE_NODES.some((path) => {
+      try {
+        Deno.statSync(path);
+        return true;
+      } catch (error) {
+        if (error instanceof Deno.errors.NotFound) return false;
+        throw error;
+      }
+    });
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Ask WebGPU for an adapter, without tfjs. On a Linux host without GPU device nodes it is not
+ * asked at all: the only adapter there is a software one (llvmpipe), passed over anyway, and
+ * starting it leaves rasteriser threads whose teardown can abort the process at exit
+ * ("corrupted size vs. prev_size", about 1 exit in 20 here).
+ */
 async function probeWebGpu(): Promise<ProbeResult> {
   // deno-lint-ignore no-explicit-any
   const gpu = (globalThis.navigator as any)?.gpu;
   if (gpu === undefined) return { usable: false, reason: "navigator.gpu is absent" };
+  if (hasGpuDeviceNode() === false) {
+    return {
+      usable: false,
+      reason: `no GPU device on this host (none of ${GPU_DEVICE_NODES.join(", ")})`,
+    };
+  }
   let adapter;
   try {
     adapter = await gpu.requestAdapter({ powerPreference: "high-performance" });

@@ -4,6 +4,7 @@ import {
   BACKEND_CANDIDATES,
   type BackendCandidate,
   BackendError,
+  hasGpuDeviceNode,
   selectBackend,
 } from "../../../lib/backend/select.ts";
 
@@ -72,4 +73,15 @@ Deno.test("selectBackend() obeys FLOPS_FIT_BACKEND and rejects unknown names", a
   assert.equal(info.chosenBy, "env");
   assert.equal(tf.getBackend(), "cpu");
   await assert.rejects(selectBackend({ env: { FLOPS_FIT_BACKEND: "tpu" } }), BackendError);
+});
+
+Deno.test({
+  name: "the webgpu probe does not start WebGPU on a Linux host without GPU device nodes",
+  ignore: hasGpuDeviceNode() !== false,
+  async fn() {
+    const probe = await BACKEND_CANDIDATES[0]!.probe();
+    assert.equal(probe.usable, false);
+    assert.match(probe.reason ?? "", /no GPU device on this host \(none of \/dev\/dri/);
+    assert.equal(probe.adapter, undefined, "no adapter was asked for");
+  },
 });
