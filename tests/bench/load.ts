@@ -13,6 +13,8 @@
  * @module
  */
 
+import { machineLine } from "./report.ts";
+
 /** Concurrent clients per scenario. */
 const CLIENTS = 8;
 /** Measured seconds per scenario. */
@@ -307,19 +309,10 @@ export async function run(): Promise<string> {
     } | ${results.reduce((s, r) => s + r.requests, 0)} | ${
       results.reduce((s, r) => s + r.errors, 0)
     } |`;
-  const cpu = (() => {
-    try {
-      const info = Deno.readTextFileSync("/proc/cpuinfo");
-      return /model name\s*:\s*(.*)/.exec(info)?.[1] ?? "unknown CPU";
-    } catch {
-      return "unknown CPU";
-    }
-  })();
   return [
     "## Load: requests per second and latency under load",
     "",
-    `${new Date().toISOString().slice(0, 10)}, ${Deno.build.os}, ${cpu}, ` +
-    `${navigator.hardwareConcurrency} cores, Deno ${Deno.version.deno}. ` +
+    `${machineLine()} ` +
     `${CLIENTS} closed-loop clients × ${DURATION_S} s on loopback (after ${WARMUP_S} s warm-up), ` +
     `server in its own process; medians over ${REPEATS} repeats (max over all; requests and ` +
     `errors summed). Target: \`${target}\`${

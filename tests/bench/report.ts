@@ -55,3 +55,30 @@ export async function writeSection(path: string | URL, name: string, body: strin
   }
   await Deno.writeTextFile(path, updateSection(doc, name, body));
 }
+
+/**
+ * The conditions a section was measured under, as one sentence: date, OS, CPU model, cores,
+ * Deno version and the 1-minute load average when the run started.
+ *
+ * @example
+ * ```ts
+ * import { machineLine } from "./report.ts";
+ * if (!/cores, Deno /.test(machineLine())) throw new Error("unexpected");
+ * ```
+ */
+export function machineLine(): string {
+  let cpu = "unknown CPU";
+  try {
+    cpu = /model name\s*:\s*(.*)/.exec(Deno.readTextFileSync("/proc/cpuinfo"))?.[1] ?? cpu;
+  } catch {
+    // Not Linux, or no read permission.
+  }
+  let load = "";
+  try {
+    load = `, load average ${Deno.loadavg()[0].toFixed(2)} at the start`;
+  } catch {
+    // No --allow-sys.
+  }
+  return `${new Date().toISOString().slice(0, 10)}, ${Deno.build.os}, ${cpu}, ` +
+    `${navigator.hardwareConcurrency} cores, Deno ${Deno.version.deno}${load}.`;
+}

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { updateSection, writeSection } from "./report.ts";
+import { machineLine, updateSection, writeSection } from "./report.ts";
 
 Deno.test("updateSection() replaces its own block and keeps the others", () => {
   let doc = updateSection("", "load", "| a |\n");
@@ -21,4 +21,10 @@ Deno.test("writeSection() creates the file and rewrites a section in place", asy
   const doc = await Deno.readTextFile(path);
   assert.ok(doc.includes("three") && doc.includes("two") && !doc.includes("one"));
   await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("machineLine() states the date, OS, cores and Deno version of the run", () => {
+  const line = machineLine();
+  assert.match(line, /^\d{4}-\d{2}-\d{2}, \w+, .+, \d+ cores, Deno \d+\.\d+\.\d+/);
+  assert.match(line, /load average \d+\.\d\d at the start\.$/);
 });

@@ -11,6 +11,7 @@
  *
  * @module
  */
+import { machineLine } from "./report.ts";
 import { BACKEND_CANDIDATES, selectBackend } from "../../lib/backend/select.ts";
 import type { Batch, Dataset, DatasetInfo } from "../../data/types.ts";
 import { trainPoint, TrainRequestSchema } from "../../lib/train/mod.ts";
@@ -128,6 +129,7 @@ function batchFor(backend: string, batch: number): number {
  * @param seconds Seconds PyTorch spends per configuration.
  */
 export async function run(seconds = 10): Promise<string> {
+  const machine = machineLine();
   const usable: string[] = [];
   for (const candidate of BACKEND_CANDIDATES) {
     if ((await candidate.probe()).usable) usable.push(candidate.name);
@@ -173,7 +175,9 @@ export async function run(seconds = 10): Promise<string> {
   return [
     "## Training throughput (POST /v1/train's trainer)",
     "",
-    "Median step time over a few steps, model FLOPs = 3 × 2 × matmul MACs (the PyTorch scripts' count).",
+    `${machine} Each configuration's PyTorch step is measured just before its tfjs runs. ` +
+    "Median step time over a few steps, model FLOPs = 3 × 2 × matmul MACs (the PyTorch scripts' " +
+    "count); the plain-JS `cpu` backend is timed at 1/8 of the batch.",
     "",
     "| config | backend | throughput | ratio to PyTorch |",
     "|---|---|---|---|",
