@@ -258,11 +258,12 @@ function build(c: VitConfig, seed: number): Model {
     const tokens = tf.add(tf.concat([tf.broadcastTo(cls, [b, 1, d]), embedded], 1), pos); // (B, N+1, C)
     let x = tf.reshape(tokens, [b * g.tokens, d]) as tf.Tensor2D; // (B·(N+1), C)
     for (const p of blocks) x = block(x, p, { batch: b, tokens: g.tokens, heads: c.heads });
-    const clsOut = tf.reshape(
-      tf.slice(tf.reshape(layerNorm(x, lnFinal), [b, g.tokens, d]), [0, 0, 0], [b, 1, d]),
+    // The final LayerNorm normalises each token on its own, so only the CLS token's is computed.
+    const clsToken = tf.reshape(
+      tf.slice(tf.reshape(x, [b, g.tokens, d]), [0, 0, 0], [b, 1, d]),
       [b, d],
     ) as tf.Tensor2D; // (B, C)
-    return linear(clsOut, head); // (B, K)
+    return linear(layerNorm(clsToken, lnFinal), head); // (B, K)
   }
 
   function tensors(batch: Batch): { images: tf.Tensor4D; labels: tf.Tensor1D } {

@@ -21,6 +21,7 @@ import { float32Pool } from "./pool.ts";
 import {
   makeConcatKernel,
   makeGatherKernel,
+  makePadKernel,
   makeSegmentSumKernel,
   makeSliceKernel,
   makeSplitVKernel,
@@ -154,6 +155,7 @@ function register(): BlasBackendInfo {
     ["Concat", makeConcatKernel()],
     ["GatherV2", makeGatherKernel()],
     ["UnsortedSegmentSum", makeSegmentSumKernel()],
+    ["PadV2", makePadKernel()],
   ];
   for (const [kernelName, kernelFunc] of fast) {
     overrides.push({ kernelName, backendName: BLAS_BACKEND, kernelFunc });

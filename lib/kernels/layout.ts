@@ -334,3 +334,66 @@ export function makeSegmentSumKernel(): KernelFunc {
     return backend.makeTensorInfo([numSegments, ...x.shape.slice(1)], "float32", out);
   };
 }
+
+/**
+ * Pads `x` (shape `shape`) with `constant`: the output has `before[d] + shape[d] + after[d]` along
+ * each dimension and holds `x` in the box starting at `before`. One contiguous `set` per run of
+ * `x` (its trailing unpadded dimensions merged), an odometer over the rest.
+ */
+export function padValues(
+  x: Float32Array,
+  shape: readonly number[],
+  paddings: readonly (readonly [number, number])[],
+  constant: number,
+): { values: Float32Array; shape: number[] } {
+  const rank = shape.length;
+  const outShape = shape.map((n, d) => paddings[d][0] + n + paddings[d][1]);
+  const out = float32Pool.take(util.sizeFromShape(outShape)).fill(constant);
+  if (x.length === 0) return { values: out, shape: outShape };
+  // Innermost run: trailing dims with no padding, times the first padded dim above them.
+  let inner = rank - 1;
+  let run = 1;
+  while (inner >= 0 && paddings[inner][0] === 0 && paddings[inner][1] === 0) run *= shape[inner--];
+  if (inner < 0) {
+    out.set(x);
+    return { values: out, shape: outShape };
+  }
+  run *= shape[inner];
+  const strides = util.computeStrides(outShape);
+  const strideOf = (d: number) => (d === rank - 1 ? 1 : strides[d]);
+  let dst = 0;
+  for (let d = 0; d <= inner; d++) dst += paddings[d][0] * strideOf(d);
+  const coord = new Array<number>(inner).fill(0);
+  for (let src = 0; src < x.length; src += run) {
+    out.set(x.subarray(src, src + run), dst);
+    for (let d = inner - 1; d >= 0; d--) {
+      coord[d]++;
+      dst += strideOf(d);
+      if (coord[d] < shape[d]) break;
+      dst -= strideOf(d) * shape[d];
+      coord[d] = 0;
+    }
+  }
+  return { values: out, shape: outShape };
+}
+
+/** Makes the `PadV2` kernel (non-float32 goes to the cpu kernel). */
+export function makePadKernel(): KernelFunc {
+  const fallback = getKernel("PadV2", "cpu").kernelFunc;
+  return (args) => {
+    const { x } = args.inputs as { x: TensorInfo };
+    if (x.dtype !== "float32") return fallback(args);
+    const { paddings, constantValue } = args.attrs as unknown as {
+      paddings: [number, number][];
+      constantValue: number;
+    };
+    const backend = args.backend as MathBackendCPU;
+    const { values, shape } = padValues(
+      backend.data.get(x.dataId).values as Float32Array,
+      x.shape,
+      paddings,
+      constantValue,
+    );
+    return backend.makeTensorInfo(shape, "float32", values);
+  };
+}

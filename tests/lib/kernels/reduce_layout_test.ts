@@ -151,6 +151,33 @@ Deno.test(
   },
 );
 
+Deno.test(
+  `PadV2 on blas matches cpu: every axis, constants, zero and no padding, with gradients${BLAS_SKIP}`,
+  {
+    ignore,
+  },
+  async () => {
+    let seed = 1200;
+    for (
+      const [shape, paddings, constant] of [
+        [[128, 1, 64], [[0, 0], [0, 64], [0, 0]], 0], // the ViT CLS slice's gradient
+        [[3, 4], [[1, 2], [0, 3]], 0],
+        [[2, 3, 5], [[0, 0], [0, 0], [2, 1]], -1.5],
+        [[1], [[3, 0]], 7],
+        [[4, 5], [[0, 0], [0, 0]], 0],
+        [[2, 1, 3, 2], [[1, 0], [0, 2], [1, 1], [0, 0]], 0.25],
+        [[0, 3], [[1, 1], [0, 0]], 2],
+      ] as [number[], [number, number][], number][]
+    ) {
+      await assertSameOnBlas(
+        [{ shape, seed: seed++ }],
+        (x) => tf.pad(x, paddings, constant),
+        { grads: !shape.includes(0), label: `pad ${shape} by ${JSON.stringify(paddings)}` },
+      );
+    }
+  },
+);
+
 Deno.test(`Transpose, Slice, SplitV and Softmax on blas match cpu, with gradients${BLAS_SKIP}`, {
   ignore,
 }, async () => {
