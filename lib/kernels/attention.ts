@@ -21,6 +21,7 @@ import type { Gemm } from "./gemm.ts";
 import type { FusedImpl } from "./fused_impl.ts";
 import type { NativeKernels } from "./native.ts";
 import { float32Pool } from "./pool.ts";
+import { float32Values } from "./values.ts";
 
 /** Kernel names of the fused attention. */
 export const ATTENTION_KERNELS = {
@@ -37,11 +38,6 @@ export interface AttentionAttrs {
   masked: boolean;
   /** Key j > query i is excluded (probability exactly 0), whatever the mask says. */
   causal: boolean;
-}
-
-function f32(backend: MathBackendCPU, t: tf.TensorInfo): Float32Array {
-  const v = backend.data.get(t.dataId).values;
-  return v instanceof Float32Array ? v : Float32Array.from(v as ArrayLike<number>);
 }
 
 /**
@@ -63,11 +59,11 @@ export function attentionKernelConfigs(
     const c = c3 / 3;
     const hs = c / nh;
     const scale = 1 / Math.sqrt(hs);
-    const x = f32(backend, qkv);
+    const x = float32Values(backend, qkv);
     if (native !== undefined) {
       const probs = float32Pool.take(nb * nh * t * t);
       const out = float32Pool.take(nb * t * c);
-      const m = mask === undefined ? null : f32(backend, mask);
+      const m = mask === undefined ? null : float32Values(backend, mask);
       const rc = native.ff_attention(
         x,
         m,
@@ -109,7 +105,7 @@ export function attentionKernelConfigs(
       }
     }
     if (mask !== undefined) {
-      const m = f32(backend, mask);
+      const m = float32Values(backend, mask);
       const tt = t * t;
       for (let base = 0; base < scores.length; base += tt) {
         for (let i = 0; i < tt; i++) scores[base + i] += m[i];
@@ -161,9 +157,9 @@ export function attentionKernelConfigs(
     const c = c3 / 3;
     const hs = c / nh;
     const scale = 1 / Math.sqrt(hs);
-    const x = f32(backend, qkv);
-    const p = f32(backend, probs);
-    const dO = f32(backend, dy);
+    const x = float32Values(backend, qkv);
+    const p = float32Values(backend, probs);
+    const dO = float32Values(backend, dy);
     const dx = float32Pool.take(nb * t * c3);
     if (native !== undefined) {
       const rc = native.ff_attention_grad(

@@ -19,15 +19,12 @@ import {
 import type { MathBackendCPU } from "@tensorflow/tfjs-backend-cpu";
 import type { NativeKernels } from "./native.ts";
 import { float32Pool } from "./pool.ts";
+import { float32Values } from "./values.ts";
 
 /**
  * A float32 tensor's values as a Float32Array: tfjs-cpu may hold a float32 tensor in another typed
  * array (e.g. after casting a bool), which FFI would misread.
  */
-function float32Of(backend: MathBackendCPU, t: TensorInfo): Float32Array {
-  const v = backend.data.get(t.dataId).values;
-  return v instanceof Float32Array ? v : Float32Array.from(v as ArrayLike<number>);
-}
 
 /** ff_binary2d's op codes for the ops the native library has. */
 const NATIVE_BINARY: Partial<Record<string, number>> = { Add: 0, Sub: 1, Multiply: 2, RealDiv: 3 };
@@ -221,9 +218,9 @@ export function makeBinaryKernel(op: BinaryOp, native?: NativeKernels): KernelFu
     const backend = args.backend as MathBackendCPU;
     const { values, shape } = binaryValues(
       op,
-      float32Of(backend, a),
+      float32Values(backend, a),
       a.shape,
-      float32Of(backend, b),
+      float32Values(backend, b),
       b.shape,
       native,
     );

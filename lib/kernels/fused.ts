@@ -13,6 +13,7 @@ import * as tf from "@tensorflow/tfjs-core";
 import type { MathBackendCPU } from "@tensorflow/tfjs-backend-cpu";
 import type { FusedImpl } from "./fused_impl.ts";
 import { float32Pool as pool } from "./pool.ts";
+import { float32Values } from "./values.ts";
 
 /** Kernel names of the fused ops (registered only on backends that implement them). */
 export const FUSED_KERNELS = {
@@ -39,11 +40,6 @@ function labelValues(backend: MathBackendCPU, t: tf.TensorInfo, classes: number)
   return labels;
 }
 
-function f32(backend: MathBackendCPU, t: tf.TensorInfo): Float32Array {
-  const v = backend.data.get(t.dataId).values;
-  return v instanceof Float32Array ? v : Float32Array.from(v as ArrayLike<number>);
-}
-
 /**
  * Kernel configs of the fused ops (plus `Exp`, `Erf` and `Softmax`) for a tfjs-cpu-based backend.
  *
@@ -63,7 +59,7 @@ export function fusedKernelConfigs(backendName: string, impl: FusedImpl): tf.Ker
       const { x } = args.inputs as { x: tf.TensorInfo };
       if (x.dtype !== "float32") return fallback(args);
       const backend = args.backend as MathBackendCPU;
-      return backend.makeTensorInfo(x.shape, "float32", f(f32(backend, x)));
+      return backend.makeTensorInfo(x.shape, "float32", f(float32Values(backend, x)));
     });
   };
   const softmaxFallback = tf.getKernel("Softmax", "cpu").kernelFunc;
@@ -79,13 +75,13 @@ export function fusedKernelConfigs(backendName: string, impl: FusedImpl): tf.Ker
       }
       const backend = args.backend as MathBackendCPU;
       const n = logits.shape[rank - 1];
-      const y = impl.softmax(f32(backend, logits), rowsOf(logits.shape), n);
+      const y = impl.softmax(float32Values(backend, logits), rowsOf(logits.shape), n);
       return backend.makeTensorInfo(logits.shape, "float32", y);
     }),
     k(FUSED_KERNELS.gelu, (args) => {
       const { x } = args.inputs as { x: tf.TensorInfo };
       const backend = args.backend as MathBackendCPU;
-      return backend.makeTensorInfo(x.shape, "float32", impl.gelu(f32(backend, x)));
+      return backend.makeTensorInfo(x.shape, "float32", impl.gelu(float32Values(backend, x)));
     }),
     k(FUSED_KERNELS.geluGrad, (args) => {
       const { x, dy } = args.inputs as { x: tf.TensorInfo; dy: tf.TensorInfo };
@@ -93,7 +89,7 @@ export function fusedKernelConfigs(backendName: string, impl: FusedImpl): tf.Ker
       return backend.makeTensorInfo(
         x.shape,
         "float32",
-        impl.geluGrad(f32(backend, x), f32(backend, dy)),
+        impl.geluGrad(float32Values(backend, x), float32Values(backend, dy)),
       );
     }),
     k(FUSED_KERNELS.layerNorm, (args) => {
@@ -102,7 +98,14 @@ export function fusedKernelConfigs(backendName: string, impl: FusedImpl): tf.Ker
       const backend = args.backend as MathBackendCPU;
       const c = x.shape[x.shape.length - 1];
       const rows = rowsOf(x.shape);
-      const out = impl.layerNorm(f32(backend, x), f32(backend, g), f32(backend, b), rows, c, eps);
+      const out = impl.layerNorm(
+        float32Values(backend, x),
+        float32Values(backend, g),
+        float32Values(backend, b),
+        rows,
+        c,
+        eps,
+      );
       const statShape = [...x.shape.slice(0, -1), 1];
       return [
         backend.makeTensorInfo(x.shape, "float32", out.y),
@@ -115,11 +118,11 @@ export function fusedKernelConfigs(backendName: string, impl: FusedImpl): tf.Ker
       const backend = args.backend as MathBackendCPU;
       const c = x.shape[x.shape.length - 1];
       const grads = impl.layerNormGrad(
-        f32(backend, x),
-        f32(backend, g),
-        f32(backend, mean),
-        f32(backend, rstd),
-        f32(backend, dy),
+        float32Values(backend, x),
+        float32Values(backend, g),
+        float32Values(backend, mean),
+        float32Values(backend, rstd),
+        float32Values(backend, dy),
         rowsOf(x.shape),
         c,
       );
@@ -134,7 +137,12 @@ export function fusedKernelConfigs(backendName: string, impl: FusedImpl): tf.Ker
       const { labelSmoothing: eps } = args.attrs as { labelSmoothing: number };
       const backend = args.backend as MathBackendCPU;
       const [rows, n] = logits.shape;
-      const out = impl.crossEntropy(f32(backend, logits), labelValues(backend, labels, n), rows, n);
+      const out = impl.crossEntropy(
+        float32Values(backend, logits),
+        labelValues(backend, labels, n),
+        rows,
+        n,
+      );
       // loss = mean over rows of (1 − ε)·nll + ε·uniform, summed in double.
       let sum = 0;
       for (let r = 0; r < rows; r++) sum += (1 - eps) * out.nll[r] + eps * out.uniform[r];
@@ -151,11 +159,11 @@ export function fusedKernelConfigs(backendName: string, impl: FusedImpl): tf.Ker
       const backend = args.backend as MathBackendCPU;
       const [rows, n] = probs.shape;
       const dz = impl.crossEntropyGrad(
-        f32(backend, probs),
+        float32Values(backend, probs),
         labelValues(backend, labels, n),
         rows,
         n,
-        { scale: f32(backend, dy)[0] / rows, smoothing: eps },
+        { scale: float32Values(backend, dy)[0] / rows, smoothing: eps },
       );
       return backend.makeTensorInfo([rows, n], "float32", dz);
     }),
@@ -163,7 +171,12 @@ export function fusedKernelConfigs(backendName: string, impl: FusedImpl): tf.Ker
       const { y, dy } = args.inputs as { y: tf.TensorInfo; dy: tf.TensorInfo };
       const backend = args.backend as MathBackendCPU;
       const n = y.shape[y.shape.length - 1];
-      const dx = impl.softmaxGrad(f32(backend, y), f32(backend, dy), rowsOf(y.shape), n);
+      const dx = impl.softmaxGrad(
+        float32Values(backend, y),
+        float32Values(backend, dy),
+        rowsOf(y.shape),
+        n,
+      );
       return backend.makeTensorInfo(y.shape, "float32", dx);
     }),
   ];

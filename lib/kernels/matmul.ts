@@ -21,6 +21,7 @@ import {
 import type { MathBackendCPU } from "@tensorflow/tfjs-backend-cpu";
 import type { Gemm } from "./gemm.ts";
 import { float32Pool } from "./pool.ts";
+import { float32Values } from "./values.ts";
 
 /** The products a matmul of these shapes needs, after batch broadcasting. */
 export interface MatMulPlan {
@@ -186,12 +187,6 @@ export function matMulValues(
     });
   }
   return out;
-}
-
-function float32Values(backend: MathBackendCPU, t: TensorInfo): Float32Array {
-  const values = backend.data.get(t.dataId).values;
-  if (values instanceof Float32Array) return values;
-  return Float32Array.from(values as ArrayLike<number>);
 }
 
 /**

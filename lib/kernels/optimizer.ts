@@ -14,6 +14,7 @@ import * as tf from "@tensorflow/tfjs-core";
 import type { MathBackendCPU } from "@tensorflow/tfjs-backend-cpu";
 import { float32Pool } from "./pool.ts";
 import type { NativeKernels } from "./native.ts";
+import { float32Values } from "./values.ts";
 
 /** Kernel name of the fused update. */
 export const ADAMW_KERNEL = "FlopsFitAdamW";
@@ -33,11 +34,6 @@ export interface AdamWUpdateAttrs {
   bias2: number;
 }
 
-function f32(backend: MathBackendCPU, t: tf.TensorInfo): Float32Array {
-  const v = backend.data.get(t.dataId).values;
-  return v instanceof Float32Array ? v : Float32Array.from(v as ArrayLike<number>);
-}
-
 /**
  * The kernel config of the fused AdamW update on `backendName`: one C call over both threads with
  * `native`, else a JavaScript loop.
@@ -50,11 +46,11 @@ export function adamwKernelConfig(backendName: string, native?: NativeKernels): 
       const backend = args.backend as MathBackendCPU;
       const { p, g, m, v, coef } = args.inputs as Record<string, tf.TensorInfo>;
       const a = args.attrs as unknown as AdamWUpdateAttrs;
-      const pv = f32(backend, p);
-      const gv = f32(backend, g);
-      const mv = f32(backend, m);
-      const vv = f32(backend, v);
-      const c = f32(backend, coef)[0];
+      const pv = float32Values(backend, p);
+      const gv = float32Values(backend, g);
+      const mv = float32Values(backend, m);
+      const vv = float32Values(backend, v);
+      const c = float32Values(backend, coef)[0];
       const n = pv.length;
       const pOut = float32Pool.take(n);
       const mOut = float32Pool.take(n);

@@ -9,15 +9,12 @@ import { getKernel, type KernelFunc, type TensorInfo, util } from "@tensorflow/t
 import type { MathBackendCPU } from "@tensorflow/tfjs-backend-cpu";
 import type { NativeKernels } from "./native.ts";
 import { float32Pool } from "./pool.ts";
+import { float32Values } from "./values.ts";
 
 /**
  * A float32 tensor's values as a Float32Array: tfjs-cpu may hold a float32 tensor in another typed
  * array (e.g. after casting a bool), which FFI would misread.
  */
-function float32Of(backend: MathBackendCPU, t: TensorInfo): Float32Array {
-  const v = backend.data.get(t.dataId).values;
-  return v instanceof Float32Array ? v : Float32Array.from(v as ArrayLike<number>);
-}
 
 /** A reduction of `[outer, reduce, inner]` (the reduced axes are contiguous). */
 export interface ReducePlan {
@@ -141,7 +138,7 @@ export function makeReduceKernel(op: "Sum" | "Mean" | "Max", native?: NativeKern
     const plan = planReduce(x.shape, axis, attrs.keepDims);
     if (plan === null) return fallback(args);
     const backend = args.backend as MathBackendCPU;
-    const values = float32Of(backend, x);
+    const values = float32Values(backend, x);
     const out = op === "Max"
       ? maxValues(values, plan)
       : sumValues(values, plan, op === "Mean" ? 1 / plan.reduce : 1, native);
