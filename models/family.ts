@@ -176,3 +176,45 @@ export function parseConfig<C>(
   const field = issue.path.length > 0 ? String(issue.path[0]) : "config";
   throw new ConfigError(field, `${field}: ${issue.message}`);
 }
+
+/**
+ * The size parameter of a request: `size`, or the config's own `field`, which must agree when
+ * both are given; an integer ≥ 4.
+ * @param input The request's size and explicit config.
+ * @param field The config field the size sets (`d_model`, `embed_dim`).
+ * @param family The family's display name, for the messages.
+ * @throws {ConfigError} on `size` when missing, contradicted or not an integer ≥ 4.
+ */
+export function resolveSize(input: ResolveConfigInput, field: string, family: string): number {
+  const explicit = input.config?.[field] as number | undefined;
+  if (input.size !== undefined && explicit !== undefined && explicit !== input.size) {
+    throw new ConfigError("size", `size ${input.size} contradicts config.${field} ${explicit}.`);
+  }
+  const size = input.size ?? explicit;
+  if (size === undefined) {
+    throw new ConfigError("size", `Give \`size\` (the ${family} ${field}) or \`config.${field}\`.`);
+  }
+  if (!Number.isInteger(size) || size < 4) {
+    throw new ConfigError("size", `size (${field}) must be an integer ≥ 4, got ${size}.`);
+  }
+  return size;
+}
+
+/**
+ * The width rules every transformer block has: heads divide the width C, and the MLP width
+ * mlp_ratio · C is an integer.
+ * @param c Width, heads and MLP ratio of a parsed config.
+ * @param field The width's config field (`d_model`, `embed_dim`), for the messages.
+ * @throws {ConfigError} on `heads` or `mlp_ratio`.
+ */
+export function checkBlockWidths(
+  c: { width: number; heads: number; mlpRatio: number },
+  field: string,
+): void {
+  if (c.width % c.heads !== 0) {
+    throw new ConfigError("heads", `${field} ${c.width} is not divisible by heads ${c.heads}.`);
+  }
+  if (!Number.isInteger(c.mlpRatio * c.width)) {
+    throw new ConfigError("mlp_ratio", `mlp_ratio × ${field} must be an integer.`);
+  }
+}

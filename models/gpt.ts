@@ -14,12 +14,14 @@ import { z } from "zod";
 import "./gradients.ts";
 import type { Batch } from "../data/types.ts";
 import {
+  checkBlockWidths,
   ConfigError,
   type Model,
   type ModelFamily,
   type ParamCounts,
   parseConfig,
   type ResolveConfigInput,
+  resolveSize,
 } from "./family.ts";
 import {
   block,
@@ -83,21 +85,7 @@ export function gptSizeRule(dModel: number): Pick<GptConfig, "d_model" | "depth"
  */
 function resolveConfig(input: ResolveConfigInput): GptConfig {
   const explicit = input.config ?? {};
-  const size = input.size ?? (explicit.d_model as number | undefined);
-  if (
-    input.size !== undefined && explicit.d_model !== undefined && explicit.d_model !== input.size
-  ) {
-    throw new ConfigError(
-      "size",
-      `size ${input.size} contradicts config.d_model ${explicit.d_model}.`,
-    );
-  }
-  if (size === undefined) {
-    throw new ConfigError("size", "Give `size` (the GPT d_model) or `config.d_model`.");
-  }
-  if (!Number.isInteger(size) || size < 4) {
-    throw new ConfigError("size", `size (d_model) must be an integer ≥ 4, got ${size}.`);
-  }
+  const size = resolveSize(input, "d_model", "GPT");
   const text = input.data?.text;
   const fromData = text === undefined ? {} : { vocab_size: text.vocab_size };
   const c = parseConfig<GptConfig>(GptConfigSchema, {
@@ -106,12 +94,7 @@ function resolveConfig(input: ResolveConfigInput): GptConfig {
     ...fromData,
     ...explicit,
   });
-  if (c.d_model % c.heads !== 0) {
-    throw new ConfigError("heads", `d_model ${c.d_model} is not divisible by heads ${c.heads}.`);
-  }
-  if (!Number.isInteger(c.mlp_ratio * c.d_model)) {
-    throw new ConfigError("mlp_ratio", "mlp_ratio × d_model must be an integer.");
-  }
+  checkBlockWidths({ width: c.d_model, heads: c.heads, mlpRatio: c.mlp_ratio }, "d_model");
   if (text !== undefined && c.vocab_size !== text.vocab_size) {
     throw new ConfigError(
       "vocab_size",

@@ -14,12 +14,14 @@ import { z } from "zod";
 import "./gradients.ts";
 import type { Batch } from "../data/types.ts";
 import {
+  checkBlockWidths,
   ConfigError,
   type Model,
   type ModelFamily,
   type ParamCounts,
   parseConfig,
   type ResolveConfigInput,
+  resolveSize,
 } from "./family.ts";
 import {
   accuracy,
@@ -105,22 +107,7 @@ function grid(c: VitConfig): { patches: number; tokens: number; patchDim: number
  */
 function resolveConfig(input: ResolveConfigInput): VitConfig {
   const explicit = input.config ?? {};
-  const size = input.size ?? (explicit.embed_dim as number | undefined);
-  if (
-    input.size !== undefined && explicit.embed_dim !== undefined &&
-    explicit.embed_dim !== input.size
-  ) {
-    throw new ConfigError(
-      "size",
-      `size ${input.size} contradicts config.embed_dim ${explicit.embed_dim}.`,
-    );
-  }
-  if (size === undefined) {
-    throw new ConfigError("size", "Give `size` (the ViT embed_dim) or `config.embed_dim`.");
-  }
-  if (!Number.isInteger(size) || size < 4) {
-    throw new ConfigError("size", `size (embed_dim) must be an integer ≥ 4, got ${size}.`);
-  }
+  const size = resolveSize(input, "embed_dim", "ViT");
   const image = input.data?.image;
   if (image !== undefined && image.height !== image.width) {
     throw new ConfigError(
@@ -133,20 +120,12 @@ function resolveConfig(input: ResolveConfigInput): VitConfig {
     : { image_size: image.height, channels: image.channels, num_classes: image.classes.length };
   const merged = { ...DEFAULTS, ...vitSizeRule(size), ...fromData, ...explicit };
   const c = parseConfig<VitConfig>(VitConfigSchema, merged);
-  if (c.embed_dim % c.heads !== 0) {
-    throw new ConfigError(
-      "heads",
-      `embed_dim ${c.embed_dim} is not divisible by heads ${c.heads}.`,
-    );
-  }
+  checkBlockWidths({ width: c.embed_dim, heads: c.heads, mlpRatio: c.mlp_ratio }, "embed_dim");
   if (c.image_size % c.patch_size !== 0) {
     throw new ConfigError(
       "patch_size",
       `image_size ${c.image_size} is not divisible by patch_size ${c.patch_size}.`,
     );
-  }
-  if (!Number.isInteger(c.mlp_ratio * c.embed_dim)) {
-    throw new ConfigError("mlp_ratio", `mlp_ratio × embed_dim must be an integer.`);
   }
   if (c.pos_embedding === "sincos" && c.embed_dim % 4 !== 0) {
     throw new ConfigError(
