@@ -6,6 +6,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { ensureBackend } from "../lib/backend/select.ts";
 import { limitsOf } from "../lib/service/limits.ts";
+import { AdapterReportSchema } from "../lib/train/request.ts";
 import { type AppContext, createRouter } from "./context.ts";
 
 /** Version reported by `/healthz` and the OpenAPI document. */
@@ -42,13 +43,7 @@ export const HealthSchema = z.object({
     kind: z.enum(["gpu", "cpu"]).optional(),
     description: z.string().optional(),
     chosen_by: z.string().optional(),
-    adapter: z.object({
-      vendor: z.string(),
-      architecture: z.string(),
-      device: z.string(),
-      description: z.string(),
-      fallback: z.boolean(),
-    }).optional(),
+    adapter: AdapterReportSchema.optional(),
     error: z.string().optional(),
   }).openapi({ description: "The tfjs backend training runs on, and the GPU adapter seen." }),
 }).openapi("Health");

@@ -135,18 +135,21 @@ export const EvalPointSchema = z.object({
   accuracy: z.number().optional(),
 });
 
+/** The WebGPU adapter seen, in a train response and `/healthz`. */
+export const AdapterReportSchema = z.object({
+  vendor: z.string(),
+  architecture: z.string(),
+  device: z.string(),
+  description: z.string(),
+  fallback: z.boolean(),
+});
+
 /** Backend facts in a train response and `/healthz`. */
 export const BackendReportSchema = z.object({
   name: z.string(),
   kind: z.enum(["gpu", "cpu"]),
   description: z.string(),
-  adapter: z.object({
-    vendor: z.string(),
-    architecture: z.string(),
-    device: z.string(),
-    description: z.string(),
-    fallback: z.boolean(),
-  }).optional(),
+  adapter: AdapterReportSchema.optional(),
 });
 
 /** What a finished run reports. */
