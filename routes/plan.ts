@@ -5,9 +5,9 @@
  * @module
  */
 import { createRoute, z } from "@hono/zod-openapi";
-import { planAdaptive } from "../lib/sweep/adaptive.ts";
-import { planSweep } from "../lib/sweep/plan.ts";
-import { familyForSweep } from "../lib/sweep/study.ts";
+import { planAdaptive } from "../lib/plan/adaptive.ts";
+import { planSweep } from "../lib/plan/plan.ts";
+import { familyForSweep } from "../lib/plan/study.ts";
 import { ConfigError } from "../models/mod.ts";
 import { type AppContext, createRouter } from "./context.ts";
 import { ProblemError } from "./problem.ts";

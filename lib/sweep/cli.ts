@@ -12,7 +12,7 @@ import { PRESETS, resolveSweepConfig, type SweepConfig, type SweepFile } from ".
 import { parseWorkerList } from "./runner.ts";
 import { getDataset, UnknownDatasetError } from "../../data/mod.ts";
 import { localWorker } from "./local.ts";
-import { familyForSweep } from "./study.ts";
+import { familyForSweep } from "../plan/study.ts";
 import { runSweep, type StudyEnvironment } from "./sweep.ts";
 
 /** The usage text of `deno task sweep --help`. */

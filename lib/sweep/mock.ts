@@ -8,9 +8,9 @@
  * @module
  */
 import type { MockLaw } from "./config.ts";
-import type { SweepFamily } from "./family.ts";
+import type { SweepFamily } from "../plan/family.ts";
 import { hashString, mulberry32, normalDraw } from "../random.ts";
-import { pointKey } from "./plan.ts";
+import { pointKey } from "../plan/plan.ts";
 import { PermanentError, type Worker } from "./runner.ts";
 
 /**

@@ -11,7 +11,7 @@
  * @module
  */
 import type { RunEvent, TrainProgress } from "./runner.ts";
-import type { PlannedPoint } from "./plan.ts";
+import type { PlannedPoint } from "../plan/plan.ts";
 
 /** Options of {@linkcode createProgress}. */
 export interface ProgressOptions {

@@ -10,7 +10,7 @@
  *
  * @module
  */
-import type { PlannedPoint, TrainRequest } from "./plan.ts";
+import type { PlannedPoint, TrainRequest } from "../plan/plan.ts";
 import type { ResultRecord, ResultsLog } from "./results.ts";
 
 /** Progress reported while a point trains. */

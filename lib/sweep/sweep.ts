@@ -6,9 +6,9 @@
  */
 import type { DatasetInfo } from "../../data/types.ts";
 import { outputDir, type SweepConfig } from "./config.ts";
-import type { SweepFamily } from "./family.ts";
+import type { SweepFamily } from "../plan/family.ts";
 import { mockWorker } from "./mock.ts";
-import { type BudgetGrid, planSweep } from "./plan.ts";
+import { type BudgetGrid, planSweep } from "../plan/plan.ts";
 import { compact, createProgress } from "./progress.ts";
 import { checkSweep, fitSweep, type SweepChecks, type SweepFit, writeReport } from "./report.ts";
 import { openResultsLog } from "./results.ts";

@@ -5,10 +5,10 @@
  *
  * @module
  */
-import { planAdaptive } from "../../lib/sweep/adaptive.ts";
+import { planAdaptive } from "../../lib/plan/adaptive.ts";
 import { studyEnvironment } from "../../lib/sweep/cli.ts";
 import { resolveSweepConfig } from "../../lib/sweep/config.ts";
-import { planSweep } from "../../lib/sweep/plan.ts";
+import { planSweep } from "../../lib/plan/plan.ts";
 import { runSweep } from "../../lib/sweep/sweep.ts";
 
 /** Repetitions per timing; the median is reported. */

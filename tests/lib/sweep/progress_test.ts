@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { compact, createProgress, formatDuration } from "../../../lib/sweep/progress.ts";
-import { planSweep } from "../../../lib/sweep/plan.ts";
+import { planSweep } from "../../../lib/plan/plan.ts";
 import type { ResultRecord } from "../../../lib/sweep/results.ts";
-import { toyFamily } from "./_family.ts";
+import { toyFamily } from "../plan/_family.ts";
 
 const points =
   planSweep({ family: toyFamily(), budgets: [1e12], dataset: "x", sizesPerBudget: 3 })[0]!

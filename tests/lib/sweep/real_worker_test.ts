@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import { loadConfig } from "../../../lib/service/config.ts";
-import { planSweep } from "../../../lib/sweep/plan.ts";
+import { planSweep } from "../../../lib/plan/plan.ts";
 import { openResultsLog } from "../../../lib/sweep/results.ts";
 import { httpWorker, PermanentError, runPoints } from "../../../lib/sweep/runner.ts";
-import { familyForSweep } from "../../../lib/sweep/study.ts";
+import { familyForSweep } from "../../../lib/plan/study.ts";
 import { createApp } from "../../../routes/mod.ts";
 
 Deno.test({

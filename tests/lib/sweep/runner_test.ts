@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { MockLawSchema } from "../../../lib/sweep/config.ts";
 import { mockWorker } from "../../../lib/sweep/mock.ts";
-import { planSweep, type TrainRequest } from "../../../lib/sweep/plan.ts";
+import { planSweep, type TrainRequest } from "../../../lib/plan/plan.ts";
 import { openResultsLog, parseResults } from "../../../lib/sweep/results.ts";
 import {
   httpWorker,
@@ -10,7 +10,7 @@ import {
   type RunEvent,
   runPoints,
 } from "../../../lib/sweep/runner.ts";
-import { toyFamily } from "./_family.ts";
+import { toyFamily } from "../plan/_family.ts";
 
 const family = toyFamily();
 const law = MockLawSchema.parse({ noise: 0 });

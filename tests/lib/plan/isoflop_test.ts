@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { fitParabola } from "../../../lib/fit/isoflop.ts";
-import { fitCurve, fitCurves } from "../../../lib/sweep/isoflop.ts";
+import { fitCurve, fitCurves } from "../../../lib/plan/isoflop.ts";
 
 /** Five sizes 1e3…16e3 on one budget with losses from `loss(N)`. */
 function curvePoints(loss: (N: number) => number) {

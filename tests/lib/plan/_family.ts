@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { SweepFamily } from "../../../lib/sweep/family.ts";
+import type { SweepFamily } from "../../../lib/plan/family.ts";
 
 /** Tokens per sample of the toy family. */
 export const TOY_CONTEXT = 64;

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { gptParams, gptSizeRule } from "../../../models/gpt.ts";
-import { CANDIDATE_SIZES, familyForSweep } from "../../../lib/sweep/study.ts";
+import { CANDIDATE_SIZES, familyForSweep } from "../../../lib/plan/study.ts";
 
 Deno.test("familyForSweep() lists buildable GPT sizes with the registry's exact counts", () => {
   const family = familyForSweep("gpt", { model: { context: 16 }, params: "total" });

@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
-import { planAdaptive } from "../../../lib/sweep/adaptive.ts";
+import { planAdaptive } from "../../../lib/plan/adaptive.ts";
 import { MockLawSchema } from "../../../lib/sweep/config.ts";
-import type { ObservedPoint } from "../../../lib/sweep/isoflop.ts";
+import type { ObservedPoint } from "../../../lib/plan/isoflop.ts";
 import { lawLoss } from "../../../lib/sweep/mock.ts";
-import { planGrid, planSweep } from "../../../lib/sweep/plan.ts";
+import { planGrid, planSweep } from "../../../lib/plan/plan.ts";
 import { toyFamily } from "./_family.ts";
 
 const family = toyFamily();

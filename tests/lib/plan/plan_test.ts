@@ -1,11 +1,5 @@
 import assert from "node:assert/strict";
-import {
-  centreByRatio,
-  planGrid,
-  planSweep,
-  pointKey,
-  snapSizes,
-} from "../../../lib/sweep/plan.ts";
+import { centreByRatio, planGrid, planSweep, pointKey, snapSizes } from "../../../lib/plan/plan.ts";
 import { toyFamily } from "./_family.ts";
 
 const family = toyFamily();

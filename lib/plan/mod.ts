@@ -1,0 +1,30 @@
+/**
+ * IsoFLOP study planning: which model sizes to train at which compute budgets, for any family
+ * whose sizes come with exact parameter and FLOP counts. `POST /v1/plan` serves it and the sweep
+ * (`lib/sweep/`) runs what it plans.
+ *
+ * @example
+ * ```ts
+ * import { familyForSweep, planSweep } from "./mod.ts";
+ * const family = familyForSweep("gpt", { model: { n_layer: 2, block_size: 64 } });
+ * const grids = planSweep({ family, budgets: [1e10, 1e11], dataset: "synthetic-text" });
+ * ```
+ *
+ * @module
+ */
+
+export type { FamilySize, SweepFamily } from "./family.ts";
+export {
+  type BudgetGrid,
+  centreByRatio,
+  type PlannedPoint,
+  type PlanOptions,
+  planSweep,
+  pointKey,
+  type PointTemplate,
+  snapSizes,
+  type TrainRequest,
+} from "./plan.ts";
+export { type AdaptiveOptions, type AdaptivePlan, planAdaptive } from "./adaptive.ts";
+export { CANDIDATE_SIZES, familyForSweep, type FamilyOptions, type ParamCount } from "./study.ts";
+export { type CurveFit, fitCurve, fitCurves, type ObservedPoint } from "./isoflop.ts";
