@@ -17,6 +17,7 @@ import {
 } from "../lib/service/training_pool.ts";
 import type { AppContext } from "./context.ts";
 import { datasetRoutes } from "./datasets.ts";
+import { familyRoutes } from "./families.ts";
 import { mountDocs } from "./docs.ts";
 import { fitRoutes } from "./fit.ts";
 import { bearerToken, bodySizeLimit, corsFor, methodNotAllowedProblem } from "./guards.ts";
@@ -105,6 +106,7 @@ export function createApp(options: AppOptions = {}): OpenAPIHono {
   app.route("/", healthRoutes(ctx));
   app.route("/", fitRoutes(ctx));
   app.route("/", planRoutes(ctx));
+  app.route("/", familyRoutes(ctx));
   app.route("/", trainRoutes(ctx, { resolveDataset: options.resolveDataset }));
   mountDocs(app);
   app.notFound((c) =>

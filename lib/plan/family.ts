@@ -2,8 +2,9 @@
  * What the sweep planner needs to know about a model family: which sizes it can build, and for
  * each size the exact parameter count and training FLOPs per sample.
  *
- * The planner only sees {@linkcode SweepFamily}; {@linkcode resolveFamily} builds one from the
- * model registry (`models/mod.ts`), and tests may pass their own.
+ * The planner only sees {@linkcode SweepFamily}; `familyForSweep` (`study.ts`) builds one from
+ * the model registry (`models/mod.ts`), `familyFromDescription` (`family_description.ts`) from a
+ * trainer's served table, and tests may pass their own.
  *
  * @module
  */
@@ -24,8 +25,8 @@ export interface SweepFamily {
   name: string;
   /** Name of the size parameter, e.g. `d_model`. */
   sizeParam: string;
-  /** Units of D: `tokens` for language models, `images` for classifiers. */
-  dataUnit: "tokens" | "images";
+  /** Units of D: `tokens` for language models, `images` for classifiers, else `samples`. */
+  dataUnit: "tokens" | "images" | "samples";
   /** D units per sample (GPT: the context length; ViT: 1 image). */
   unitsPerSample: number;
   /** Every size the planner may choose from, ascending in params. */

@@ -26,5 +26,20 @@ export {
   type TrainRequest,
 } from "./plan.ts";
 export { type AdaptiveOptions, type AdaptivePlan, planAdaptive } from "./adaptive.ts";
-export { CANDIDATE_SIZES, familyForSweep, type FamilyOptions, type ParamCount } from "./study.ts";
+export {
+  CANDIDATE_SIZES,
+  describeFamily,
+  familyForSweep,
+  type FamilyOptions,
+  type ParamCount,
+} from "./study.ts";
+export {
+  type FamilyDescription,
+  FamilyDescriptionError,
+  FamilyDescriptionSchema,
+  familyFromDescription,
+  FamilyListSchema,
+  parseFamilyDescription,
+  tableDifference,
+} from "./family_description.ts";
 export { type CurveFit, fitCurve, fitCurves, type ObservedPoint } from "./isoflop.ts";

@@ -1,12 +1,14 @@
 /**
  * From registry names to what the planner needs: the family's buildable sizes with exact
- * parameter and FLOP counts (from `models/mod.ts`), for the dataset the study trains on.
+ * parameter and FLOP counts (from `models/mod.ts`), for the dataset the study trains on — as the
+ * same {@linkcode FamilyDescription} table a foreign trainer serves.
  *
  * @module
  */
 import type { DatasetInfo } from "../../data/types.ts";
 import { ConfigError, getFamily } from "../../models/mod.ts";
-import type { FamilySize, SweepFamily } from "./family.ts";
+import type { SweepFamily } from "./family.ts";
+import { type FamilyDescription, familyFromDescription } from "./family_description.ts";
 
 /** Which parameter count is N. */
 export type ParamCount = "non_embedding" | "total";
@@ -36,25 +38,28 @@ export interface FamilyOptions {
 }
 
 /**
- * The family as the planner sees it, with every buildable candidate size.
+ * The family's table from the registry, as `GET /v1/families/{name}` serves it: every buildable
+ * candidate size with its total and non-embedding parameter counts, exact training FLOPs per
+ * sample and resolved config — the numbers the trainer reports for the same request.
  *
  * @param name Registry name (`gpt`, `vit`).
- * @param options Fixed config fields, dataset metadata, parameter count.
- * @returns The family.
+ * @param options Fixed config fields and dataset metadata (`params` is not read: both counts
+ *   are listed).
+ * @returns The table; `params` is the total count, `non_embedding_params` Kaplan's N.
  * @throws {RangeError} For an unknown family or one that builds none of the candidates.
  * @throws {ConfigError} When the fixed config fields themselves are invalid.
  *
  * @example
  * ```ts
- * import { familyForSweep } from "./study.ts";
- * const gpt = familyForSweep("gpt");
- * if (gpt.dataUnit !== "tokens" || gpt.unitsPerSample !== 128) throw new Error("unexpected");
+ * import { describeFamily } from "./study.ts";
+ * const gpt = describeFamily("gpt", { model: { context: 16 } });
+ * if (gpt.data_unit !== "tokens" || gpt.units_per_sample !== 16) throw new Error("unexpected");
  * ```
  */
-export function familyForSweep(name: string, options: FamilyOptions = {}): SweepFamily {
+export function describeFamily(name: string, options: FamilyOptions = {}): FamilyDescription {
   const family = getFamily(name);
   if (family === undefined) throw new RangeError(`Unknown model family "${name}".`);
-  const sizes: FamilySize[] = [];
+  const sizes: FamilyDescription["sizes"] = [];
   let unitsPerSample: number | undefined;
   let lastError: ConfigError | undefined;
   for (const size of CANDIDATE_SIZES) {
@@ -77,8 +82,10 @@ export function familyForSweep(name: string, options: FamilyOptions = {}): Sweep
     const counts = family.countParams(config);
     sizes.push({
       size,
-      params: options.params === "total" ? counts.total : counts.nonEmbedding,
-      flopsPerSample: family.trainingFlopsPerSample(config),
+      params: counts.total,
+      flops_per_sample: family.trainingFlopsPerSample(config),
+      non_embedding_params: counts.nonEmbedding,
+      config: config as Record<string, unknown>,
     });
     unitsPerSample ??= family.modality === "text" ? family.tokensPerSample(config) : 1;
   }
@@ -91,9 +98,32 @@ export function familyForSweep(name: string, options: FamilyOptions = {}): Sweep
   sizes.sort((a, b) => a.params - b.params);
   return {
     name,
-    sizeParam: family.sizeParameter,
-    dataUnit: family.modality === "text" ? "tokens" : "images",
-    unitsPerSample,
+    size_param: family.sizeParameter,
+    data_unit: family.modality === "text" ? "tokens" : "images",
+    units_per_sample: unitsPerSample,
     sizes,
   };
+}
+
+/**
+ * The family as the planner sees it, with every buildable candidate size: the registry's table
+ * ({@linkcode describeFamily}) read exactly as a foreign trainer's would be.
+ *
+ * @param name Registry name (`gpt`, `vit`).
+ * @param options Fixed config fields, dataset metadata, parameter count.
+ * @returns The family.
+ * @throws {RangeError} For an unknown family or one that builds none of the candidates.
+ * @throws {ConfigError} When the fixed config fields themselves are invalid.
+ *
+ * @example
+ * ```ts
+ * import { familyForSweep } from "./study.ts";
+ * const gpt = familyForSweep("gpt");
+ * if (gpt.dataUnit !== "tokens" || gpt.unitsPerSample !== 128) throw new Error("unexpected");
+ * ```
+ */
+export function familyForSweep(name: string, options: FamilyOptions = {}): SweepFamily {
+  return familyFromDescription(describeFamily(name, options), {
+    params: options.params ?? "non_embedding",
+  });
 }
