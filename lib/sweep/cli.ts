@@ -11,8 +11,10 @@ import { parseArgs } from "node:util";
 import { PRESETS, resolveSweepConfig, type SweepConfig, type SweepFile } from "./config.ts";
 import { parseWorkerList } from "./runner.ts";
 import { getDataset, UnknownDatasetError } from "../../data/mod.ts";
+import { getFamily } from "../../models/mod.ts";
 import { localWorker } from "./local.ts";
-import { familyForSweep } from "../plan/study.ts";
+import { familyFromConfig, resolveSweepFamily } from "./family_source.ts";
+import type { DatasetInfo } from "../../data/types.ts";
 import { runSweep, type StudyEnvironment } from "./sweep.ts";
 
 /** The usage text of `deno task sweep --help`. */
@@ -144,28 +146,65 @@ export async function configFromCli(request: CliRequest): Promise<SweepConfig> {
 }
 
 /**
- * The registries and trainer a configuration needs.
+ * The registries and trainer a configuration needs, for a family in `models/` or described
+ * inline in the sweep file (a family only the workers know needs {@linkcode loadStudyEnvironment}).
  *
  * @param config The configuration.
  * @returns The study environment.
  * @throws {RangeError} For an unknown dataset or family.
  */
 export function studyEnvironment(config: SweepConfig): StudyEnvironment {
-  let dataset;
+  const dataset = datasetInfo(config);
+  const resolved = familyFromConfig(config, dataset);
+  if (resolved === undefined) {
+    throw new RangeError(
+      `Unknown model family "${config.family}" (its table must come from the workers).`,
+    );
+  }
+  return { family: resolved.family, ...(dataset === undefined ? {} : { dataset }), localWorker };
+}
+
+/**
+ * The study environment, asking the workers for the family's table (`GET /v1/families/{name}`)
+ * when neither `models/` nor the sweep file has it.
+ *
+ * @param config The configuration.
+ * @returns The environment, and notes on where the family came from.
+ * @throws {RangeError} For an unknown dataset or family, or workers that disagree.
+ */
+export async function loadStudyEnvironment(
+  config: SweepConfig,
+): Promise<StudyEnvironment & { notes: string[] }> {
+  const dataset = datasetInfo(config);
+  const token = Deno.env.get("FLOPS_FIT_TOKEN");
+  const resolved = await resolveSweepFamily(config, {
+    ...(dataset === undefined ? {} : { dataset }),
+    ...(token ? { token } : {}),
+  });
+  const notes = [...resolved.notes];
+  if (!resolved.registry) notes.unshift(`family ${resolved.family.name} from ${resolved.source}`);
+  return {
+    family: resolved.family,
+    ...(dataset === undefined ? {} : { dataset }),
+    localWorker,
+    notes,
+  };
+}
+
+/**
+ * The dataset's metadata from flops-fit's registry. A family flops-fit does not build may train
+ * on data only its trainer knows, so there an unknown dataset is no error.
+ */
+function datasetInfo(config: SweepConfig): DatasetInfo | undefined {
   try {
-    dataset = getDataset(config.dataset).info;
+    return getDataset(config.dataset).info;
   } catch (error) {
-    if (error instanceof UnknownDatasetError) {
+    if (!(error instanceof UnknownDatasetError)) throw error;
+    if (typeof config.family === "string" && getFamily(config.family) !== undefined) {
       throw new RangeError(`Unknown dataset "${config.dataset}".`);
     }
-    throw error;
+    return undefined;
   }
-  const family = familyForSweep(config.family, {
-    params: config.params,
-    data: dataset,
-    ...(config.model === undefined ? {} : { model: config.model }),
-  });
-  return { family, dataset, localWorker };
 }
 
 /**
@@ -195,7 +234,9 @@ export async function main(args: string[]): Promise<number> {
   };
   Deno.addSignalListener("SIGINT", onSignal);
   try {
-    const outcome = await runSweep(config, studyEnvironment(config), {
+    const env = await loadStudyEnvironment(config);
+    for (const note of env.notes) console.log(`sweep: ${note}`);
+    const outcome = await runSweep(config, env, {
       signal: controller.signal,
       planOnly: request.planOnly,
     });

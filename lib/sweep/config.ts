@@ -52,8 +52,12 @@ export const SweepConfigSchema = z.object({
   name: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, "letters, digits, . _ - only").default(
     "gpt-synthetic",
   ),
-  /** Model family in the registry (`models/mod.ts`). @default "gpt" */
-  family: z.string().min(1).default("gpt"),
+  /**
+   * Model family: a name in the registry (`models/mod.ts`) or one the workers serve at
+   * `GET /v1/families/{name}`, or a whole FamilyDescription table inline (validated when the
+   * sweep resolves it, `lib/sweep/family_source.ts`). @default "gpt"
+   */
+  family: z.union([z.string().min(1), z.record(z.string(), z.unknown())]).default("gpt"),
   /** Dataset in the registry (`data/mod.ts`). @default "synthetic-text" */
   dataset: z.string().min(1).default("synthetic-text"),
   /** Compute budgets in FLOPs, one IsoFLOP curve each. */

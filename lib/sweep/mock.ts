@@ -2,7 +2,8 @@
  * `--mock`: a trainer that answers instantly with the loss a known law predicts, plus noise.
  *
  * L(N, D) = (E + A / N^α + B / D^β) · (1 + σ·ε), ε ~ N(0, 1) seeded by the point's key, so the
- * same point always gets the same loss. N and D come from the family's exact counts, exactly as
+ * same point always gets the same loss; the held-out `eval_loss` is the same law with the next
+ * draw of ε. N and D come from the family's exact counts, exactly as
  * the real trainer would spend the budget: S = ⌊C / F(N)⌋ samples, D = S · units per sample.
  *
  * @module
@@ -57,7 +58,11 @@ export function mockWorker(family: SweepFamily, law: MockLaw): Worker {
       if (samples < 1) throw new PermanentError("The budget buys no sample.");
       const data = samples * family.unitsPerSample;
       const random = mulberry32(hashString(pointKey(request)));
-      const loss = lawLoss(law, size.params, data) * (1 + law.noise * normalDraw(random));
+      const expected = lawLoss(law, size.params, data);
+      const loss = expected * (1 + law.noise * normalDraw(random));
+      // The held-out estimate of the same law, with its own noise draw (the train contract's
+      // `eval_loss`, which a sweep fitting the held-out loss needs).
+      const evalLoss = expected * (1 + law.noise * normalDraw(random));
       if (law.delay_ms > 0) {
         const steps = 10;
         for (let step = 1; step <= steps; step++) {
@@ -74,6 +79,7 @@ export function mockWorker(family: SweepFamily, law: MockLaw): Worker {
         [family.dataUnit]: data,
         flops: samples * size.flopsPerSample,
         loss,
+        eval_loss: evalLoss,
         backend: "mock",
       };
     },

@@ -168,6 +168,8 @@ export interface SummaryContext {
   mock: boolean;
   /** Which loss was fitted. */
   fitLoss: FitLoss;
+  /** Which trainer trained which point (`trainersLine` in `trainers.ts`). */
+  trainedBy?: string;
 }
 
 /**
@@ -200,6 +202,7 @@ export function formatSummary(sweep: SweepFit, context: SummaryContext): string 
       }` +
       `; D counts ${context.dataUnit}.`,
   );
+  if (context.trainedBy !== undefined) lines.push("", context.trainedBy);
   lines.push("");
   lines.push(`## Compute-optimal table${level}`);
   lines.push("");

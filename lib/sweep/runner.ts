@@ -1,7 +1,7 @@
 /**
- * Running planned points: in-process, or across a pool of HTTP workers speaking `POST /v1/train`
- * (flops-fit's or any other server's), with per-worker concurrency, retries with exponential
- * back-off, a per-point timeout and fail-over when a worker dies.
+ * Scheduling planned points over workers (`worker.ts`: in-process, the mock, or HTTP servers
+ * speaking `POST /v1/train` through `http_worker.ts`), with per-worker concurrency, retries with
+ * exponential back-off, a per-point timeout and fail-over when a worker dies.
  *
  * Every finished point is appended to the results log before the next is counted, so a sweep
  * killed at any moment loses at most the points in flight; points already in the log are skipped.
@@ -10,57 +10,22 @@
  *
  * @module
  */
-import type { PlannedPoint, TrainRequest } from "../plan/plan.ts";
+import type { PlannedPoint } from "../plan/plan.ts";
 import type { ResultRecord, ResultsLog } from "./results.ts";
+import { PermanentError, type TrainProgress, type Worker } from "./worker.ts";
 
-/** Progress reported while a point trains. */
-export interface TrainProgress {
-  /** Optimiser step done. */
-  step?: number;
-  /** Steps the run will take. */
-  steps?: number;
-  /** Latest (smoothed) training loss. */
-  loss?: number;
-}
-
-/** Options every trainer receives. */
-export interface TrainCallOptions {
-  /** Aborted on timeout or when the sweep stops. */
-  signal: AbortSignal;
-  /** Called as training advances. */
-  onProgress?: (progress: TrainProgress) => void;
-}
-
-/** Anything that trains one point: `trainPoint`, an HTTP worker, the mock. */
-export type TrainFn = (
-  request: TrainRequest,
-  options: TrainCallOptions,
-) => Promise<Record<string, unknown>>;
-
-/** A place points can run. */
-export interface Worker {
-  /** Shown in progress and stored in the results (`in-process`, `mock`, a URL). */
-  name: string;
-  /** Points in flight at once. */
-  concurrency: number;
-  /** Trains one point. */
-  train: TrainFn;
-}
-
-/** An error that retrying cannot fix (the request itself is wrong): a 4xx other than 408/429. */
-export class PermanentError extends Error {
-  /** HTTP status, when the error came from one. */
-  readonly status?: number;
-  /**
-   * @param message What went wrong.
-   * @param status HTTP status, when there is one.
-   */
-  constructor(message: string, status?: number) {
-    super(message);
-    this.name = "PermanentError";
-    if (status !== undefined) this.status = status;
-  }
-}
+// The worker contract and the HTTP client live in their own modules; re-exported here so callers
+// that schedule points import one module.
+export {
+  isPermanentStatus,
+  PermanentError,
+  statusError,
+  type TrainCallOptions,
+  type TrainFn,
+  type TrainProgress,
+  type Worker,
+} from "./worker.ts";
+export { type FamilyAnswer, fetchFamilyTable, httpWorker, parseWorkerList } from "./http_worker.ts";
 
 /** What the runner reports as it goes. */
 export type RunEvent =
@@ -89,6 +54,10 @@ export interface RunOptions {
   onEvent?: (event: RunEvent) => void;
   /** Stops the run (points in flight are aborted and not recorded). */
   signal?: AbortSignal;
+  /** Answers without a finite `eval_loss` fail their point (the sweep fits the held-out loss). */
+  requireEvalLoss?: boolean;
+  /** What the family's D counts (lets an answer give `tokens` / `images` instead of `samples`). */
+  dataUnit?: "tokens" | "images" | "samples";
 }
 
 /** What {@linkcode runPoints} did. */
@@ -195,7 +164,10 @@ export async function runPoints(
         onProgress: (progress) => emit({ type: "progress", point, worker: name, progress }),
       });
       if (stopped()) return;
-      const record = toRecord(point, result, name, (performance.now() - started) / 1000);
+      const record = toRecord(point, result, name, (performance.now() - started) / 1000, {
+        ...(options.requireEvalLoss ? { requireEvalLoss: true } : {}),
+        ...(options.dataUnit === undefined ? {} : { dataUnit: options.dataUnit }),
+      });
       await options.log.append(record);
       state.failures = 0;
       state.cooldownMs = backoffMs;
@@ -240,43 +212,76 @@ export async function runPoints(
   return summary;
 }
 
+/** Options of {@linkcode toRecord}. */
+export interface RecordOptions {
+  /** The sweep fits the held-out loss: an answer without a finite `eval_loss` fails. */
+  requireEvalLoss?: boolean;
+  /** What D counts, so an answer with `tokens` (or `images`) but no `samples` still gives D. */
+  dataUnit?: "tokens" | "images" | "samples";
+}
+
 /**
- * Turn a trainer's response into a results record. Field names follow `POST /v1/train`
- * (`flops`, `tokens` or `samples`, `loss`, `eval_loss`, `backend`); anything missing falls back
- * to the plan. N is always the plan's parameter count.
+ * Turn a trainer's answer into a results record, by the train contract
+ * (`docs/train_contract.md`): it needs a positive finite `loss` (and `eval_loss` when the sweep
+ * fits on it), the `flops` spent, and `samples` — or, for a family whose D counts tokens
+ * (images), `tokens` (`images`). D = samples × the plan's units per sample. `eval_loss`, `wall_s`
+ * and `backend` are recorded when present, and the whole answer (minus its loss curve) is kept
+ * as `result`. N is always the plan's parameter count.
  *
  * @param point The planned point.
- * @param result The trainer's response.
+ * @param result The trainer's answer.
  * @param worker Who trained it.
  * @param wallS Seconds the call took.
+ * @param options Which loss is fitted, what D counts.
  * @returns The record.
- * @throws {PermanentError} When the response holds no finite loss (e.g. a diverged run).
+ * @throws {PermanentError} Naming the needed field the answer lacks (a diverged run has no loss).
  */
 export function toRecord(
   point: PlannedPoint,
   result: Record<string, unknown>,
   worker: string,
   wallS: number,
+  options: RecordOptions = {},
 ): ResultRecord {
-  const num = (...names: string[]) => {
-    for (const name of names) {
-      const v = result[name];
-      if (typeof v === "number" && Number.isFinite(v)) return v;
-    }
-    return undefined;
+  const num = (name: string) => {
+    const v = result[name];
+    return typeof v === "number" && Number.isFinite(v) ? v : undefined;
   };
-  const loss = num("loss", "final_loss", "train_loss") ?? num("eval_loss");
+  const lacks = (field: string, what: string) =>
+    new PermanentError(
+      `${worker}'s answer for ${point.key} lacks \`${field}\` (${what}), which the sweep needs ` +
+        `(docs/train_contract.md).`,
+    );
+  const loss = num("loss");
   if (loss === undefined || !(loss > 0)) {
-    throw new PermanentError(
-      `The trainer's response for ${point.key} holds no positive finite loss` +
-        (result.diverged === true ? " (the run diverged)." : "."),
+    if (result.diverged === true) {
+      throw new PermanentError(`${worker}'s run of ${point.key} diverged: no finite loss.`);
+    }
+    throw lacks("loss", "the final training loss, a positive number");
+  }
+  const evalLoss = num("eval_loss");
+  if (options.requireEvalLoss && (evalLoss === undefined || !(evalLoss > 0))) {
+    throw lacks("eval_loss", 'the held-out loss the sweep fits on; or set fit_loss: "loss"');
+  }
+  const flops = num("flops");
+  if (flops === undefined || !(flops > 0)) throw lacks("flops", "the training FLOPs spent");
+  const unitsPerSample = point.data / point.samples;
+  const samples = num("samples");
+  const unitField = options.dataUnit === "tokens" || options.dataUnit === "images"
+    ? options.dataUnit
+    : undefined;
+  const units = unitField === undefined ? undefined : num(unitField);
+  const D = samples !== undefined && samples > 0
+    ? samples * unitsPerSample
+    : units !== undefined && units > 0
+    ? units
+    : undefined;
+  if (D === undefined) {
+    throw lacks(
+      "samples",
+      "the training samples seen" + (unitField === undefined ? "" : `, or \`${unitField}\``),
     );
   }
-  const unitsPerSample = point.data / point.samples;
-  const samples = num("samples", "samples_seen");
-  const D = num("tokens", "tokens_seen", "images", "images_seen") ??
-    (samples === undefined ? point.data : samples * unitsPerSample);
-  const evalLoss = num("eval_loss");
   const backendField = result.backend as { name?: unknown } | string | undefined;
   const backend = typeof backendField === "string"
     ? backendField
@@ -288,149 +293,19 @@ export function toRecord(
     key: point.key,
     budget_flops: point.budget_flops,
     size: point.size,
-    // N is the plan's count (the sweep's chosen convention, e.g. non-embedding), computed from
-    // the same family registry the trainer builds from; the trainer's own counts stay in `result`.
+    // N is the plan's count (the sweep's chosen convention, e.g. non-embedding), from the same
+    // family table the trainer builds from; the trainer's own counts stay in `result`.
     N: point.params,
     D,
-    C: num("flops", "flops_spent") ?? point.flops,
+    C: flops,
     loss,
     ...(evalLoss === undefined ? {} : { eval_loss: evalLoss }),
-    wall_s: num("wall_s", "wall_time_s") ?? wallS,
+    wall_s: num("wall_s") ?? wallS,
     worker,
     ...(backend === undefined ? {} : { backend }),
     finished_at: new Date().toISOString(),
     result: rest,
   };
-}
-
-/**
- * A worker that trains over HTTP: `POST {url}/v1/train` with the point's request as the body.
- * It asks for an NDJSON progress stream and also accepts a plain JSON answer, so any server
- * speaking the endpoint works. 4xx answers (other than 408/429) are permanent failures.
- *
- * @param url The worker's base URL, e.g. `http://10.0.0.7:8000`.
- * @param options.concurrency Points in flight on this worker. @default 1
- * @param options.token Bearer token to send, when the worker requires one.
- * @returns The worker.
- */
-export function httpWorker(
-  url: string,
-  options: { concurrency?: number; token?: string } = {},
-): Worker {
-  const endpoint = new URL("v1/train", url.endsWith("/") ? url : `${url}/`).href;
-  return {
-    name: url,
-    concurrency: options.concurrency ?? 1,
-    async train(request, { signal, onProgress }) {
-      const headers: Record<string, string> = {
-        "content-type": "application/json",
-        accept: "application/x-ndjson, application/json;q=0.9",
-      };
-      if (options.token !== undefined) headers.authorization = `Bearer ${options.token}`;
-      const response = await fetch(endpoint, {
-        method: "POST",
-        headers,
-        body: JSON.stringify(request),
-        signal,
-      });
-      const type = response.headers.get("content-type") ?? "";
-      if (!response.ok) {
-        const text = await response.text().catch(() => "");
-        let detail = text.slice(0, 500);
-        try {
-          const problem = JSON.parse(text);
-          if (typeof problem.detail === "string") detail = problem.detail;
-        } catch {
-          // not JSON: keep the text
-        }
-        const message = `${url} answered ${response.status}: ${detail}`;
-        const retryable = response.status >= 500 || response.status === 408 ||
-          response.status === 429;
-        throw retryable ? new Error(message) : new PermanentError(message, response.status);
-      }
-      if (!/ndjson|event-stream/.test(type)) return await response.json();
-      return await readStream(response, url, onProgress);
-    },
-  };
-}
-
-/** Read an NDJSON (or SSE `data:`) stream of progress events ending with the result. */
-async function readStream(
-  response: Response,
-  url: string,
-  onProgress?: (progress: TrainProgress) => void,
-): Promise<Record<string, unknown>> {
-  const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
-  let buffer = "";
-  let result: Record<string, unknown> | undefined;
-  const handle = (raw: string) => {
-    const line = raw.startsWith("data:") ? raw.slice(5).trim() : raw.trim();
-    if (line === "" || line.startsWith(":") || line.startsWith("event:")) return;
-    const event = JSON.parse(line) as Record<string, unknown>;
-    const kind = event.type ?? event.event;
-    if (kind === "error" || (typeof event.status === "number" && event.status >= 400)) {
-      const detail = String(event.detail ?? event.message ?? event.error ?? "training failed");
-      const status = typeof event.status === "number" ? event.status : undefined;
-      const message = `${url} reported${status === undefined ? "" : ` ${status}`}: ${detail}`;
-      // A refusal of the request itself (4xx other than 408/429) will not change on retry.
-      if (
-        status !== undefined && status >= 400 && status < 500 && status !== 408 && status !== 429
-      ) {
-        throw new PermanentError(message, status);
-      }
-      throw new Error(message);
-    }
-    if (kind === "result" || kind === "done") {
-      const inner = event.result ?? event.data;
-      result = (typeof inner === "object" && inner !== null ? inner : event) as Record<
-        string,
-        unknown
-      >;
-    } else if (kind === "progress" || kind === "step") {
-      onProgress?.({
-        ...(typeof event.step === "number" ? { step: event.step } : {}),
-        ...(typeof event.steps === "number" ? { steps: event.steps } : {}),
-        ...(typeof event.loss === "number" ? { loss: event.loss } : {}),
-      });
-    } else if (typeof event.loss === "number" && "params" in event) {
-      result = event;
-    }
-  };
-  while (true) {
-    const { value, done } = await reader.read();
-    if (done) break;
-    buffer += value;
-    let newline;
-    while ((newline = buffer.indexOf("\n")) >= 0) {
-      handle(buffer.slice(0, newline));
-      buffer = buffer.slice(newline + 1);
-    }
-  }
-  if (buffer.trim() !== "") handle(buffer);
-  if (result === undefined) throw new Error(`${url} closed the stream without a result.`);
-  return result;
-}
-
-/**
- * Parse `--workers`: comma-separated base URLs.
- *
- * @param list e.g. `http://a:8000,http://b:8000`.
- * @returns The URLs, trimmed.
- * @throws {TypeError} For anything that is not an http(s) URL.
- */
-export function parseWorkerList(list: string): string[] {
-  return list.split(",").map((s) => s.trim()).filter((s) => s !== "").map((s) => {
-    let parsed: URL;
-    try {
-      parsed = new URL(s);
-    } catch {
-      throw new TypeError(`--workers: "${s}" is not a URL.`);
-    }
-    if (parsed.protocol !== "http:" && parsed.protocol !== "https:") {
-      throw new TypeError(`--workers: "${s}" is not an http(s) URL.`);
-    }
-    return s;
-  });
 }
 
 function errorMessage(error: unknown): string {

@@ -12,6 +12,7 @@ import { type BudgetGrid, planSweep } from "../plan/plan.ts";
 import { compact, createProgress } from "./progress.ts";
 import { checkSweep, fitSweep, type SweepChecks, type SweepFit, writeReport } from "./report.ts";
 import { openResultsLog } from "./results.ts";
+import { trainersLine } from "./trainers.ts";
 import { httpWorker, runPoints, type RunSummary, type Worker } from "./runner.ts";
 
 /** What a study needs from the outside world (registries, the in-process trainer). */
@@ -120,6 +121,9 @@ export async function runSweep(
       onEvent: (e) => progress.handle(e),
       ...(options.backoffMs === undefined ? {} : { backoffMs: options.backoffMs }),
       ...(options.signal === undefined ? {} : { signal: options.signal }),
+      // The train contract: an answer lacking a field the fit needs fails its point, naming it.
+      requireEvalLoss: config.fit_loss === "eval_loss" && !config.mock,
+      dataUnit: env.family.dataUnit,
     });
     progress.finish();
   } finally {
@@ -147,6 +151,7 @@ export async function runSweep(
   });
   const entropy = env.dataset?.entropy_nats;
   const wallS = records.reduce((s, r) => s + r.wall_s, 0);
+  const trainedBy = trainersLine(records);
   const summary = await writeReport(dir, sweep, {
     name: config.name,
     family: `${env.family.name} (size = ${env.family.sizeParam})`,
@@ -157,6 +162,7 @@ export async function runSweep(
     fitLoss: config.fit_loss,
     wallS,
     ...(entropy === undefined ? {} : { entropyNats: entropy }),
+    ...(trainedBy === undefined ? {} : { trainedBy }),
   });
   write("\n" + summary);
   write(`\nwrote ${dir}/{results.jsonl, fit.json, summary.md, report.html, *.svg}\n`);

@@ -1,0 +1,88 @@
+/**
+ * What a place that trains points is, to the scheduler (`runner.ts`): a name, a concurrency and a
+ * `train` function — the in-process trainer (`local.ts`), the mock (`mock.ts`) or any server
+ * speaking `POST /v1/train` (`http_worker.ts`) — and the one rule for which failures retrying
+ * cannot fix.
+ *
+ * @module
+ */
+import type { TrainRequest } from "../plan/plan.ts";
+
+/** Progress reported while a point trains. */
+export interface TrainProgress {
+  /** Optimiser step done. */
+  step?: number;
+  /** Steps the run will take. */
+  steps?: number;
+  /** Latest (smoothed) training loss. */
+  loss?: number;
+}
+
+/** Options every trainer receives. */
+export interface TrainCallOptions {
+  /** Aborted on timeout or when the sweep stops. */
+  signal: AbortSignal;
+  /** Called as training advances. */
+  onProgress?: (progress: TrainProgress) => void;
+}
+
+/** Anything that trains one point: `trainPoint`, an HTTP worker, the mock. */
+export type TrainFn = (
+  request: TrainRequest,
+  options: TrainCallOptions,
+) => Promise<Record<string, unknown>>;
+
+/** A place points can run. */
+export interface Worker {
+  /** Shown in progress and stored in the results (`in-process`, `mock`, a URL). */
+  name: string;
+  /** Points in flight at once. */
+  concurrency: number;
+  /** Trains one point. */
+  train: TrainFn;
+}
+
+/** An error that retrying cannot fix (the request itself is wrong): a 4xx other than 408/429. */
+export class PermanentError extends Error {
+  /** HTTP status, when the error came from one. */
+  readonly status?: number;
+  /**
+   * @param message What went wrong.
+   * @param status HTTP status, when there is one.
+   */
+  constructor(message: string, status?: number) {
+    super(message);
+    this.name = "PermanentError";
+    if (status !== undefined) this.status = status;
+  }
+}
+
+/**
+ * The one rule for HTTP failures: a 4xx is the request's own fault and will fail again, except
+ * 408 (request timeout) and 429 (too many requests), which say "later". 5xx and network errors
+ * are worth retrying, elsewhere if need be.
+ *
+ * @param status An HTTP status.
+ * @returns Whether a retry cannot help.
+ *
+ * @example
+ * ```ts
+ * import { isPermanentStatus } from "./worker.ts";
+ * if (!isPermanentStatus(422) || isPermanentStatus(429) || isPermanentStatus(503)) throw new Error();
+ * ```
+ */
+export function isPermanentStatus(status: number): boolean {
+  return status >= 400 && status < 500 && status !== 408 && status !== 429;
+}
+
+/**
+ * The error a failed status becomes: a {@linkcode PermanentError} when
+ * {@linkcode isPermanentStatus} says so, else a plain (retryable) `Error`.
+ *
+ * @param status The HTTP status.
+ * @param message What went wrong.
+ * @returns The error to throw.
+ */
+export function statusError(status: number, message: string): Error {
+  return isPermanentStatus(status) ? new PermanentError(message, status) : new Error(message);
+}
