@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { PermanentError, type Worker } from "./runner.ts";
+import { PermanentError, statusError, type Worker } from "./worker.ts";
 
 /**
  * Create the in-process worker (one point at a time: tfjs runs one engine per process).
@@ -40,7 +40,7 @@ export async function localWorker(): Promise<Worker> {
         return result as unknown as Record<string, unknown>;
       } catch (error) {
         if (error instanceof train.TrainInputError) {
-          throw new PermanentError(`${error.field}: ${error.message}`, error.status);
+          throw statusError(error.status, `${error.field}: ${error.message}`);
         }
         throw error;
       }

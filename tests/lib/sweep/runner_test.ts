@@ -5,6 +5,7 @@ import { planSweep, type TrainRequest } from "../../../lib/plan/plan.ts";
 import { openResultsLog, parseResults } from "../../../lib/sweep/results.ts";
 import {
   httpWorker,
+  isPermanentStatus,
   parseWorkerList,
   PermanentError,
   type RunEvent,
@@ -193,4 +194,29 @@ Deno.test("parseWorkerList() accepts http(s) URLs and names the bad entry", () =
   assert.deepEqual(parseWorkerList("http://a:1, https://b:2/"), ["http://a:1", "https://b:2/"]);
   assert.throws(() => parseWorkerList("http://a:1,ftp://x"), /ftp:\/\/x/);
   assert.throws(() => parseWorkerList("nope"), /"nope" is not a URL/);
+});
+
+Deno.test("one rule classes failures: a 4xx but 408/429 is permanent, in answers and in streams", async () => {
+  assert.deepEqual(
+    [400, 404, 408, 413, 422, 429, 500, 503].map(isPermanentStatus),
+    [true, true, false, true, true, false, false, false],
+  );
+  for (const [status, permanent] of [[422, true], [429, false], [503, false]] as const) {
+    const worker = fakeWorker(() =>
+      new Response(
+        JSON.stringify({ type: "error", status, detail: `refused with ${status}` }) + "\n",
+        { headers: { "content-type": "application/x-ndjson" } },
+      )
+    );
+    try {
+      const error = await httpWorker(worker.url).train(points[0]!.request, {
+        signal: new AbortController().signal,
+      }).catch((e: Error) => e);
+      assert.ok(error instanceof Error);
+      assert.equal(error instanceof PermanentError, permanent, `stream error ${status}`);
+      assert.match(error.message, new RegExp(`reported ${status}: refused with ${status}`));
+    } finally {
+      await worker.close();
+    }
+  }
 });
