@@ -83,6 +83,28 @@ Deno.test("a sweep of a family flops-fit lacks plans from the stub trainer's tab
   }
 });
 
+Deno.test("a worker unreachable at planning time is noted and the others' table is used", async () => {
+  const stub = startStubTrainer();
+  const dead = Deno.listen({ port: 0, hostname: "127.0.0.1" });
+  const deadUrl = `http://127.0.0.1:${(dead.addr as Deno.NetAddr).port}`;
+  dead.close();
+  try {
+    const env = await loadStudyEnvironment(await foreignConfig([deadUrl, stub.url]));
+    assert.equal(env.family.sizes.length, stubTable().sizes.length);
+    assert.ok(
+      env.notes.some((n) => n.startsWith(`could not ask ${deadUrl}`)),
+      env.notes.join("; "),
+    );
+    // With no worker reachable at all, the error names each one.
+    await assert.rejects(
+      loadStudyEnvironment(await foreignConfig([deadUrl])),
+      new RegExp(`Could not ask any worker for family "my-model": ${deadUrl}`),
+    );
+  } finally {
+    await stub.close();
+  }
+});
+
 Deno.test("a sweep file may carry the family table inline", async () => {
   const table = stubTable("inline-model");
   const out = await Deno.makeTempDir({ prefix: "inline-sweep-" });
