@@ -167,6 +167,10 @@ export async function runQueuedSweep(
   log.close();
   const keys = new Set(points.map((p) => p.key));
   const records = [...log.records.values()].filter((r) => keys.has(r.key));
+  if (records.length === 0) {
+    write(`no point of ${points.length} was recorded: nothing to fit.\n`);
+    return { dir, grids, run, trainS };
+  }
   const sweep = fitSweep({
     records,
     budgets: config.budgets,
@@ -233,15 +237,11 @@ async function watch(queue: OpenQueue, input: WatchInput): Promise<RunSummary> {
   let outage: string | undefined;
   while (!options.signal?.aborted) {
     try {
-      rows = await readPoints(queue.db, study, [...byKey.keys()]);
+      // Jobs before points (see attachStudy): a completed job's result is then always visible.
       const jobs = await studyJobs(queue.boss, study);
+      rows = await readPoints(queue.db, study, [...byKey.keys()]);
       if (outage !== undefined) {
-        progress.handle({
-          type: "worker_down",
-          worker: "database",
-          error: "reconnected",
-          cooldown_ms: 0,
-        });
+        write(`database ${queue.name} reachable again\n`);
         outage = undefined;
       }
       const fresh = rows.filter((r) => r.record !== null && !logged.has(r.key)).map((r) =>
@@ -309,12 +309,7 @@ async function watch(queue: OpenQueue, input: WatchInput): Promise<RunSummary> {
     } catch (error) {
       const message = queue.redact(errorText(error));
       if (outage === undefined) {
-        progress.handle({
-          type: "worker_down",
-          worker: `database ${queue.name}`,
-          error: `${message}; retrying`,
-          cooldown_ms: pollMs,
-        });
+        write(`database ${queue.name} unreachable: ${message}; retrying every ${pollMs} ms\n`);
       }
       outage = message;
     }
@@ -380,12 +375,12 @@ export async function printQueueStatus(
     onError: () => {},
   });
   try {
+    const jobs = await studyJobs(queue.boss, study);
     const rows = await readPoints(queue.db, study, points.map((p) => p.key));
     if (rows.length === 0) {
       write(`study ${study}: not in ${queue.name} (no coordinator has enqueued it).\n`);
       return 1;
     }
-    const jobs = await studyJobs(queue.boss, study);
     write(formatStatus(study, points.length, rows, jobs, queue.name));
     return 0;
   } finally {

@@ -109,8 +109,10 @@ export async function attachStudy(
        ON CONFLICT (study, key) DO NOTHING`,
       [study, JSON.stringify(points)],
     );
-    const rows = await readPoints(tx, study, points.map((p) => p.key));
+    // Jobs before points: a job completes in the transaction that records its result, so a
+    // point read after its job is seen completed always shows the result.
     const jobs = await studyJobs(boss, study, tx);
+    const rows = await readPoints(tx, study, points.map((p) => p.key));
     const summary: AttachSummary = { enqueued: 0, requeued: 0, done: 0, inFlight: 0 };
     const inserts: { id: string; data: PointJob }[] = [];
     for (const row of rows) {
