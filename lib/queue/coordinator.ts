@@ -125,7 +125,9 @@ export async function runQueuedSweep(
   const grids = planStudy(config, env.family);
   await Deno.writeTextFile(`${dir}/config.json`, JSON.stringify(config, null, 2) + "\n");
   await Deno.writeTextFile(`${dir}/plan.json`, JSON.stringify(grids, null, 2) + "\n");
-  write(describePlan(config, env.family, grids, dir));
+  write(
+    describePlan(config, env.family, grids, dir).replace(" (in-process) →", " (queue workers) →"),
+  );
   if (options.planOnly) return { dir, grids };
 
   const points = grids.flatMap((g) => g.points);

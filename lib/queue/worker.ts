@@ -313,10 +313,11 @@ export async function startQueueWorker(options: QueueWorkerOptions): Promise<Que
 
   const slots = Array.from({ length: Math.max(1, options.concurrency ?? 1) }, () => slot());
   log(
-    `worker ${name}: pulling points from ${queue.name} (concurrency ${options.concurrency ?? 1}, ` +
-      `${
-        options.trainerUrl === undefined ? "in-process trainer" : `trainer ${options.trainerUrl}`
-      })`,
+    `worker ${name}: pulling points from ${queue.name} (concurrency ${options.concurrency ?? 1}; ` +
+      `points train ${
+        options.trainerUrl === undefined ? "in-process" : `on ${options.trainerUrl}`
+      }, ` +
+      "mocked studies' from their law)",
   );
   return {
     name,
