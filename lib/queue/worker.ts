@@ -172,7 +172,7 @@ export async function startQueueWorker(options: QueueWorkerOptions): Promise<Que
           },
         });
       } catch (error) {
-        if (job.signal.aborted) throw new Error(`lease lost: ${errorText(job.signal.reason)}`);
+        if (job.signal.aborted) throw job.signal.reason; // lease lapsed, timed out, or stopped
         if (error instanceof PermanentError) return await giveUp(job, errorText(error), error);
         await noteError(job, errorText(error));
         log(`error ${study} ${key} (attempt ${attempt}): ${errorText(error)}`);
