@@ -32,6 +32,7 @@ and report.html into the output directory. Rerun the same command to resume.
   --width W               largest/smallest parameters per grid (default 16)
   --sizes S1,S2,...       explicit size-parameter values at every budget
   --workers URL[,URL]     train on servers speaking POST /v1/train
+  --queue URL             points on a Postgres queue for \`deno task worker\` (docs/queue.md)
   --concurrency N         points in flight per worker (default 1)
   --retries N             retries per point (default 3)
   --timeout S             per-point timeout in seconds (default 3600)
@@ -214,6 +215,19 @@ function datasetInfo(config: SweepConfig): DatasetInfo | undefined {
  * @returns The exit status.
  */
 export async function main(args: string[]): Promise<number> {
+  if (args.some((a) => a === "--queue" || a.startsWith("--queue=") || a === "--status")) {
+    // Queue mode (lib/queue), loaded only when asked for: plain sweeps never load pg-boss.
+    const { queuedSweepMain } = await import("../queue/sweep_cli.ts");
+    return await queuedSweepMain(args, {
+      usage: USAGE,
+      resolve: async (rest) => {
+        const request = parseCliArgs(rest);
+        const config = await configFromCli(request);
+        return { config, help: request.help, planOnly: request.planOnly };
+      },
+      environment: studyEnvironment,
+    });
+  }
   let config: SweepConfig;
   let request: CliRequest;
   try {
