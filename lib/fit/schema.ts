@@ -146,7 +146,12 @@ export const FitRequestSchema = z.object({
         example: 3e19,
       }),
     }).strict(),
-  ], { error: onlyType('backtest must be true, false or {"hold_out_above": C}') })
+  ], {
+    error: (issue) =>
+      issue.code === "invalid_union" || issue.code === "invalid_type"
+        ? 'backtest must be true, false or {"hold_out_above": C}'
+        : undefined,
+  })
     .default(false).openapi({
       description: "Held-out forecasts: `true` holds out the largest budget, " +
         '`{"hold_out_above": C}` every budget above C. Both approaches are refitted on the rest ' +
