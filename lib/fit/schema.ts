@@ -147,10 +147,16 @@ export const FitRequestSchema = z.object({
       }),
     }).strict(),
   ], {
-    error: (issue) =>
-      issue.code === "invalid_union" || issue.code === "invalid_type"
+    error: (issue) => {
+      if (issue.code !== "invalid_union" && issue.code !== "invalid_type") return undefined;
+      // An object with a wrong field: say which (the union's own issue names only `backtest`).
+      const inner = issue.code === "invalid_union"
+        ? issue.errors.flat().find((e) => e.path.length > 0)
+        : undefined;
+      return inner === undefined
         ? 'backtest must be true, false or {"hold_out_above": C}'
-        : undefined,
+        : `${inner.message} (backtest: {"hold_out_above": C})`;
+    },
   })
     .default(false).openapi({
       description: "Held-out forecasts: `true` holds out the largest budget, " +
