@@ -12,7 +12,7 @@
  *
  * @module
  */
-import { runBacktest } from "./backtest.ts";
+import { runBacktest, splitBudgets } from "./backtest.ts";
 import { runBootstrap } from "./bootstrap.ts";
 import { FitInputError } from "./errors.ts";
 import { fitIsoflop } from "./isoflop.ts";
@@ -185,6 +185,10 @@ function fitOrThrow(opts: FitOptions, limits: FitLimits): FitResult {
   });
   const E = opts.E;
   checkFloor(E, set.loss);
+  // Refuse an impossible split before any fitting.
+  if (opts.backtest !== false) {
+    splitBudgets(set.budgets, opts.backtest === true ? true : opts.backtest.hold_out_above);
+  }
   const isoflop = fitIsoflop(set, set.budgets, undefined, E);
   const fit = fitParametric(set, { huberDelta: opts.huber_delta, multistart: opts.multistart, E });
   const law = fit.law;
