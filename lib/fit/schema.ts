@@ -348,6 +348,7 @@ export const FitWarningSchema = z.object({
     "frontier_unavailable",
     "fragile_forecast",
     "backtest_miss",
+    "sensitivity_skipped",
   ]),
   message: z.string(),
 }).openapi("FitWarning");

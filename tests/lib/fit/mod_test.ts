@@ -71,6 +71,26 @@ Deno.test("fitScalingLaws() lowers only a defaulted bootstrap past the points ×
   assert.equal(fit.bootstrap?.n_resamples, 12);
   assert.ok(fit.warnings.some((w) => w.code === "bootstrap_reduced"));
   refuses({ points, bootstrap: 13 }, "bootstrap", /ask for at most 12/, 422, limits);
+  // A backtest bootstraps its training budgets as well: twice the refits.
+  refuses(
+    { points, bootstrap: 7, backtest: true },
+    "bootstrap",
+    /× 2 \(the backtest's own bootstrap\).*ask for at most 6/,
+    422,
+    limits,
+  );
+  const withBacktest = fitScalingLaws({ points, backtest: true }, limits);
+  assert.equal(withBacktest.bootstrap?.n_resamples, 6);
+});
+
+Deno.test("fitScalingLaws() skips leave-one-budget-out past the point-fit limit, saying so", () => {
+  const points = isoflopPoints({ budgets: SIX_BUDGETS, perBudget: 5, halfWidth: 1, noiseSd: 0.01 });
+  const fit = fitScalingLaws({ points, bootstrap: 0 }, { maxBootstrapPointFits: 5 * 30 });
+  assert.equal(fit.sensitivity, null);
+  const skipped = fit.warnings.find((w) => w.code === "sensitivity_skipped");
+  assert.match(skipped!.message, /needs 6 refits of 30 points, past the limit of 150/);
+  const ran = fitScalingLaws({ points, bootstrap: 0 }, { maxBootstrapPointFits: 6 * 30 });
+  assert.equal(ran.sensitivity!.rows[0]!.drops.length, 6);
 });
 
 Deno.test("fitScalingLaws() validates the forecast options, naming the field", () => {
