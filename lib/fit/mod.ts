@@ -37,6 +37,7 @@ import {
 import { collectWarnings } from "./warnings.ts";
 
 export { FitInputError } from "./errors.ts";
+export { CHECKABLE_GAP, checkableThreshold } from "./backtest.ts";
 export { parsePointsCsv } from "./csv.ts";
 export { renderBacktestMarkdown, renderMarkdown, renderSensitivityMarkdown } from "./table.ts";
 export type { CsvPoint, CsvTable } from "./csv.ts";
