@@ -3,9 +3,15 @@
  *
  * @module
  */
-import { evalPowerLaw } from "./isoflop.ts";
+import { isoflopOptimum } from "./isoflop.ts";
 import { computeOptimal, type Law } from "./parametric.ts";
-import type { IsoflopResult, RowIntervals, TableRow } from "./schema.ts";
+import type {
+  BacktestResult,
+  IsoflopResult,
+  RowIntervals,
+  SensitivityResult,
+  TableRow,
+} from "./schema.ts";
 
 /** Inputs of {@linkcode buildTable}. */
 export interface TableInput {
@@ -23,11 +29,16 @@ export interface TableInput {
   parametricCi: RowIntervals[] | null;
   /** Approach 2 intervals per budget, if bootstrapped. */
   isoflopCi: RowIntervals[] | null;
+  /** Approach 3 prediction intervals (one new run) per budget. */
+  parametricPrediction?: [number, number][] | null;
+  /** Approach 2 prediction intervals per budget. */
+  isoflopPrediction?: [number, number][] | null;
 }
 
 /**
  * Build the rows: Approach 3 from N_opt = G·(C/m)^a, D_opt = G⁻¹·(C/m)^b; Approach 2
- * from the power laws N_opt = k·C^a, D_opt = k·C^b, L_opt = k·C^c.
+ * from the power laws N_opt = k·C^a, D_opt = k·C^b and the loss frontier L_opt = E + k·C^(−γ)
+ * (the power law L_opt = k·C^c beside it as `loss_power_law`, and as the loss without a frontier).
  *
  * @param input Laws, budgets and intervals.
  * @returns Rows, Approach 3 first, each approach in budget order.
@@ -43,23 +54,26 @@ export function buildTable(input: TableInput): TableRow[] {
       D: opt.data,
       D_per_N: opt.data / opt.params,
       loss: opt.loss,
+      loss_power_law: null,
       ci: input.parametricCi?.[j] ?? null,
+      prediction_interval: input.parametricPrediction?.[j] ?? null,
       extrapolation: c / input.maxDataFlops,
     });
   });
   const iso = input.isoflop;
   if (iso !== null) {
     input.budgets.forEach((c, j) => {
-      const n = evalPowerLaw(iso.N_opt, c);
-      const d = evalPowerLaw(iso.D_opt, c);
+      const o = isoflopOptimum(iso, c);
       rows.push({
         approach: "isoflop",
         C: c,
-        N: n,
-        D: d,
-        D_per_N: d / n,
-        loss: evalPowerLaw(iso.loss_opt, c),
+        N: o.params,
+        D: o.data,
+        D_per_N: o.data / o.params,
+        loss: o.loss,
+        loss_power_law: o.lossPowerLaw,
         ci: input.isoflopCi?.[j] ?? null,
+        prediction_interval: input.isoflopPrediction?.[j] ?? null,
         extrapolation: c / input.maxDataFlops,
       });
     });
@@ -78,6 +92,10 @@ function num(v: number): string {
     : v.toPrecision(DIGITS);
 }
 
+function interval(iv: [number, number] | null): string {
+  return iv === null ? "—" : `[${num(iv[0])}, ${num(iv[1])}]`;
+}
+
 function cell(v: number, ci: [number, number] | undefined): string {
   return ci === undefined ? num(v) : `${num(v)} [${num(ci[0])}, ${num(ci[1])}]`;
 }
@@ -93,7 +111,7 @@ function cell(v: number, ci: [number, number] | undefined): string {
  * @example
  * ```ts
  * import { renderMarkdown } from "./table.ts";
- * const md = renderMarkdown([{ approach: "parametric", C: 1e20, N: 1e9, D: 2e10, D_per_N: 20, loss: 2.5, ci: null, extrapolation: 1 }], 0.95);
+ * const md = renderMarkdown([{ approach: "parametric", C: 1e20, N: 1e9, D: 2e10, D_per_N: 20, loss: 2.5, loss_power_law: null, ci: null, prediction_interval: null, extrapolation: 1 }], 0.95);
  * if (!md.includes("| C | N_opt | D_opt | D/N | predicted loss |")) throw new Error("bad header");
  * ```
  */
@@ -101,24 +119,108 @@ export function renderMarkdown(rows: readonly TableRow[], confidence: number): s
   const parts: string[] = [];
   const titles = {
     parametric: "Approach 3 (parametric fit L = E + A/N^α + B/D^β)",
-    isoflop: "Approach 2 (IsoFLOP parabolas)",
+    isoflop: "Approach 2 (IsoFLOP parabolas; loss frontier E + k·C^−γ)",
   } as const;
   for (const approach of ["parametric", "isoflop"] as const) {
     const mine = rows.filter((r) => r.approach === approach);
     if (mine.length === 0) continue;
     const withCi = mine.some((r) => r.ci !== null);
+    const withPi = mine.some((r) => r.prediction_interval !== null);
     parts.push(
       `### ${titles[approach]}` +
         (withCi ? ` — ${Math.round(confidence * 100)} % bootstrap intervals in brackets` : ""),
       "",
-      "| C | N_opt | D_opt | D/N | predicted loss |",
-      "| --- | --- | --- | --- | --- |",
+      "| C | N_opt | D_opt | D/N | predicted loss |" + (withPi ? " one new run |" : ""),
+      "| --- | --- | --- | --- | --- |" + (withPi ? " --- |" : ""),
       ...mine.map((r) =>
         `| ${num(r.C)} | ${cell(r.N, r.ci?.N)} | ${cell(r.D, r.ci?.D)} | ` +
-        `${cell(r.D_per_N, r.ci?.D_per_N)} | ${cell(r.loss, r.ci?.loss)} |`
+        `${cell(r.D_per_N, r.ci?.D_per_N)} | ${cell(r.loss, r.ci?.loss)} |` +
+        (withPi ? ` ${interval(r.prediction_interval)} |` : "")
       ),
       "",
     );
   }
   return parts.join("\n");
+}
+
+const APPROACH = { parametric: "3", isoflop: "2" } as const;
+
+function signedPct(v: number | undefined): string {
+  return v === undefined || !Number.isFinite(v) ? "—" : `${v >= 0 ? "+" : ""}${v.toFixed(2)} %`;
+}
+
+/**
+ * Render the held-out forecast check as markdown: one row per held-out budget and approach,
+ * | held-out C | × | approach | loss forecast [interval] | one new run | observed loss | error |
+ * inside | N_opt forecast [interval] | observed N_opt | error |.
+ *
+ * @param backtest The backtest.
+ * @param confidence Interval level, for the caption.
+ * @returns Markdown text.
+ *
+ * @example
+ * ```ts
+ * import { renderBacktestMarkdown } from "./table.ts";
+ * const md = renderBacktestMarkdown({
+ *   hold_out_above: 1e19, train_budgets: [{ label: "1e18", C: 1e18, n_points: 5 }, { label: "1e19", C: 1e19, n_points: 5 }],
+ *   n_train_points: 10, rmse_log_loss: 0.01, max_abs_rel_error: 0.02,
+ *   held_out: [{ label: "1e20", C: 1e20, n_points: 5, extrapolation: 10, observed: { N: 1e9, D: 2e10, loss: 2.5 },
+ *     observed_ci: null, predicted_loss: [], observed_loss: [], rmse_log_loss: 0.01,
+ *     forecasts: [{ approach: "isoflop", N: 1.1e9, D: 1.8e10, loss: 2.52, ci: null, prediction_interval: null,
+ *       error_pct: { N: 10, D: -10, loss: 0.8 }, inside: null, inside_prediction: null }] }],
+ * }, 0.95);
+ * if (!md.includes("| 1.00e+20 | 10.0 | 2 | 2.52 | — | 2.50 | +0.80 % |")) throw new Error(md);
+ * ```
+ */
+export function renderBacktestMarkdown(backtest: BacktestResult, confidence: number): string {
+  const level = Math.round(confidence * 100);
+  const lines = [
+    `### Held-out forecast check — fitted on the ${backtest.train_budgets.length} budgets ≤ ` +
+    `${num(backtest.hold_out_above)} FLOPs (${backtest.n_train_points} runs), ${level} % intervals`,
+    "",
+    "| held-out C | × | approach | loss forecast | one new run | observed loss | error | inside | " +
+    "N_opt forecast | observed N_opt | error |",
+    "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+  ];
+  for (const h of backtest.held_out) {
+    for (const f of h.forecasts) {
+      lines.push(
+        `| ${num(h.C)} | ${h.extrapolation.toFixed(1)} | ${APPROACH[f.approach]} | ` +
+          `${cell(f.loss, f.ci?.loss)} | ${interval(f.prediction_interval)} | ` +
+          `${h.observed === null ? "—" : num(h.observed.loss)} | ${
+            signedPct(f.error_pct?.loss)
+          } | ` +
+          `${f.inside === null ? "—" : f.inside.loss ? "yes" : "no"} | ${cell(f.N, f.ci?.N)} | ` +
+          `${h.observed === null ? "—" : num(h.observed.N)} | ${signedPct(f.error_pct?.N)} |`,
+      );
+    }
+  }
+  lines.push("");
+  return lines.join("\n");
+}
+
+/**
+ * Render the leave-one-budget-out result as markdown: | approach | C | N_opt spread | loss spread |
+ * moves N_opt most | moves loss most |.
+ *
+ * @param sensitivity The result.
+ * @returns Markdown text.
+ */
+export function renderSensitivityMarkdown(sensitivity: SensitivityResult): string {
+  const pct = (v: number | null) => v === null ? "—" : `${v.toFixed(v < 10 ? 2 : 0)} %`;
+  const who = (i: { label: string; shift_pct: number } | null) =>
+    i === null ? "—" : `${i.label} (${signedPct(i.shift_pct)})`;
+  return [
+    "### Leave-one-budget-out — how far each forecast moves when one budget is dropped",
+    "",
+    "| approach | C | N_opt spread | loss spread | moves N_opt most | moves loss most |",
+    "| --- | --- | --- | --- | --- | --- |",
+    ...sensitivity.rows.map((r) =>
+      `| ${APPROACH[r.approach]} | ${num(r.C)} | ${pct(r.spread_pct.N)} | ${
+        pct(r.spread_pct.loss)
+      } | ` +
+      `${who(r.most_influential.N)} | ${who(r.most_influential.loss)} |`
+    ),
+    "",
+  ].join("\n");
 }
