@@ -11,7 +11,7 @@
 import * as tf from "@tensorflow/tfjs-core";
 import "@tensorflow/tfjs-backend-cpu";
 import { setWasmPaths } from "@tensorflow/tfjs-backend-wasm";
-import { blasBackendInfo, loadOpenBlas, registerBlasBackend } from "../kernels/mod.ts";
+import { blasBackendInfo, loadOpenBlas, registerBlasBackend } from "./blas/mod.ts";
 
 // Production mode: no console warnings (tfjs-cpu greets every Node-like host with an advert for
 // tfjs-node) and no debug-only checks.
@@ -186,7 +186,7 @@ export const BACKEND_CANDIDATES: BackendCandidate[] = [
     name: "blas",
     kind: "cpu",
     description:
-      "tfjs-cpu tensors with OpenBLAS matmuls (FFI) and fused native kernels (lib/kernels/)",
+      "tfjs-cpu tensors with OpenBLAS matmuls (FFI) and fused native kernels (lib/backend/blas/)",
     activationBudgetBytes: CPU_ACTIVATION_BUDGET_BYTES,
     probe() {
       const load = loadOpenBlas();

@@ -20,7 +20,7 @@ import {
   type SelectOptions,
 } from "../backend/select.ts";
 import { AdamW } from "./adamw.ts";
-import { float32Pool } from "../kernels/pool.ts";
+import { float32Pool } from "../backend/blas/pool.ts";
 import { type DatasetResolver, planTraining, TrainInputError, type TrainPlan } from "./plan.ts";
 import type { TrainProgress, TrainRequest, TrainResult } from "./request.ts";
 import { learningRate } from "./schedule.ts";

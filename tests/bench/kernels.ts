@@ -10,8 +10,8 @@
 import * as tf from "@tensorflow/tfjs-core";
 import "../../models/gradients.ts";
 import { setWasmPaths } from "@tensorflow/tfjs-backend-wasm";
-import { blasBackendInfo, loadOpenBlas, registerBlasBackend } from "../../lib/kernels/mod.ts";
-import { CBLAS_NO_TRANS, CBLAS_ROW_MAJOR } from "../../lib/kernels/openblas.ts";
+import { blasBackendInfo, loadOpenBlas, registerBlasBackend } from "../../lib/backend/blas/mod.ts";
+import { CBLAS_NO_TRANS, CBLAS_ROW_MAJOR } from "../../lib/backend/blas/openblas.ts";
 import { attention } from "../../models/layers.ts";
 
 /** Median of a list of numbers. */

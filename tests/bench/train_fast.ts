@@ -13,7 +13,7 @@
 import * as tf from "@tensorflow/tfjs-core";
 import "../../models/gradients.ts";
 import { selectBackend } from "../../lib/backend/select.ts";
-import { blasBackendInfo } from "../../lib/kernels/mod.ts";
+import { blasBackendInfo } from "../../lib/backend/blas/mod.ts";
 import { BENCH_CONFIGS, type BenchConfig, makeTrainStep } from "./_train_step.ts";
 import { measureSgemmPeak, median } from "./kernels.ts";
 
