@@ -12,7 +12,6 @@ import { createRoute, z } from "@hono/zod-openapi";
 import {
   type Dataset,
   DataUnavailableError,
-  detokenize,
   getDataset,
   InvalidDataPathError,
   listDatasets,
@@ -25,6 +24,7 @@ import { takeExamples } from "../data/examples.ts";
 import type { Batch } from "../data/types.ts";
 import { type AppContext, createRouter } from "./context.ts";
 import { ProblemError, statusTitle } from "./problem.ts";
+import { BatchSchema, binaryResponse, jsonBody } from "./batch_encoding.ts";
 
 /** Most examples one `…/batches` request may ask for (more → 422 naming `limit`). */
 export const BATCH_LIMIT_CAP = 256;
@@ -93,21 +93,6 @@ const BatchQuery = z.object({
     description: "Random crop + flip (image datasets).",
   }),
 });
-
-const BatchSchema = z.object({
-  dataset: z.string(),
-  split: z.string(),
-  seed: z.number().int(),
-  offset: z.number().int(),
-  count: z.number().int(),
-  kind: z.enum(["image", "text"]),
-  shape: z.array(z.number().int()),
-  images: z.array(z.number()).optional().openapi({ description: "Row-major NHWC, normalised." }),
-  labels: z.array(z.number().int()).optional(),
-  inputs: z.array(z.array(z.number().int())).optional(),
-  targets: z.array(z.array(z.number().int())).optional(),
-  texts: z.array(z.string()).optional().openapi({ description: "Inputs decoded (byte tokens)." }),
-}).openapi("Batch");
 
 const PrepareSchema = z.object({
   name: z.string(),
@@ -337,63 +322,4 @@ export function datasetRoutes(ctx: AppContext, registry: DatasetRegistry = defau
       };
       return done ? c.json(body, 200) : c.json(body, 202);
     });
-}
-
-function rows(flat: Int32Array, width: number): number[][] {
-  return Array.from(
-    { length: flat.length / width },
-    (_, r) => Array.from(flat.subarray(r * width, (r + 1) * width)),
-  );
-}
-
-function jsonBody(batch: Batch) {
-  if (batch.kind === "image") {
-    return {
-      kind: "image" as const,
-      shape: [...batch.shape],
-      images: Array.from(batch.images),
-      labels: Array.from(batch.labels),
-    };
-  }
-  const width = batch.shape[1];
-  const inputs = rows(batch.inputs, width);
-  return {
-    kind: "text" as const,
-    shape: [...batch.shape],
-    inputs,
-    targets: rows(batch.targets, width),
-    texts: inputs.map((r) => detokenize(r)),
-  };
-}
-
-function binaryResponse(
-  batch: Batch,
-  head: { dataset: string; split: string; seed: number; offset: number; count: number },
-): Response {
-  const arrays: [string, Float32Array | Int32Array, number[]][] = batch.kind === "image"
-    ? [["images", batch.images, [...batch.shape]], ["labels", batch.labels, [batch.shape[0]]]]
-    : [["inputs", batch.inputs, [...batch.shape]], ["targets", batch.targets, [...batch.shape]]];
-  const body = new Uint8Array(arrays.reduce((a, [, x]) => a + x.byteLength, 0));
-  let o = 0;
-  for (const [, x] of arrays) {
-    // Typed arrays are platform-endian; every platform Deno ships on is little-endian.
-    body.set(new Uint8Array(x.buffer, x.byteOffset, x.byteLength), o);
-    o += x.byteLength;
-  }
-  const describe = arrays.map(([name, x, shape]) =>
-    `${name}=${x instanceof Float32Array ? "float32" : "int32"}[${shape.join(",")}]`
-  ).join("; ");
-  return new Response(body, {
-    status: 200,
-    headers: {
-      "content-type": "application/octet-stream",
-      "x-batch-arrays": describe,
-      "x-batch-kind": batch.kind,
-      "x-batch-dataset": head.dataset,
-      "x-batch-split": head.split,
-      "x-batch-offset": String(head.offset),
-      "x-batch-count": String(head.count),
-      "x-batch-seed": String(head.seed),
-    },
-  });
 }

@@ -14,10 +14,11 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { BackendError } from "../lib/backend/select.ts";
 import { registryResolver } from "../lib/train/datasets.ts";
-import { type DatasetResolver, TrainInputError } from "../lib/train/plan.ts";
+import type { DatasetResolver } from "../lib/train/plan.ts";
+import { TrainingError, TrainInputError } from "../lib/train/errors.ts";
 import { TrainRequestSchema, TrainResultSchema } from "../lib/train/request.ts";
 import type { TrainRequest } from "../lib/train/request.ts";
-import { prepareTraining, TrainingError } from "../lib/train/train.ts";
+import { prepareTraining } from "../lib/train/train.ts";
 import type { TrainResult } from "../lib/train/request.ts";
 import { checkTrainingLimits, limitsOf } from "../lib/service/limits.ts";
 import {

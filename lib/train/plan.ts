@@ -9,35 +9,10 @@ import { type AnyModelFamily, ConfigError, familyNames, getFamily } from "../../
 import { sixNFlopsPerSample } from "../../models/family.ts";
 import type { TrainRequest } from "./request.ts";
 import { type Schedule, warmupStepsFor } from "./schedule.ts";
+import { TrainInputError } from "./errors.ts";
 
 /** Looks a dataset up by name; `undefined` (or a throw, whose message is kept) when none has it. */
 export type DatasetResolver = (name: string) => Dataset | undefined;
-
-/** A request the trainer refuses; `field` names the offending request field. */
-export class TrainInputError extends Error {
-  /** Offending field as a dotted path, e.g. `config.heads`. */
-  readonly field: string;
-  /** HTTP status the route answers with. */
-  readonly status: number;
-  /** Extra problem members, e.g. `limit`. */
-  readonly extra: Record<string, unknown>;
-  /**
-   * @param field Offending field.
-   * @param message What is wrong, in sentence case.
-   * @param options HTTP status (default 422) and extra problem members.
-   */
-  constructor(
-    field: string,
-    message: string,
-    options: { status?: number; extra?: Record<string, unknown> } = {},
-  ) {
-    super(message);
-    this.name = "TrainInputError";
-    this.field = field;
-    this.status = options.status ?? 422;
-    this.extra = options.extra ?? {};
-  }
-}
 
 /** Options of {@linkcode planTraining}. */
 export interface PlanOptions {

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { BACKEND_CANDIDATES } from "../../../lib/backend/select.ts";
-import { planTraining, TrainInputError } from "../../../lib/train/plan.ts";
+import { planTraining } from "../../../lib/train/plan.ts";
+import { TrainInputError } from "../../../lib/train/errors.ts";
 import { TrainRequestSchema } from "../../../lib/train/request.ts";
 import type { Dataset } from "../../../data/types.ts";
 import { resolveTiny, TINY_DATASETS } from "./_tiny_data.ts";
