@@ -23,7 +23,7 @@ import { PreparationTracker } from "../data/preparation.ts";
 import { takeExamples } from "../data/examples.ts";
 import type { Batch } from "../data/types.ts";
 import { type AppContext, createRouter } from "./context.ts";
-import { ProblemError, statusTitle } from "./problem.ts";
+import { problem } from "./problem.ts";
 import { BatchSchema, binaryResponse, jsonBody } from "./batch_encoding.ts";
 
 /** Most examples one `…/batches` request may ask for (more → 422 naming `limit`). */
@@ -101,7 +101,7 @@ const PrepareSchema = z.object({
   progress: z.string().optional(),
 }).openapi("Preparation");
 
-const problem = { "application/problem+json": { schema: z.object({}).passthrough() } };
+const problemContent = { "application/problem+json": { schema: z.object({}).passthrough() } };
 
 const listRoute = createRoute({
   method: "get",
@@ -124,8 +124,8 @@ const getRoute = createRoute({
   request: { params: NameParam },
   responses: {
     200: { description: "Metadata.", content: { "application/json": { schema: DatasetSchema } } },
-    400: { description: "Malformed name or path traversal.", content: problem },
-    404: { description: "Unknown dataset.", content: problem },
+    400: { description: "Malformed name or path traversal.", content: problemContent },
+    404: { description: "Unknown dataset.", content: problemContent },
   },
 });
 
@@ -145,12 +145,12 @@ const batchesRoute = createRoute({
         "application/octet-stream": { schema: z.string().openapi({ format: "binary" }) },
       },
     },
-    400: { description: "Malformed name or path traversal.", content: problem },
-    404: { description: "Unknown dataset.", content: problem },
-    409: { description: "Not prepared yet: POST …/prepare first.", content: problem },
+    400: { description: "Malformed name or path traversal.", content: problemContent },
+    404: { description: "Unknown dataset.", content: problemContent },
+    409: { description: "Not prepared yet: POST …/prepare first.", content: problemContent },
     422: {
       description: "Unknown split, offset past the end, limit over the cap.",
-      content: problem,
+      content: problemContent,
     },
   },
 });
@@ -169,12 +169,15 @@ const prepareRoute = createRoute({
     },
     401: {
       description: "FLOPS_FIT_TOKEN is set and the bearer token is missing or wrong.",
-      content: problem,
+      content: problemContent,
     },
-    404: { description: "Unknown dataset, or a local file that does not exist.", content: problem },
+    404: {
+      description: "Unknown dataset, or a local file that does not exist.",
+      content: problemContent,
+    },
     503: {
       description: "Download failed or checksum mismatch (names URL, checksum, path).",
-      content: problem,
+      content: problemContent,
     },
   },
 });
@@ -188,13 +191,7 @@ const prepareRoute = createRoute({
 function toProblem(error: unknown): unknown {
   const detail = error instanceof Error ? error.message : String(error);
   const clientError = (status: number, field?: string) =>
-    new ProblemError({
-      type: "about:blank",
-      title: statusTitle(status),
-      status,
-      detail,
-      ...(field === undefined ? {} : { field }),
-    });
+    problem(status, detail, field === undefined ? {} : { field });
   if (error instanceof UnknownDatasetError) {
     return clientError(404, "name");
   }
@@ -211,11 +208,7 @@ function toProblem(error: unknown): unknown {
     return clientError(404, "name");
   }
   if (error instanceof DataUnavailableError) {
-    return new ProblemError({
-      type: "about:blank",
-      title: statusTitle(503),
-      status: 503,
-      detail,
+    return problem(503, detail, {
       url: error.url,
       expected_checksum: error.expected,
       manual_path: error.manualPath,
@@ -273,13 +266,11 @@ export function datasetRoutes(ctx: AppContext, registry: DatasetRegistry = defau
         throw toProblem(new UnknownSplitError(info.name, split, Object.keys(info.splits)));
       }
       if (q.offset >= size) {
-        throw new ProblemError({
-          type: "about:blank",
-          title: statusTitle(422),
-          status: 422,
-          detail: `offset ${q.offset} is past the end of split ${split} (${size} examples).`,
-          field: "offset",
-        });
+        throw problem(
+          422,
+          `offset ${q.offset} is past the end of split ${split} (${size} examples).`,
+          { field: "offset" },
+        );
       }
       const count = Math.min(q.limit, size - q.offset);
       let merged: Batch;

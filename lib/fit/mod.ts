@@ -11,6 +11,7 @@
 import { runBacktest } from "./backtest.ts";
 import { runBootstrap } from "./bootstrap.ts";
 import { FitInputError } from "./errors.ts";
+import { fieldPath } from "../errors.ts";
 import { fitIsoflop } from "./isoflop.ts";
 import { exponentsOf, fitParametric, logResiduals } from "./parametric.ts";
 import { preparePoints } from "./points.ts";
@@ -89,7 +90,10 @@ function fitOrThrow(input: FitRequest, limits: FitLimits): FitResult {
     throw new FitInputError(
       "points",
       `${raw.points.length} points exceed the limit of ${maxPoints} per fit`,
-      { status: 413, limit: maxPoints },
+      {
+        status: 413,
+        limit: { name: "max_fit_points", value: maxPoints, actual: raw.points.length },
+      },
     );
   }
   const parsed = FitRequestSchema.safeParse(input);
@@ -108,7 +112,7 @@ function fitOrThrow(input: FitRequest, limits: FitLimits): FitResult {
     throw new FitInputError(
       "bootstrap",
       `bootstrap = ${opts.bootstrap} exceeds the limit of ${maxBootstrap} resamples`,
-      { limit: maxBootstrap },
+      { limit: { name: "max_bootstrap", value: maxBootstrap, actual: opts.bootstrap } },
     );
   }
   let resamples = opts.bootstrap;
@@ -121,7 +125,7 @@ function fitOrThrow(input: FitRequest, limits: FitLimits): FitResult {
         "bootstrap",
         `bootstrap × points = ${resamples} × ${n} exceeds ${maxPointFits}; ` +
           `ask for at most ${fitting} resamples`,
-        { limit: fitting },
+        { limit: { name: "max_bootstrap", value: fitting, actual: resamples } },
       );
     }
     resamples = Math.min(DEFAULT_BOOTSTRAP, fitting);
@@ -135,7 +139,7 @@ function fitOrThrow(input: FitRequest, limits: FitLimits): FitResult {
       "multistart",
       `multistart "grid" runs 4,500 L-BFGS fits and allows at most ${MAX_GRID_POINTS} points; ` +
         `use "varpro" for ${n}`,
-      { limit: MAX_GRID_POINTS },
+      { limit: { name: "max_grid_points", value: MAX_GRID_POINTS, actual: n } },
     );
   }
   const m = opts.flops_per_param_token;
@@ -217,14 +221,4 @@ function fitOrThrow(input: FitRequest, limits: FitLimits): FitResult {
     backtest,
     elapsed_ms: performance.now() - t0,
   };
-}
-
-/** `["points", 3, "N"]` → `points[3].N` (as routes/problem.ts writes fields). */
-function fieldPath(path: readonly PropertyKey[]): string {
-  let out = "";
-  for (const key of path) {
-    if (typeof key === "number") out += `[${key}]`;
-    else out += out === "" ? String(key) : `.${String(key)}`;
-  }
-  return out === "" ? "(body)" : out;
 }

@@ -8,6 +8,7 @@ import { type FitResult, fitScalingLaws, type TableRow } from "../fit/mod.ts";
 import { extrapolationWarning } from "../fit/warnings.ts";
 import { buildPlotSpecs, type PlotRun, renderSvg } from "./plots.ts";
 import type { ResultRecord } from "./results.ts";
+import { median } from "../stats.ts";
 
 /** Which loss of each run the fit uses. */
 export type FitLoss = "eval_loss" | "loss";
@@ -111,9 +112,7 @@ export function fitSweep(input: FitSweepInput): SweepFit {
  * @returns m.
  */
 export function flopsPerParamToken(runs: readonly { N: number; D: number; C: number }[]): number {
-  const ratios = runs.map((r) => r.C / (r.N * r.D)).sort((a, b) => a - b);
-  const mid = Math.floor(ratios.length / 2);
-  return ratios.length % 2 === 1 ? ratios[mid]! : (ratios[mid - 1]! + ratios[mid]!) / 2;
+  return median(runs.map((r) => r.C / (r.N * r.D)));
 }
 
 /** What the study's checks found. */

@@ -6,15 +6,13 @@
  */
 import type { BackendInfo } from "../backend/select.ts";
 import type { TrainPlan } from "./plan.ts";
+import { FlopsFitError } from "../errors.ts";
 
 /** A request the trainer refuses; `field` names the offending request field. */
-export class TrainInputError extends Error {
+export class TrainInputError extends FlopsFitError {
   /** Offending field as a dotted path, e.g. `config.heads`. */
-  readonly field: string;
-  /** HTTP status the route answers with. */
-  readonly status: number;
-  /** Extra problem members, e.g. `limit`. */
-  readonly extra: Record<string, unknown>;
+  declare readonly field: string;
+
   /**
    * @param field Offending field.
    * @param message What is wrong, in sentence case.
@@ -25,31 +23,27 @@ export class TrainInputError extends Error {
     message: string,
     options: { status?: number; extra?: Record<string, unknown> } = {},
   ) {
-    super(message);
+    super(message, { field, status: options.status ?? 422, extra: options.extra ?? {} });
     this.name = "TrainInputError";
-    this.field = field;
-    this.status = options.status ?? 422;
-    this.extra = options.extra ?? {};
   }
 }
 
 /** Training failed after it started (dataset unavailable, the wasm heap ran out…). */
-export class TrainingError extends Error {
-  /** HTTP status the route answers with: 503 when the dataset is unavailable, else 500. */
-  readonly status: number;
+export class TrainingError extends FlopsFitError {
   /** True when the backend itself crashed (and was replaced by a fresh instance). */
   readonly crashed: boolean;
+
   /**
    * @param message What went wrong, in sentence case.
-   * @param options The cause and the HTTP status (default 500).
+   * @param options The cause and the HTTP status: 503 when a resource (the dataset, memory) is
+   *   unavailable, else 500.
    */
   constructor(
     message: string,
     options: { cause?: unknown; status?: number; crashed?: boolean } = {},
   ) {
-    super(message, { cause: options.cause });
+    super(message, { cause: options.cause, status: options.status ?? 500 });
     this.name = "TrainingError";
-    this.status = options.status ?? 500;
     this.crashed = options.crashed ?? false;
   }
 }

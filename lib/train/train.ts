@@ -1,6 +1,7 @@
 /**
  * `trainPoint`: train one sweep point (one model size on one budget) and report what it cost and
- * what loss it reached.
+ * what loss it reached. `runTraining` is the same without the in-process queue and `timeout_s`:
+ * what a training worker runs, whose pool owns every deadline.
  *
  * The loop, per optimiser step: for each micro-batch, forward + backward with
  * `tf.variableGrads`, summing gradients; then one AdamW update with the scheduled learning rate,
@@ -19,7 +20,13 @@ import {
 } from "../backend/select.ts";
 import { AdamW } from "./adamw.ts";
 import { float32Pool } from "../backend/blas/pool.ts";
-import { type DatasetResolver, planTraining, type TrainPlan } from "./plan.ts";
+import {
+  type DatasetResolver,
+  type PlanData,
+  planTraining,
+  resolvePlan,
+  type TrainPlan,
+} from "./plan.ts";
 import { explainFailure, TrainingError } from "./errors.ts";
 import { evaluate, nextBatch } from "./evaluate.ts";
 import { buildResult } from "./result.ts";
@@ -35,8 +42,11 @@ export interface TrainOptions {
   onProgress?: (event: TrainProgress) => void;
   /** Dataset lookup; defaults to the dataset registry. */
   resolveDataset?: DatasetResolver;
-  /** Largest training budget accepted, in FLOPs. */
-  maxTrainFlops?: number;
+  /**
+   * A plan made beforehand (on the request thread, by {@linkcode planTraining}): trained as it
+   * is, not planned again.
+   */
+  plan?: PlanData;
   /** Backend selection (first use only). */
   backend?: SelectOptions;
   /** Dataset cache directory; defaults to the registry's (`FLOPS_FIT_DATA_DIR` or the user cache). */
@@ -47,11 +57,10 @@ export interface TrainOptions {
 let queue: Promise<unknown> = Promise.resolve();
 
 /**
- * Select the backend and check a request without training (what the route does before it
- * answers 200).
+ * Select the backend and check a request without training: the plan for this backend.
  *
  * @param request Parsed request.
- * @param options Dataset lookup, FLOP cap, backend selection.
+ * @param options Dataset lookup, backend selection.
  * @returns The plan and the backend.
  * @throws {TrainInputError} naming the offending field.
  */
@@ -60,9 +69,14 @@ export async function prepareTraining(
   options: TrainOptions = {},
 ): Promise<{ plan: TrainPlan; backend: BackendInfo }> {
   const backend = await ensureBackend(options.backend);
+  const resolveDataset = options.resolveDataset ?? defaultDatasetResolver;
+  if (options.plan !== undefined) {
+    const plan = resolvePlan(options.plan, resolveDataset);
+    checkPlanFits(plan, backend);
+    return { plan, backend };
+  }
   const plan = planTraining(request, {
-    resolveDataset: options.resolveDataset ?? defaultDatasetResolver,
-    maxTrainFlops: options.maxTrainFlops,
+    resolveDataset,
     activationBudgetBytes: backend.activationBudgetBytes,
     backendName: backend.name,
   });
@@ -70,10 +84,46 @@ export async function prepareTraining(
 }
 
 /**
+ * A plan made for another backend's memory must still fit this one's: the micro-batch's
+ * activations (micro · bytes per sample) within this backend's budget.
+ */
+function checkPlanFits(plan: TrainPlan, backend: BackendInfo): void {
+  if (backend.activationBudgetBytes >= plan.activationBudgetBytes) return;
+  const bytes = plan.microBatchSize * plan.family.activationBytesPerSample(plan.config);
+  if (bytes <= backend.activationBudgetBytes) return;
+  throw new TrainingError(
+    `The run was planned for ${(plan.activationBudgetBytes / 1e9).toFixed(2)} GB of ` +
+      `activations but trains on ${backend.name} (${
+        (backend.activationBudgetBytes / 1e9).toFixed(2)
+      } GB); retry with a smaller micro_batch_size.`,
+    { status: 503 },
+  );
+}
+
+/**
+ * Train one point now — its plan (`options.plan`, or planned here), on this thread's backend —
+ * with no queue and no deadline of its own: the caller owns them (a training worker's pool stops
+ * the worker at `timeout_s` or its wall limit).
+ *
+ * @param request The parsed request.
+ * @param options Cancellation, progress, the plan, dataset lookup, backend selection.
+ * @returns The run's result.
+ * @throws {TrainInputError} for a request that cannot run (before any training).
+ * @throws {TrainingError} when the backend fails mid-run.
+ */
+export async function runTraining(
+  request: TrainRequest,
+  options: TrainOptions = {},
+): Promise<TrainResult> {
+  const { plan, backend } = await prepareTraining(request, options);
+  return await runPlan(request, plan, backend, options);
+}
+
+/**
  * Train one sweep point.
  *
  * @param request The parsed `POST /v1/train` body.
- * @param options Cancellation, progress callback, dataset lookup, FLOP cap.
+ * @param options Cancellation, progress callback, dataset lookup.
  * @returns Parameters, FLOPs, losses, curve, throughput and backend of the run.
  * @throws {TrainInputError} for a request that cannot run (before any training).
  * @throws {DOMException} `AbortError` when `signal` aborts, `TimeoutError` past `timeout_s`.
@@ -99,8 +149,7 @@ export function trainPoint(
   const runOptions = { ...options, signal };
   const run = (async () => {
     await untilDoneOrAborted(previous, signal);
-    const { plan, backend } = await prepareTraining(request, runOptions);
-    return await runPlan(request, plan, backend, runOptions);
+    return await runTraining(request, runOptions);
   })();
   // The next run starts once this one has settled and the one before it has finished: a request
   // cancelled while queued leaves at once without letting the next jump ahead of a running one.

@@ -19,7 +19,7 @@ export {
   blasBackendInfo,
   registerBlasBackend,
 } from "./backend.ts";
-export { loadOpenBlas, type OpenBlas, type OpenBlasLoad } from "./openblas.ts";
+export { findOpenBlas, loadOpenBlas, type OpenBlas, type OpenBlasLoad } from "./openblas.ts";
 export {
   DEFAULT_POOL_CAP_BYTES,
   Float32Pool,
