@@ -6,6 +6,7 @@
 import { evalPowerLaw } from "./isoflop.ts";
 import { computeOptimal, type Law } from "./parametric.ts";
 import type { IsoflopResult, RowIntervals, TableRow } from "./schema.ts";
+import { markdownTable } from "../markdown.ts";
 
 /** Inputs of {@linkcode buildTable}. */
 export interface TableInput {
@@ -111,11 +112,15 @@ export function renderMarkdown(rows: readonly TableRow[], confidence: number): s
       `### ${titles[approach]}` +
         (withCi ? ` — ${Math.round(confidence * 100)} % bootstrap intervals in brackets` : ""),
       "",
-      "| C | N_opt | D_opt | D/N | predicted loss |",
-      "| --- | --- | --- | --- | --- |",
-      ...mine.map((r) =>
-        `| ${num(r.C)} | ${cell(r.N, r.ci?.N)} | ${cell(r.D, r.ci?.D)} | ` +
-        `${cell(r.D_per_N, r.ci?.D_per_N)} | ${cell(r.loss, r.ci?.loss)} |`
+      markdownTable(
+        ["C", "N_opt", "D_opt", "D/N", "predicted loss"],
+        mine.map((r) => [
+          num(r.C),
+          cell(r.N, r.ci?.N),
+          cell(r.D, r.ci?.D),
+          cell(r.D_per_N, r.ci?.D_per_N),
+          cell(r.loss, r.ci?.loss),
+        ]),
       ),
       "",
     );
