@@ -1,10 +1,6 @@
 import assert from "node:assert/strict";
 import { ENV_VARS } from "../../../lib/service/config.ts";
-import {
-  envVarsTable,
-  replaceGenerated,
-  sweepFlagsTable,
-} from "../../../lib/docs/tables.ts";
+import { envVarsTable, replaceGenerated, sweepFlagsTable } from "../../../lib/docs/tables.ts";
 import { updateDocs } from "../../../lib/docs/generate.ts";
 
 Deno.test("envVarsTable() lists every variable with its schema default and meaning", () => {
