@@ -64,22 +64,21 @@ Deno.test("TrainingPool.run() keeps this thread responsive while a worker spins"
     trainer: fixture("busyLoop"),
     signal: controller.signal,
   });
-  // Timers on this thread keep firing on time while the worker burns its CPU.
-  const lateness: number[] = [];
-  for (let i = 0; i < 10; i++) {
-    const t0 = performance.now();
-    await new Promise((r) => setTimeout(r, 20));
-    lateness.push(performance.now() - t0 - 20);
-  }
+  let settled = false;
+  training.catch(() => {}).finally(() => {
+    settled = true;
+  });
+  // Timers on this thread keep firing while the worker burns its CPU for 30 s.
+  for (let i = 0; i < 10; i++) await new Promise((r) => setTimeout(r, 20));
+  assert.equal(settled, false);
+  assert.equal(p.active, 1);
   controller.abort();
   await assert.rejects(training, CancelledError);
-  lateness.sort((a, b) => a - b);
-  assert.ok(lateness[5]! < 100, `median timer lateness ${lateness[5]} ms`);
 });
 
 Deno.test("TrainingPool.run() stops a training at the wall-time limit, naming the limit", async () => {
   const p = pool({ maxWallS: 0.3 });
-  const t0 = performance.now();
+  // The trainer spins for 30 s: only the pool's limit can end it with this error.
   await assert.rejects(
     p.run({ ms: 30_000 }, { trainer: fixture("busyLoop") }),
     (e) => {
@@ -89,7 +88,6 @@ Deno.test("TrainingPool.run() stops a training at the wall-time limit, naming th
       return true;
     },
   );
-  assert.ok(performance.now() - t0 < 5_000);
   assert.equal(p.active, 0);
 });
 
