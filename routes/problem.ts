@@ -101,8 +101,6 @@ export function statusTitle(status: number): string {
   return TITLES[status] ?? "Error";
 }
 
-export { fieldPath };
-
 /**
  * Write path segments as an RFC 6901 JSON pointer fragment: `["points", 3]` → `#/points/3`.
  *
