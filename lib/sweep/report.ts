@@ -8,6 +8,8 @@ import { type FitResult, fitScalingLaws, type TableRow } from "../fit/mod.ts";
 import { extrapolationWarning } from "../fit/warnings.ts";
 import { buildPlotSpecs, type PlotRun, renderSvg } from "./plots.ts";
 import type { ResultRecord } from "./results.ts";
+import { median } from "../stats.ts";
+import { markdownTable } from "../markdown.ts";
 
 /** Which loss of each run the fit uses. */
 export type FitLoss = "eval_loss" | "loss";
@@ -111,9 +113,7 @@ export function fitSweep(input: FitSweepInput): SweepFit {
  * @returns m.
  */
 export function flopsPerParamToken(runs: readonly { N: number; D: number; C: number }[]): number {
-  const ratios = runs.map((r) => r.C / (r.N * r.D)).sort((a, b) => a - b);
-  const mid = Math.floor(ratios.length / 2);
-  return ratios.length % 2 === 1 ? ratios[mid]! : (ratios[mid - 1]! + ratios[mid]!) / 2;
+  return median(runs.map((r) => r.C / (r.N * r.D)));
 }
 
 /** What the study's checks found. */
@@ -279,17 +279,18 @@ export function formatSummary(sweep: SweepFit, context: SummaryContext): string 
   lines.push("");
   lines.push("## Per-budget optima (Approach 2)");
   lines.push("");
-  lines.push("| C (FLOPs) | runs | N_opt | D_opt | loss at optimum | curvature | edge |");
-  lines.push("| --- | --- | --- | --- | --- | --- | --- |");
-  for (const b of fit.isoflop?.budgets ?? []) {
-    lines.push(
-      `| ${sci(b.C)} | ${b.n_points} | ${b.N === null ? "—" : sig(b.N.vertex)} | ` +
-        `${b.D === null ? "—" : sig(b.D.vertex)} | ` +
-        `${b.loss_opt === null ? "—" : b.loss_opt.toFixed(4)} | ` +
-        `${b.N === null ? (b.reason ?? "—") : b.N.coefficients[2].toFixed(4)} | ` +
-        `${b.N?.edge ? "yes" : "no"} |`,
-    );
-  }
+  lines.push(markdownTable(
+    ["C (FLOPs)", "runs", "N_opt", "D_opt", "loss at optimum", "curvature", "edge"],
+    (fit.isoflop?.budgets ?? []).map((b) => [
+      sci(b.C),
+      String(b.n_points),
+      b.N === null ? "—" : sig(b.N.vertex),
+      b.D === null ? "—" : sig(b.D.vertex),
+      b.loss_opt === null ? "—" : b.loss_opt.toFixed(4),
+      b.N === null ? (b.reason ?? "—") : b.N.coefficients[2].toFixed(4),
+      b.N?.edge ? "yes" : "no",
+    ]),
+  ));
   return lines.join("\n") + "\n";
 }
 
@@ -303,24 +304,24 @@ export function formatTable(sweep: SweepFit): string {
   const wanted = new Set(sweep.tableBudgets);
   const rows = sweep.fit.table.filter((r) => wanted.has(r.C))
     .sort((a, b) => a.C - b.C || (a.approach < b.approach ? -1 : 1));
-  const lines = [
-    "| C (FLOPs) | approach | N_opt | D_opt | D/N | predicted loss |",
-    "| --- | --- | --- | --- | --- | --- |",
-  ];
-  for (const r of rows) lines.push(tableRow(r));
-  return lines.join("\n");
+  return markdownTable(
+    ["C (FLOPs)", "approach", "N_opt", "D_opt", "D/N", "predicted loss"],
+    rows.map(tableRow),
+  );
 }
 
-function tableRow(r: TableRow): string {
+function tableRow(r: TableRow): string[] {
   const withCi = (v: number, ci: [number, number] | undefined, f: (x: number) => string) =>
     ci === undefined ? f(v) : `${f(v)} [${f(ci[0])}, ${f(ci[1])}]`;
   const extrapolated = r.extrapolation > 1.01 ? ` (×${r.extrapolation.toPrecision(2)})` : "";
-  return `| ${sci(r.C)}${extrapolated} | ${
-    r.approach === "isoflop" ? "2 IsoFLOP" : "3 parametric"
-  } | ` +
-    `${withCi(r.N, r.ci?.N, sig)} | ${withCi(r.D, r.ci?.D, sig)} | ` +
-    `${withCi(r.D_per_N, r.ci?.D_per_N, (x) => x.toPrecision(3))} | ` +
-    `${withCi(r.loss, r.ci?.loss, (x) => x.toFixed(4))} |`;
+  return [
+    `${sci(r.C)}${extrapolated}`,
+    r.approach === "isoflop" ? "2 IsoFLOP" : "3 parametric",
+    withCi(r.N, r.ci?.N, sig),
+    withCi(r.D, r.ci?.D, sig),
+    withCi(r.D_per_N, r.ci?.D_per_N, (x) => x.toPrecision(3)),
+    withCi(r.loss, r.ci?.loss, (x) => x.toFixed(4)),
+  ];
 }
 
 /** Files written by {@linkcode writeReport}, relative to the output directory. */

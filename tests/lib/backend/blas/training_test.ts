@@ -1,7 +1,7 @@
 import * as tf from "@tensorflow/tfjs-core";
 import assert from "node:assert/strict";
 import { BLAS_OK, BLAS_SKIP } from "./_helpers.ts";
-import { type BenchConfig, makeTrainStep } from "../../bench/_train_step.ts";
+import { type BenchConfig, makeTrainStep } from "../../../bench/_train_step.ts";
 
 /**
  * Relative tolerance on the loss curve: float32 kernels that sum in a different order drift by

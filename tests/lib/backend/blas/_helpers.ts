@@ -6,8 +6,8 @@
  */
 
 import * as tf from "@tensorflow/tfjs-core";
-import "../../../models/gradients.ts";
-import { blasBackendInfo, registerBlasBackend } from "../../../lib/kernels/mod.ts";
+import "../../../../models/gradients.ts";
+import { blasBackendInfo, registerBlasBackend } from "../../../../lib/backend/blas/mod.ts";
 
 /** Whether the blas backend is usable here (OpenBLAS found); tests skip otherwise. */
 export const BLAS_OK = registerBlasBackend();

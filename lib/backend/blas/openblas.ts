@@ -92,6 +92,49 @@ export function loadOpenBlas(options: { path?: string; threads?: number } = {}):
   return cached;
 }
 
+/**
+ * Where OpenBLAS would be loaded from, found without loading it (no `dlopen`, no thread pool):
+ * the first candidate path that exists. A bare soname (`libopenblas.so.0`, resolved by the
+ * dynamic loader) cannot be checked this way; only {@linkcode loadOpenBlas} knows about it.
+ *
+ * @param options.path Try this path first (also read from `FLOPS_FIT_OPENBLAS`).
+ * @returns The path, or why none was found.
+ *
+ * @example
+ * ```ts
+ * import { findOpenBlas } from "./openblas.ts";
+ * const found = findOpenBlas();
+ * console.log(found.ok ? found.path : found.reason);
+ * ```
+ */
+export function findOpenBlas(
+  options: { path?: string } = {},
+): { ok: true; path: string } | { ok: false; reason: string } {
+  if (typeof Deno?.dlopen !== "function") {
+    return { ok: false, reason: "Deno.dlopen is unavailable" };
+  }
+  let envPath: string | undefined;
+  try {
+    envPath = Deno.env.get("FLOPS_FIT_OPENBLAS") || undefined;
+  } catch {
+    // No --allow-env: search the known locations.
+  }
+  const paths = [options.path, envPath, ...OPENBLAS_CANDIDATES].filter((p): p is string =>
+    !!p && p.includes("/")
+  );
+  for (const path of paths) {
+    try {
+      if (Deno.statSync(path).isFile) return { ok: true, path };
+    } catch {
+      // Not there (or not readable): the next one.
+    }
+  }
+  return {
+    ok: false,
+    reason: "libopenblas.so.0 not found (apt-get install libopenblas0-pthread)",
+  };
+}
+
 function tryLoad(options: { path?: string; threads?: number }): OpenBlasLoad {
   if (typeof Deno?.dlopen !== "function") {
     return { ok: false, reason: "Deno.dlopen is unavailable" };

@@ -1,8 +1,8 @@
 import * as tf from "@tensorflow/tfjs-core";
 import assert from "node:assert/strict";
 import { assertSameOnBlas, BLAS_OK, BLAS_SKIP } from "./_helpers.ts";
-import { planReduce } from "../../../lib/kernels/reduce.ts";
-import { transposeValues } from "../../../lib/kernels/layout.ts";
+import { planReduce } from "../../../../lib/backend/blas/reduce.ts";
+import { transposeValues } from "../../../../lib/backend/blas/layout.ts";
 
 const ignore = !BLAS_OK;
 

@@ -1,7 +1,7 @@
 import * as tf from "@tensorflow/tfjs-core";
 import assert from "node:assert/strict";
 import { BLAS_OK, BLAS_SKIP, randomValues } from "./_helpers.ts";
-import { Float32Pool, float32Pool, poolCapFromEnv } from "../../../lib/kernels/pool.ts";
+import { Float32Pool, float32Pool, poolCapFromEnv } from "../../../../lib/backend/blas/pool.ts";
 
 Deno.test("Float32Pool reuses a detached buffer for the next take of the same length", () => {
   const pool = new Float32Pool(1 << 20);

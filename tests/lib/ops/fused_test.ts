@@ -1,10 +1,16 @@
 import * as tf from "@tensorflow/tfjs-core";
 import assert from "node:assert/strict";
-import { assertSameOnBlas, BLAS_OK, BLAS_SKIP, randomValues, worstExcess } from "./_helpers.ts";
-import { gelu, hasFusedKernels, layerNorm, softmax } from "../../../lib/kernels/fused.ts";
+import {
+  assertSameOnBlas,
+  BLAS_OK,
+  BLAS_SKIP,
+  randomValues,
+  worstExcess,
+} from "../backend/blas/_helpers.ts";
+import { gelu, hasFusedKernels, layerNorm, softmax } from "../../../lib/ops/fused.ts";
 import { attention, crossEntropy, MASK_NEGATIVE } from "../../../models/layers.ts";
-import { jsImpl, nativeImpl } from "../../../lib/kernels/fused_impl.ts";
-import { loadNative } from "../../../lib/kernels/native.ts";
+import { jsImpl, nativeImpl } from "../../../lib/backend/blas/fused_impl.ts";
+import { loadNative } from "../../../lib/backend/blas/native.ts";
 
 const ignore = !BLAS_OK;
 const native = loadNative();
@@ -168,9 +174,9 @@ Deno.test(`the JavaScript attention path (per-head FFI GEMMs) matches the native
   ignore,
 }, async () => {
   const { MathBackendCPU } = await import("@tensorflow/tfjs-backend-cpu");
-  const { attentionKernelConfigs } = await import("../../../lib/kernels/attention.ts");
-  const { openBlasGemm } = await import("../../../lib/kernels/gemm.ts");
-  const { loadOpenBlas } = await import("../../../lib/kernels/openblas.ts");
+  const { attentionKernelConfigs } = await import("../../../lib/backend/blas/attention.ts");
+  const { openBlasGemm } = await import("../../../lib/backend/blas/gemm.ts");
+  const { loadOpenBlas } = await import("../../../lib/backend/blas/openblas.ts");
   const name = "blas-test-js-attention";
   const blas = loadOpenBlas();
   if (!blas.ok) return;
@@ -215,7 +221,7 @@ Deno.test(`the JavaScript attention path (per-head FFI GEMMs) matches the native
 Deno.test(`fusedAdamWUpdate() on blas equals the composite AdamW update on cpu${BLAS_SKIP}`, {
   ignore,
 }, async () => {
-  const { fusedAdamWUpdate } = await import("../../../lib/kernels/optimizer.ts");
+  const { fusedAdamWUpdate } = await import("../../../lib/ops/adamw.ts");
   const attrs = {
     lr: 3e-3,
     beta1: 0.9,

@@ -2,7 +2,7 @@ import * as tf from "@tensorflow/tfjs-core";
 import assert from "node:assert/strict";
 import type { MathBackendCPU } from "@tensorflow/tfjs-backend-cpu";
 import "@tensorflow/tfjs-backend-cpu";
-import { float32Values } from "../../../lib/kernels/values.ts";
+import { float32Values } from "../../../../lib/backend/blas/values.ts";
 
 Deno.test("float32Values() hands out a float32 tensor's own array and copies other dtypes", async () => {
   await tf.setBackend("cpu");

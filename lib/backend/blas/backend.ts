@@ -16,7 +16,7 @@ import { loadNative } from "./native.ts";
 import { type FusedImpl, jsImpl, nativeImpl } from "./fused_impl.ts";
 import { fusedKernelConfigs } from "./fused.ts";
 import { attentionKernelConfigs } from "./attention.ts";
-import { adamwKernelConfig } from "./optimizer.ts";
+import { adamwKernelConfig } from "./adamw.ts";
 import { float32Pool } from "./pool.ts";
 import {
   makeConcatKernel,
@@ -89,7 +89,7 @@ export function blasBackendInfo(): BlasBackendInfo {
 type DataId = Parameters<MathBackendCPU["readSync"]>[0];
 
 /**
- * tfjs-cpu's backend, telling the buffer pool (lib/kernels/pool.ts) when tensor data is written,
+ * tfjs-cpu's backend, telling the buffer pool (lib/backend/blas/pool.ts) when tensor data is written,
  * disposed, or read out to code outside the backend, so kernel outputs can reuse the buffers of
  * disposed tensors.
  */

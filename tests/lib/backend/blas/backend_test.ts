@@ -1,9 +1,9 @@
 import * as tf from "@tensorflow/tfjs-core";
 import assert from "node:assert/strict";
 import { BLAS_OK, BLAS_SKIP, randomValues } from "./_helpers.ts";
-import { blasBackendInfo, loadOpenBlas } from "../../../lib/kernels/mod.ts";
-import { openBlasGemm } from "../../../lib/kernels/gemm.ts";
-import { BACKEND_CANDIDATES, selectBackend } from "../../../lib/backend/select.ts";
+import { blasBackendInfo, loadOpenBlas } from "../../../../lib/backend/blas/mod.ts";
+import { openBlasGemm } from "../../../../lib/backend/blas/gemm.ts";
+import { BACKEND_CANDIDATES, selectBackend } from "../../../../lib/backend/select.ts";
 
 const ignore = !BLAS_OK;
 
@@ -78,7 +78,7 @@ Deno.test(`selectBackend() can name blas, which sits before wasm in the registry
 });
 
 Deno.test("withEnvDefaults() sets unset variables only for the load, and keeps set ones", async () => {
-  const { withEnvDefaults } = await import("../../../lib/kernels/_env.ts");
+  const { withEnvDefaults } = await import("../../../../lib/backend/blas/_env.ts");
   Deno.env.set("FF_TEST_KEEP", "mine");
   Deno.env.delete("FF_TEST_ADD");
   const seen = withEnvDefaults(

@@ -1,6 +1,6 @@
 import * as tf from "@tensorflow/tfjs-core";
 import { assertSameOnBlas, BLAS_OK, BLAS_SKIP } from "./_helpers.ts";
-import { planBroadcast } from "../../../lib/kernels/elementwise.ts";
+import { planBroadcast } from "../../../../lib/backend/blas/elementwise.ts";
 import assert from "node:assert/strict";
 
 const ignore = !BLAS_OK;

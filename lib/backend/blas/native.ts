@@ -1,14 +1,14 @@
 /**
- * The native helper library (lib/kernels/native/ff_kernels.c): built with the host's C compiler
+ * The native helper library (lib/backend/blas/native/ff_kernels.c): built with the host's C compiler
  * (`cc -O3 -march=native`) into `.cache/native/`, then loaded through `Deno.dlopen`. `.ci/run`
- * builds it at install time (`deno run -A lib/kernels/native.ts`); when it is missing, the first
+ * builds it at install time (`deno run -A lib/backend/blas/native.ts`); when it is missing, the first
  * {@linkcode loadNative} builds it, and without a compiler the `blas` backend uses its
  * JavaScript twins of the same kernels.
  *
  * @module
  */
 
-import { hashString } from "../random.ts";
+import { hashString } from "../../random.ts";
 import { withEnvDefaults } from "./_env.ts";
 
 /**
@@ -35,7 +35,7 @@ const CFLAGS = [
 const OPENMP_FLAGS = ["-fopenmp"];
 
 const SOURCE = new URL("./native/ff_kernels.c", import.meta.url);
-const CACHE_DIR = new URL("../../.cache/native/", import.meta.url);
+const CACHE_DIR = new URL("../../../.cache/native/", import.meta.url);
 
 /** The interface version ff_kernels.c reports (`ff_version`). */
 const NATIVE_VERSION = 10;

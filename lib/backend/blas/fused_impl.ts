@@ -1,6 +1,6 @@
 /**
  * The fused element-wise kernels in two implementations with the same formulas: native
- * (lib/kernels/native/ff_kernels.c through FFI) and JavaScript (this file), so that a host without
+ * (lib/backend/blas/native/ff_kernels.c through FFI) and JavaScript (this file), so that a host without
  * a C compiler still runs every kernel of the `blas` backend.
  *
  * Formulas:

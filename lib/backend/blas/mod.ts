@@ -19,10 +19,7 @@ export {
   blasBackendInfo,
   registerBlasBackend,
 } from "./backend.ts";
-export { loadOpenBlas, type OpenBlas, type OpenBlasLoad } from "./openblas.ts";
-export { gelu, hasFusedKernels, layerNorm, softmax, softmaxCrossEntropy } from "./fused.ts";
-export { fusedAttention, hasFusedAttention } from "./attention.ts";
-export { fusedAdamWUpdate, hasFusedAdamW } from "./optimizer.ts";
+export { findOpenBlas, loadOpenBlas, type OpenBlas, type OpenBlasLoad } from "./openblas.ts";
 export {
   DEFAULT_POOL_CAP_BYTES,
   Float32Pool,
