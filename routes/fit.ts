@@ -3,7 +3,8 @@
  *
  * The route only validates and translates: size limits first (body bytes, point
  * count — both 413 naming the limit, before any per-point validation), then the zod
- * schema (422 naming the field), then {@linkcode fitScalingLaws}, whose
+ * schema (422 naming the field) — the one validation of the request — then
+ * {@linkcode fitParsed} on a fit worker with the parsed options, whose
  * {@linkcode FitInputError}s become problem+json. `?format=markdown` or
  * `Accept: text/markdown` answers the compute-optimal table as markdown.
  *
@@ -13,9 +14,10 @@ import { createRoute, z } from "@hono/zod-openapi";
 import type { Context, MiddlewareHandler } from "hono";
 import {
   FitInputError,
+  type FitOptions,
+  fitParsed,
   FitRequestSchema,
   FitResultSchema,
-  fitScalingLaws,
   parsePointsCsv,
 } from "../lib/fit/mod.ts";
 import { type AppContext, createRouter } from "./context.ts";
@@ -39,6 +41,19 @@ export const FitQuerySchema = z.object({
     description: "CSV bodies: m in C = m·N·D.",
   }),
   backtest: z.enum(["true", "false"]).optional().openapi({ description: "CSV bodies: backtest." }),
+  hold_out_above: z.coerce.number().optional().openapi({
+    description: 'CSV bodies: backtest {"hold_out_above": C}.',
+    example: 3e19,
+  }),
+  sensitivity: z.enum(["true", "false"]).optional().openapi({
+    description: "CSV bodies: leave-one-budget-out sensitivity.",
+  }),
+  bootstrap_method: z.enum(["residual", "points"]).optional().openapi({
+    description: "CSV bodies: bootstrap resampling scheme.",
+  }),
+  E_fixed: z.coerce.number().optional().openapi({ description: 'CSV bodies: E {"fixed": x}.' }),
+  E_min: z.coerce.number().optional().openapi({ description: 'CSV bodies: E {"min": x}.' }),
+  E_max: z.coerce.number().optional().openapi({ description: 'CSV bodies: E {"max": x}.' }),
 });
 
 /** Media type of CSV bodies. */
@@ -145,10 +160,25 @@ function csvRequest(text: string, query: z.infer<typeof FitQuerySchema>, maxPoin
   if (query.budgets !== undefined) {
     body.budgets = query.budgets.split(",").map((s) => s.trim() === "" ? NaN : Number(s));
   }
-  for (const key of ["bootstrap", "seed", "confidence", "flops_per_param_token"] as const) {
+  for (
+    const key of [
+      "bootstrap",
+      "seed",
+      "confidence",
+      "flops_per_param_token",
+      "bootstrap_method",
+    ] as const
+  ) {
     if (query[key] !== undefined) body[key] = query[key];
   }
   if (query.backtest !== undefined) body.backtest = query.backtest === "true";
+  if (query.hold_out_above !== undefined) body.backtest = { hold_out_above: query.hold_out_above };
+  if (query.sensitivity !== undefined) body.sensitivity = query.sensitivity === "true";
+  const e: Record<string, number> = {};
+  if (query.E_fixed !== undefined) e.fixed = query.E_fixed;
+  if (query.E_min !== undefined) e.min = query.E_min;
+  if (query.E_max !== undefined) e.max = query.E_max;
+  if (Object.keys(e).length > 0) body.E = e;
   const parsed = FitRequestSchema.safeParse(body);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
@@ -167,8 +197,7 @@ function csvRequest(text: string, query: z.infer<typeof FitQuerySchema>, maxPoin
     }
     throw validationProblem(parsed.error.issues, "query");
   }
-  // The unparsed body: the fitter must see which options were left to their defaults.
-  return body as z.input<typeof FitRequestSchema>;
+  return parsed.data;
 }
 
 function wantsMarkdown(c: Context, format: string | undefined): boolean {
@@ -186,7 +215,7 @@ export function fitRoutes(ctx: AppContext) {
   return createRouter().openapi({ ...route, middleware: [limitBody(ctx)] }, async (c) => {
     const query = c.req.valid("query");
     const type = c.req.header("content-type") ?? "";
-    let request: z.input<typeof FitRequestSchema>;
+    let request: FitOptions;
     if (/text\/csv/i.test(type)) {
       try {
         request = csvRequest(await c.req.text(), query, ctx.config.maxFitPoints);
@@ -204,12 +233,9 @@ export function fitRoutes(ctx: AppContext) {
           field: `query.${optionKeys[0]}`,
         });
       }
-      // Validated above; the fitter gets the body as sent, so it can tell an omitted
-      // option (e.g. `bootstrap`, lowered for large point sets) from an explicit one.
-      const valid: unknown = c.req.valid("json");
-      const body: unknown = typeof valid === "object" && valid !== null && "points" in valid
-        ? await c.req.json()
-        : valid;
+      // Parsed once by the route's zod validator; an omitted `bootstrap` stays undefined, so
+      // the fitter can lower a default count and refuse an explicit one.
+      const body: unknown = c.req.valid("json");
       if (typeof body !== "object" || body === null || !("points" in body)) {
         throw new ProblemError({
           type: "about:blank",
@@ -218,12 +244,12 @@ export function fitRoutes(ctx: AppContext) {
           detail: "Send the points as application/json or text/csv.",
         });
       }
-      request = body as z.input<typeof FitRequestSchema>;
+      request = body as FitOptions;
     }
     let result;
     try {
       // On a fit worker, so this thread keeps answering while the fit runs (job_pool.ts).
-      result = await ctx.fitPool.run<ReturnType<typeof fitScalingLaws>>("fitScalingLaws", [
+      result = await ctx.fitPool.run<ReturnType<typeof fitParsed>>("fitParsed", [
         request,
         { maxPoints: ctx.config.maxFitPoints, maxBootstrap: ctx.config.maxBootstrap },
       ], { signal: c.req.raw.signal });

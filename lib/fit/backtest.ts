@@ -1,18 +1,34 @@
 /**
- * Backtest: fit on every budget but the largest, predict the held-out budget.
+ * Held-out forecasts: fit on the budgets up to a threshold, forecast every budget above it.
  *
- * Method. Held-out points get weight 0 in Approach 3 (so its objective sums over the
- * training points only) and their budget is dropped from Approach 2. Scores: per-point
- * predicted losses, RMSE of ln L̂ − ln L, the largest |L̂ − L|/L, and the predicted
- * compute optimum of both approaches next to the held-out budget's own parabola vertex.
+ * Method. `backtest: true` holds out the largest budget; `{"hold_out_above": C}` every budget
+ * with C above C. Both approaches are refitted on the training budgets alone (Approach 3 with a
+ * full multi-start fit, Approach 2 with its parabolas, power laws and loss frontier, the E
+ * constraint applied to both), and bootstrapped on them like the main fit ({@link ./bootstrap.ts},
+ * same method, count and seed), with the held-out budgets as the table's budgets. Each held-out
+ * budget's own optimum is its loss-vs-ln N parabola vertex (N, and the minimum loss; D from the
+ * loss-vs-ln D parabola), with a residual-bootstrap interval from its own residuals. Scores per
+ * forecast: error_pct = 100·(predicted − observed)/observed for N, D and loss, and whether the
+ * observed value lies inside the forecast's interval. Per run, Approach 3's predicted loss, the
+ * RMSE of ln L̂ − ln L, and the largest |L̂ − L|/L.
  *
  * @module
  */
+import { quadraticLeverages, quantile, runBootstrap } from "./bootstrap.ts";
 import { FitInputError } from "./errors.ts";
-import { evalPowerLaw, fitIsoflop, fitParabola } from "./isoflop.ts";
+import { fitIsoflop, fitParabola, isoflopOptimum } from "./isoflop.ts";
+import type { EConstraint } from "./law.ts";
+import { estimateNoise } from "./noise.ts";
 import { computeOptimal, fitParametric, predictLoss } from "./parametric.ts";
-import type { PointSet } from "./points.ts";
-import type { BacktestResult } from "./schema.ts";
+import { type Budget, type PointSet, subsetPoints } from "./points.ts";
+import { mulberry32 } from "../random.ts";
+import type {
+  BacktestResult,
+  Forecast,
+  HeldOutBudget,
+  OptimumIntervals,
+  RowIntervals,
+} from "./schema.ts";
 
 /** Options of {@linkcode runBacktest}. */
 export interface BacktestOptions {
@@ -20,60 +36,230 @@ export interface BacktestOptions {
   huberDelta: number;
   /** m in C = m·N·D. */
   flopsPerParamToken: number;
+  /** `true`: hold out the largest budget; a number: every budget above it. @default true */
+  holdOutAbove?: number | true;
+  /** Bootstrap resamples for the forecasts' intervals (0: none). @default 0 */
+  resamples?: number;
+  /** Bootstrap seed. @default 0 */
+  seed?: number;
+  /** Interval level. @default 0.95 */
+  confidence?: number;
+  /** Bootstrap resampling scheme. @default "residual" */
+  method?: "residual" | "points";
+  /** Constraint on E. */
+  E?: EConstraint;
 }
 
+/** Fewest training budgets: two (Approach 3 cannot separate N and D on one). */
+export const MIN_TRAIN_BUDGETS = 2;
 /** Fewest budgets a backtest needs: two to train on and one to hold out. */
-export const MIN_BACKTEST_BUDGETS = 3;
+export const MIN_BACKTEST_BUDGETS = MIN_TRAIN_BUDGETS + 1;
+
+/**
+ * Split the budgets into training and held-out ones.
+ *
+ * @param budgets Budgets, ascending in C.
+ * @param holdOutAbove `true` or a threshold in FLOPs.
+ * @returns The two lists and the threshold used.
+ * @throws {FitInputError} When fewer than 2 budgets train or none is held out.
+ */
+export function splitBudgets(
+  budgets: readonly Budget[],
+  holdOutAbove: number | true,
+): { train: Budget[]; held: Budget[]; threshold: number } {
+  const field = holdOutAbove === true ? "backtest" : "backtest.hold_out_above";
+  if (holdOutAbove === true && budgets.length < MIN_BACKTEST_BUDGETS) {
+    throw new FitInputError(
+      field,
+      `a backtest needs at least ${MIN_BACKTEST_BUDGETS} budgets (2 to fit, 1 to hold out); ` +
+        `the points form ${budgets.length}`,
+    );
+  }
+  const threshold = holdOutAbove === true ? budgets[budgets.length - 2]!.flops : holdOutAbove;
+  const train = budgets.filter((b) => b.flops <= threshold);
+  const held = budgets.filter((b) => b.flops > threshold);
+  if (held.length === 0) {
+    throw new FitInputError(
+      field,
+      `no budget lies above hold_out_above = ${threshold.toPrecision(3)} FLOPs ` +
+        `(the largest is ${budgets[budgets.length - 1]!.flops.toPrecision(3)})`,
+    );
+  }
+  if (train.length < MIN_TRAIN_BUDGETS) {
+    throw new FitInputError(
+      field,
+      `only ${train.length} budget(s) lie at or below hold_out_above = ` +
+        `${threshold.toPrecision(3)} FLOPs; a backtest fits on at least ${MIN_TRAIN_BUDGETS}`,
+    );
+  }
+  return { train, held, threshold };
+}
 
 /**
  * Run the backtest.
  *
  * @param set Points and budgets (ascending C).
- * @param options δ and m.
- * @returns Scores on the held-out (largest) budget.
- * @throws {FitInputError} With fewer than 3 budgets.
+ * @param options δ, m, the split, bootstrap settings and E.
+ * @returns Forecasts and scores for every held-out budget.
+ * @throws {FitInputError} When the split leaves fewer than 2 training budgets or none held out.
  */
 export function runBacktest(set: PointSet, options: BacktestOptions): BacktestResult {
-  if (set.budgets.length < MIN_BACKTEST_BUDGETS) {
-    throw new FitInputError(
-      "backtest",
-      `a backtest needs at least ${MIN_BACKTEST_BUDGETS} budgets (2 to fit, 1 to hold out); ` +
-        `the points form ${set.budgets.length}`,
-    );
-  }
-  const held = set.budgets[set.budgets.length - 1]!;
-  const train = set.budgets.slice(0, -1);
-  const weights = new Float64Array(set.n).fill(1);
-  for (const i of held.indices) weights[i] = 0;
-  const fit = fitParametric(set, { huberDelta: options.huberDelta, multistart: "varpro", weights });
-  const predicted = held.indices.map((i) => predictLoss(fit.law, set.params[i]!, set.data[i]!));
-  const observed = held.indices.map((i) => set.loss[i]!);
-  let sq = 0;
-  let worst = 0;
-  predicted.forEach((p, j) => {
-    sq += (Math.log(p) - Math.log(observed[j]!)) ** 2;
-    worst = Math.max(worst, Math.abs(p - observed[j]!) / observed[j]!);
+  const { train, held, threshold } = splitBudgets(set.budgets, options.holdOutAbove ?? true);
+  const m = options.flopsPerParamToken;
+  const confidence = options.confidence ?? 0.95;
+  const resamples = options.resamples ?? 0;
+  const sub = subsetPoints(set, train);
+  const fit = fitParametric(sub, {
+    huberDelta: options.huberDelta,
+    multistart: "varpro",
+    E: options.E,
   });
-  const ys = held.indices.map((i) => set.loss[i]!);
-  const nFit = fitParabola(held.indices.map((i) => set.lnParams[i]!), ys);
-  const dFit = fitParabola(held.indices.map((i) => set.lnData[i]!), ys);
-  const opt = computeOptimal(fit.law, held.flops, options.flopsPerParamToken);
-  const iso = fitIsoflop(set, train);
+  const iso = fitIsoflop(sub, sub.budgets, undefined, options.E);
+  const noise = estimateNoise(sub, iso);
+  const heldFlops = held.map((b) => b.flops);
+  const boot = resamples > 0 && fit.law.alpha > 0 && fit.law.beta > 0
+    ? runBootstrap(sub, fit, iso, {
+      resamples,
+      seed: options.seed ?? 0,
+      confidence,
+      huberDelta: options.huberDelta,
+      flopsPerParamToken: m,
+      budgets: heldFlops,
+      method: options.method,
+      E: options.E,
+      noise: noise.sd_log_loss === null ? null : { sd: noise.sd_log_loss, df: noise.df },
+    })
+    : null;
+  const maxTrain = train[train.length - 1]!.flops;
+  let sqAll = 0, nAll = 0, worst = 0;
+  const heldOut: HeldOutBudget[] = held.map((b, j) => {
+    const predicted = b.indices.map((i) => predictLoss(fit.law, set.params[i]!, set.data[i]!));
+    const observedLoss = b.indices.map((i) => set.loss[i]!);
+    let sq = 0;
+    predicted.forEach((p, k) => {
+      sq += (Math.log(p) - Math.log(observedLoss[k]!)) ** 2;
+      worst = Math.max(worst, Math.abs(p - observedLoss[k]!) / observedLoss[k]!);
+    });
+    sqAll += sq, nAll += predicted.length;
+    const vertex = heldVertex(set, b, resamples, options.seed ?? 0, confidence);
+    const observed = vertex?.optimum ?? null;
+    const forecasts: Forecast[] = [];
+    const opt = computeOptimal(fit.law, b.flops, m);
+    forecasts.push(score(
+      "parametric",
+      { N: opt.params, D: opt.data, loss: opt.loss },
+      boot?.parametricRows[j] ?? null,
+      boot?.parametricPrediction?.[j] ?? null,
+      observed,
+    ));
+    if (iso !== null) {
+      const o = isoflopOptimum(iso, b.flops);
+      forecasts.push(score(
+        "isoflop",
+        { N: o.params, D: o.data, loss: o.loss },
+        boot?.isoflopRows?.[j] ?? null,
+        boot?.isoflopPrediction?.[j] ?? null,
+        observed,
+      ));
+    }
+    return {
+      label: b.label,
+      C: b.flops,
+      n_points: b.indices.length,
+      extrapolation: b.flops / maxTrain,
+      observed,
+      observed_ci: vertex?.ci ?? null,
+      forecasts,
+      predicted_loss: predicted,
+      observed_loss: observedLoss,
+      rmse_log_loss: Math.sqrt(sq / predicted.length),
+    };
+  });
   return {
-    held_out: { label: held.label, C: held.flops, n_points: held.indices.length },
-    n_train_points: set.n - held.indices.length,
-    predicted_loss: predicted,
-    observed_loss: observed,
-    rmse_log_loss: Math.sqrt(sq / predicted.length),
+    hold_out_above: threshold,
+    train_budgets: train.map((b) => ({ label: b.label, C: b.flops, n_points: b.indices.length })),
+    n_train_points: sub.n,
+    held_out: heldOut,
+    rmse_log_loss: Math.sqrt(sqAll / nAll),
     max_abs_rel_error: worst,
-    observed_optimum: typeof nFit === "string" || typeof dFit === "string"
-      ? null
-      : { N: nFit.vertex, D: dFit.vertex, loss: nFit.minimum },
-    parametric_optimum: { N: opt.params, D: opt.data, loss: opt.loss },
-    isoflop_optimum: iso === null ? null : {
-      N: evalPowerLaw(iso.N_opt, held.flops),
-      D: evalPowerLaw(iso.D_opt, held.flops),
-      loss: evalPowerLaw(iso.loss_opt, held.flops),
-    },
   };
+}
+
+type Optimum = { N: number; D: number; loss: number };
+
+/** A forecast scored against the observed optimum. */
+function score(
+  approach: "parametric" | "isoflop",
+  predicted: Optimum,
+  ci: RowIntervals | null,
+  prediction: [number, number] | null,
+  observed: Optimum | null,
+): Forecast {
+  const intervals: OptimumIntervals | null = ci === null
+    ? null
+    : { N: ci.N, D: ci.D, loss: ci.loss };
+  const pct = (k: keyof Optimum) => 100 * (predicted[k] - observed![k]) / observed![k];
+  const inside = (k: keyof Optimum) =>
+    intervals![k][0] <= observed![k] && observed![k] <= intervals![k][1];
+  return {
+    approach,
+    ...predicted,
+    ci: intervals,
+    prediction_interval: prediction,
+    error_pct: observed === null ? null : { N: pct("N"), D: pct("D"), loss: pct("loss") },
+    inside: observed === null || intervals === null
+      ? null
+      : { N: inside("N"), D: inside("D"), loss: inside("loss") },
+    inside_prediction: observed === null || prediction === null
+      ? null
+      : prediction[0] <= observed.loss && observed.loss <= prediction[1],
+  };
+}
+
+/**
+ * The held-out budget's own optimum, and a residual-bootstrap interval from its own residuals
+ * (leverage-corrected, centred): refit both parabolas on L̂·exp(r*) per resample.
+ */
+function heldVertex(
+  set: PointSet,
+  budget: Budget,
+  resamples: number,
+  seed: number,
+  confidence: number,
+): { optimum: Optimum; ci: OptimumIntervals | null } | null {
+  const xN = budget.indices.map((i) => set.lnParams[i]!);
+  const xD = budget.indices.map((i) => set.lnData[i]!);
+  const y = budget.indices.map((i) => set.loss[i]!);
+  const nFit = fitParabola(xN, y);
+  const dFit = fitParabola(xD, y);
+  if (typeof nFit === "string" || typeof dFit === "string") return null;
+  const optimum = { N: nFit.vertex, D: dFit.vertex, loss: nFit.minimum };
+  const [c0, c1, c2] = nFit.coefficients;
+  const fitted = xN.map((x) => c0 + c1 * x + c2 * x * x);
+  const h = quadraticLeverages(xN);
+  const pool: number[] = [];
+  y.forEach((v, k) => {
+    if (fitted[k]! > 0 && h[k]! < 1 - 1e-9) {
+      pool.push(Math.log(v / fitted[k]!) / Math.sqrt(1 - h[k]!));
+    }
+  });
+  if (resamples === 0 || pool.length === 0 || fitted.some((f) => !(f > 0))) {
+    return { optimum, ci: null };
+  }
+  const mean = pool.reduce((s, v) => s + v, 0) / pool.length;
+  const random = mulberry32(seed ^ 0x9e3779b9);
+  const samples = { N: [] as number[], D: [] as number[], loss: [] as number[] };
+  for (let r = 0; r < resamples; r++) {
+    const ys = fitted.map((f) => f * Math.exp(pool[Math.floor(random() * pool.length)]! - mean));
+    const n = fitParabola(xN, ys);
+    const d = fitParabola(xD, ys);
+    if (typeof n === "string" || typeof d === "string") continue;
+    samples.N.push(n.vertex), samples.D.push(d.vertex), samples.loss.push(n.minimum);
+  }
+  if (samples.N.length === 0) return { optimum, ci: null };
+  const iv = (v: number[]): [number, number] => {
+    const s = v.sort((a, b) => a - b);
+    return [quantile(s, (1 - confidence) / 2), quantile(s, (1 + confidence) / 2)];
+  };
+  return { optimum, ci: { N: iv(samples.N), D: iv(samples.D), loss: iv(samples.loss) } };
 }

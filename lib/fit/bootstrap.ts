@@ -1,36 +1,57 @@
 /**
  * Bootstrap percentile intervals for both approaches.
  *
- * Method. Resample points with replacement, stratified by budget: each budget of n_g
- * points draws n_g of its own points (so every resample is still an IsoFLOP design
- * with the same budgets). Budgets too small for a parabola (< 3 points, e.g. runs
- * that are not on IsoFLOP curves at all) are pooled into one stratum, so they are
- * still resampled rather than copied into every resample. A resample is a weight vector w (draw counts), so both fits
- * run on the original arrays with weights — Σ w_i·Huber(r_i) equals the sum over the
- * resampled list. Each refit of Approach 3 polishes from the full-data optimum and
- * from the best cells of a coarse (0.1-spaced) VarPro grid of the resample; the
- * lowest objective wins (the test suite checks this matches a full multi-start refit).
- * Intervals are the (1−c)/2 and (1+c)/2 sample quantiles (linear interpolation) of
- * the refits that succeeded; failures are counted, never silently dropped.
+ * Method `residual` (default). Every resample keeps each run's (N, D) — the sweep's design — and
+ * redraws its loss: L*_i = L̂_i·exp(r*_i), r* drawn with replacement from a pool of centred,
+ * leverage-corrected log residuals.
+ * - Approach 2: L̂ is the run's budget's loss-vs-ln N parabola; residuals r_i = ln L_i − ln L̂_i
+ *   are divided by √(1 − h_ii) (h_ii: the parabola's hat-matrix diagonal, so a budget of 5 runs
+ *   and 3 coefficients does not shrink them) and pooled over all budgets, so a budget of 5 runs
+ *   draws from every budget's residuals. Budgets without a parabola keep their losses.
+ * - Approach 3: L̂ is the fitted law; residuals ln L_i − ln L̂_i are scaled by √(n/(n − p)),
+ *   p = 5 (4 with E fixed).
+ * Unlike resampling runs, this never produces a budget with fewer than 3 distinct sizes (the
+ * degenerate parabolas that made intervals meaningless with 5 runs per budget); the coverage
+ * test (`tests/lib/fit/coverage_test.ts`) checks the intervals on synthetic sweeps of 5 runs per
+ * budget with a known law.
+ *
+ * Method `points`. Resample runs with replacement, stratified by budget: each budget of n_g
+ * points draws n_g of its own points. Budgets too small for a parabola (< 3 points) are pooled
+ * into one stratum. A resample is a weight vector w (draw counts), so both fits run on the
+ * original arrays with weights.
+ *
+ * Either way, each refit of Approach 3 polishes from the full-data optimum and from the best
+ * cells of a coarse (0.1-spaced) VarPro grid of the resample; the lowest objective wins (the
+ * test suite checks this matches a full multi-start refit). Approach 2 refits its parabolas,
+ * power laws and loss frontier. Intervals are the (1−c)/2 and (1+c)/2 sample quantiles (linear
+ * interpolation) of the refits that succeeded; failures are counted, never silently dropped.
+ *
+ * Prediction intervals. For one new run at a row's (N, D): each resample's expected loss times
+ * exp(σ·t), t a Student-t draw with the noise estimate's df, σ = `noise.sd_log_loss`
+ * ({@link ./noise.ts}); the interval is the quantiles of those draws.
  *
  * Random numbers: mulberry32 (32-bit state), seeded by the request's `seed`.
  *
  * @module
  */
-import { evalPowerLaw, fitIsoflop, MIN_PARABOLA_POINTS } from "./isoflop.ts";
+import { fitIsoflop, isoflopOptimum, MIN_PARABOLA_POINTS } from "./isoflop.ts";
+import type { EConstraint } from "./law.ts";
+import { parabolaLogResiduals, studentTDraw } from "./noise.ts";
 import {
   computeOptimal,
   exponentsOf,
   fitParametric,
+  logResiduals,
   type ParametricFit,
   type Theta,
 } from "./parametric.ts";
-import { mulberry32 } from "../random.ts";
+import { mulberry32, normalDraw } from "../random.ts";
 import type { PointSet } from "./points.ts";
-import type { BootstrapResult, RowIntervals } from "./schema.ts";
+import type { BootstrapResult, IsoflopResult, RowIntervals } from "./schema.ts";
+import { solve3 } from "./linalg.ts";
 
 /**
- * Draw one stratified resample as per-point counts.
+ * Draw one stratified resample as per-point counts (method `points`).
  *
  * @param set The points and budgets.
  * @param random Uniform generator.
@@ -52,6 +73,109 @@ export function resampleWeights(set: PointSet, random: () => number): Float64Arr
   }
   draw(pooled);
   return w;
+}
+
+/**
+ * Leverages h_ii of a quadratic least-squares fit in x: h_ii = x̃_iᵀ (X̃ᵀX̃)⁻¹ x̃_i with
+ * x̃ = (1, t, t²), t = x − mean(x).
+ *
+ * @param x Abscissae.
+ * @returns One leverage per point (NaN when the design is singular).
+ */
+export function quadraticLeverages(x: readonly number[]): number[] {
+  const mean = x.reduce((s, v) => s + v, 0) / x.length;
+  const m = new Float64Array(9);
+  for (const xi of x) {
+    const t = xi - mean;
+    const row = [1, t, t * t];
+    for (let a = 0; a < 3; a++) for (let b = 0; b < 3; b++) m[3 * a + b]! += row[a]! * row[b]!;
+  }
+  return x.map((xi) => {
+    const t = xi - mean;
+    const row = Float64Array.of(1, t, t * t);
+    const sol = solve3(Float64Array.from(m), row);
+    return sol === null ? NaN : row[0]! * sol[0] + row[1]! * sol[1] + row[2]! * sol[2];
+  });
+}
+
+/** A pool of residuals to draw from and how to rebuild a loss vector from a draw. */
+export interface ResidualModel {
+  /** ln L̂ per point (NaN: the point keeps its loss). */
+  lnFitted: Float64Array;
+  /** Centred, corrected residuals. */
+  pool: Float64Array;
+}
+
+/**
+ * Residual model of Approach 2: parabola fits per budget, leverage-corrected, pooled.
+ *
+ * @param set The points.
+ * @param isoflop The full-data Approach 2 fit of `set.budgets`.
+ * @returns The model, or null when no budget leaves residuals to draw.
+ */
+export function isoflopResidualModel(set: PointSet, isoflop: IsoflopResult): ResidualModel | null {
+  const r = parabolaLogResiduals(set, set, isoflop);
+  const lnFitted = new Float64Array(set.n).fill(NaN);
+  const pool: number[] = [];
+  for (const b of set.budgets) {
+    if (!Number.isFinite(r[b.indices[0]!]!)) continue;
+    const h = quadraticLeverages(b.indices.map((i) => set.lnParams[i]!));
+    b.indices.forEach((i, j) => {
+      lnFitted[i] = set.lnLoss[i]! - r[i]!;
+      const lev = h[j]!;
+      // A point the parabola passes through (h = 1) has no residual to give.
+      if (Number.isFinite(r[i]!) && lev < 1 - 1e-9) pool.push(r[i]! / Math.sqrt(1 - lev));
+    });
+  }
+  return pool.length === 0 ? null : { lnFitted, pool: centred(pool) };
+}
+
+/**
+ * Residual model of Approach 3: the law's fitted values, residuals scaled by √(n/(n − p)).
+ *
+ * @param set The points.
+ * @param fit The full-data fit.
+ * @param nParams p: 5, or 4 with E fixed.
+ * @returns The model, or null with no degrees of freedom.
+ */
+export function parametricResidualModel(
+  set: PointSet,
+  fit: ParametricFit,
+  nParams: number,
+): ResidualModel | null {
+  if (set.n <= nParams) return null;
+  const predicted = logResiduals(fit.law, set); // ln L̂ − ln L
+  const scale = Math.sqrt(set.n / (set.n - nParams));
+  const lnFitted = Float64Array.from(predicted, (d, i) => set.lnLoss[i]! + d);
+  return { lnFitted, pool: centred(predicted.map((d) => -d * scale)) };
+}
+
+function centred(values: readonly number[]): Float64Array {
+  const mean = values.reduce((s, v) => s + v, 0) / values.length;
+  return Float64Array.from(values, (v) => v - mean);
+}
+
+/**
+ * One residual resample: ln L*_i = ln L̂_i + r*, r* drawn from the pool (points with no fitted
+ * value keep their loss).
+ *
+ * @param set The points (for the losses kept).
+ * @param model Fitted values and residual pool.
+ * @param random Uniform generator.
+ * @returns ln L* per point.
+ */
+export function residualResample(
+  set: PointSet,
+  model: ResidualModel,
+  random: () => number,
+): Float64Array {
+  const out = new Float64Array(set.n);
+  const k = model.pool.length;
+  for (let i = 0; i < set.n; i++) {
+    const f = model.lnFitted[i]!;
+    out[i] = Number.isFinite(f) ? f + model.pool[Math.floor(random() * k)]! : set.lnLoss[i]!;
+  }
+  return out;
 }
 
 /**
@@ -82,6 +206,12 @@ export interface BootstrapOptions {
   flopsPerParamToken: number;
   /** Budgets for the per-budget intervals. */
   budgets: readonly number[];
+  /** Resampling scheme. @default "residual" */
+  method?: "residual" | "points";
+  /** Constraint on E (Approach 3 and the loss frontier). */
+  E?: EConstraint;
+  /** Run-to-run noise for prediction intervals; none when omitted or null. */
+  noise?: { sd: number; df: number } | null;
 }
 
 /** Intervals per table row, by approach, in the order of `budgets`. */
@@ -92,6 +222,10 @@ export interface BootstrapOutput {
   parametricRows: RowIntervals[];
   /** Approach 2 row intervals (null when it could not be bootstrapped). */
   isoflopRows: RowIntervals[] | null;
+  /** Approach 3 prediction intervals for one new run, per budget (null without noise). */
+  parametricPrediction: [number, number][] | null;
+  /** Approach 2 prediction intervals, per budget. */
+  isoflopPrediction: [number, number][] | null;
 }
 
 /** Collects per-quantity samples and turns them into intervals. */
@@ -113,30 +247,45 @@ class Samples {
  * Run the bootstrap.
  *
  * @param set Points and budgets.
- * @param full The full-data Approach 3 fit (warm start for every refit).
- * @param options Count, seed, level, δ, m, budgets.
+ * @param full The full-data Approach 3 fit (warm start for every refit, fitted values).
+ * @param isoflop The full-data Approach 2 fit (fitted parabolas), or null.
+ * @param options Count, seed, level, δ, m, budgets, method, E, noise.
  * @returns Intervals.
  */
 export function runBootstrap(
   set: PointSet,
   full: ParametricFit,
+  isoflop: IsoflopResult | null,
   options: BootstrapOptions,
 ): BootstrapOutput {
   const random = mulberry32(options.seed);
+  const normal = () => normalDraw(random);
+  const method = options.method ?? "residual";
   const par = new Samples();
   const iso = new Samples();
   let failedPar = 0;
   let failedIso = 0;
   const warm: Theta[] = [full.theta];
+  const parModel = method === "residual"
+    ? parametricResidualModel(set, full, options.E?.fixed === undefined ? 5 : 4)
+    : null;
+  const isoModel = method === "residual" && isoflop !== null
+    ? isoflopResidualModel(set, isoflop)
+    : null;
+  const noise = options.noise ?? null;
+  const frontier = isoflop?.loss_frontier != null;
+  const jitter = () => noise === null ? 1 : Math.exp(noise.sd * studentTDraw(normal, noise.df));
   for (let r = 0; r < options.resamples; r++) {
-    const w = resampleWeights(set, random);
+    const w = method === "points" ? resampleWeights(set, random) : undefined;
+    const lnPar = parModel === null ? set.lnLoss : residualResample(set, parModel, random);
     try {
-      const fit = fitParametric(set, {
+      const fit = fitParametric({ ...set, lnLoss: lnPar }, {
         huberDelta: options.huberDelta,
         multistart: "varpro",
         quick: true,
         weights: w,
         extraStarts: warm,
+        E: options.E,
       });
       const law = fit.law;
       if (!(law.alpha > 0 && law.beta > 0)) throw new RangeError("non-positive exponent");
@@ -148,24 +297,38 @@ export function runBootstrap(
         par.add(`D${j}`, opt.data);
         par.add(`R${j}`, opt.data / opt.params);
         par.add(`L${j}`, opt.loss);
+        par.add(`P${j}`, opt.loss * jitter());
       });
     } catch {
       failedPar++;
     }
-    const isoFit = fitIsoflop(set, set.budgets, w);
+    const isoData = isoModel === null
+      ? set
+      : { ...set, loss: residualResample(set, isoModel, random).map(Math.exp) };
+    const isoFit = method === "residual" && isoModel === null
+      ? null
+      : fitIsoflop(isoData, set.budgets, w, options.E);
     if (isoFit === null) failedIso++;
     else {
       iso.add("a", isoFit.a);
       iso.add("b", isoFit.b);
       iso.add("k_N", isoFit.N_opt.k);
       iso.add("k_D", isoFit.D_opt.k);
+      const fr = isoFit.loss_frontier;
+      if (fr !== null) {
+        iso.add("E_frontier", fr.E);
+        iso.add("k_frontier", fr.k);
+        iso.add("gamma_frontier", fr.gamma);
+      }
       options.budgets.forEach((c, j) => {
-        const n = evalPowerLaw(isoFit.N_opt, c);
-        const d = evalPowerLaw(isoFit.D_opt, c);
-        iso.add(`N${j}`, n);
-        iso.add(`D${j}`, d);
-        iso.add(`R${j}`, d / n);
-        iso.add(`L${j}`, evalPowerLaw(isoFit.loss_opt, c));
+        const opt = isoflopOptimum(isoFit, c);
+        // Keep one loss model across resamples: the full fit's (frontier or power law).
+        const loss = !frontier ? opt.lossPowerLaw : fr === null ? NaN : opt.loss;
+        iso.add(`N${j}`, opt.params);
+        iso.add(`D${j}`, opt.data);
+        iso.add(`R${j}`, opt.data / opt.params);
+        iso.add(`L${j}`, loss);
+        iso.add(`P${j}`, loss * jitter());
       });
     }
   }
@@ -177,23 +340,33 @@ export function runBootstrap(
       D_per_N: s.interval(`R${j}`, conf),
       loss: s.interval(`L${j}`, conf),
     }));
+  const predictions = (s: Samples) =>
+    noise === null ? null : options.budgets.map((_, j) => s.interval(`P${j}`, conf));
   const isoOk = options.resamples - failedIso > 0;
   const parKeys = ["E", "A", "B", "alpha", "beta", "a", "b", "G"];
+  const isoKeys = ["a", "b", "k_N", "k_D", "E_frontier", "k_frontier", "gamma_frontier"]
+    .filter((k) => iso.values.has(k));
   return {
     result: {
       n_resamples: options.resamples,
       seed: options.seed,
       confidence: conf,
-      method: "percentile; points resampled with replacement within each budget; " +
-        "Approach 3 refits warm-started from the full-data optimum plus a 0.1-spaced VarPro grid",
+      method:
+        (method === "residual"
+          ? "percentile; each run's loss redrawn as its fitted value times a resampled " +
+            "leverage-corrected log residual (Approach 2: around its budget's parabola, pooled " +
+            "over budgets; Approach 3: around the law)"
+          : "percentile; points resampled with replacement within each budget") +
+        "; Approach 3 refits warm-started from the full-data optimum plus a 0.1-spaced VarPro grid",
+      resampling: method,
       n_failed_parametric: failedPar,
       n_failed_isoflop: failedIso,
       parametric: Object.fromEntries(parKeys.map((k) => [k, par.interval(k, conf)])),
-      isoflop: isoOk
-        ? Object.fromEntries(["a", "b", "k_N", "k_D"].map((k) => [k, iso.interval(k, conf)]))
-        : null,
+      isoflop: isoOk ? Object.fromEntries(isoKeys.map((k) => [k, iso.interval(k, conf)])) : null,
     },
     parametricRows: rows(par),
     isoflopRows: isoOk ? rows(iso) : null,
+    parametricPrediction: predictions(par),
+    isoflopPrediction: isoOk ? predictions(iso) : null,
   };
 }

@@ -7,12 +7,16 @@
  * refused with fewer than 3 distinct N (or D) or when c2 ≤ 0 (no minimum); a vertex
  * outside the sampled x range is kept but flagged `edge` (extend the sweep). Across
  * the usable budgets, ln N_opt = ln k + a·ln C, ln D_opt = ln k + b·ln C and
- * ln L_opt = ln k + c·ln C are ordinary least-squares lines, with R².
+ * ln L_opt = ln k + c·ln C are ordinary least-squares lines, with R². The loss forecast is the
+ * saturating frontier L_opt = E + k·C^(−γ) through the same optima ({@link ./frontier.ts}); the
+ * pure power law stays as the reported alternative.
  *
  * The regression is done in x − mean(x) for conditioning and converted back.
  *
  * @module
  */
+import { evalFrontier, fitLossFrontier } from "./frontier.ts";
+import type { EConstraint } from "./law.ts";
 import { fitLine, solve3 } from "./linalg.ts";
 import type { Budget } from "./points.ts";
 import type { IsoflopBudget, IsoflopResult, Parabola, PowerLaw } from "./schema.ts";
@@ -232,12 +236,14 @@ export function evalParabola(coefficients: readonly [number, number, number], x:
  * @param data ln N, ln D and loss per point.
  * @param budgets The budgets (indices into `data`).
  * @param weights Per-point weights (bootstrap counts); all 1 when omitted.
+ * @param E Constraint on the loss frontier's floor.
  * @returns The fit, or `null` when fewer than 2 budgets give a parabola minimum.
  */
 export function fitIsoflop(
   data: IsoflopData,
-  budgets: readonly Budget[],
+  budgets: readonly Pick<Budget, "label" | "flops" | "indices">[],
   weights?: ArrayLike<number>,
+  E?: EConstraint,
 ): IsoflopResult | null {
   const rows: IsoflopBudget[] = [];
   for (const budget of budgets) {
@@ -271,6 +277,36 @@ export function fitIsoflop(
     N_opt: nLaw,
     D_opt: dLaw,
     loss_opt: lLaw,
+    loss_frontier: fitLossFrontier(ok.map((r) => r.C), ok.map((r) => r.loss_opt!), E),
+  };
+}
+
+/** Approach 2's compute optimum at one budget. */
+export interface IsoflopOptimum {
+  /** N_opt = k_N·C^a. */
+  params: number;
+  /** D_opt = k_D·C^b. */
+  data: number;
+  /** The frontier's E + k·C^(−γ), or the power law when there is no frontier. */
+  loss: number;
+  /** The power law's k·C^c. */
+  lossPowerLaw: number;
+}
+
+/**
+ * Approach 2's compute optimum at C.
+ *
+ * @param iso The fit.
+ * @param flops C in FLOPs.
+ * @returns N, D and the loss there (frontier and power law).
+ */
+export function isoflopOptimum(iso: IsoflopResult, flops: number): IsoflopOptimum {
+  const lossPowerLaw = evalPowerLaw(iso.loss_opt, flops);
+  return {
+    params: evalPowerLaw(iso.N_opt, flops),
+    data: evalPowerLaw(iso.D_opt, flops),
+    loss: iso.loss_frontier === null ? lossPowerLaw : evalFrontier(iso.loss_frontier, flops),
+    lossPowerLaw,
   };
 }
 

@@ -15,6 +15,16 @@ export interface ParametricData {
   lnLoss: Float64Array;
 }
 
+/** A constraint on E (the request's `E`). */
+export interface EConstraint {
+  /** E is this value. */
+  fixed?: number;
+  /** E ≥ this. */
+  min?: number;
+  /** E ≤ this. */
+  max?: number;
+}
+
 /** θ = [a, b, e, α, β] with A = e^a, B = e^b, E = e^e. */
 export type Theta = Float64Array;
 

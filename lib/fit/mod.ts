@@ -1,10 +1,14 @@
 /**
  * Scaling-law fitting without HTTP: the entry point the route and the sweep share.
  *
- * {@linkcode fitScalingLaws} takes exactly the body of `POST /v1/fit`, validates it
- * with the same zod schema, and runs: budgets ({@link ./points.ts}), Approach 2
- * ({@link ./isoflop.ts}), Approach 3 ({@link ./parametric.ts}), the bootstrap
- * ({@link ./bootstrap.ts}), the table ({@link ./table.ts}), warnings and the backtest.
+ * {@linkcode fitScalingLaws} takes exactly the body of `POST /v1/fit`, validates it once
+ * ({@linkcode parseFitRequest}: the same zod schema the route uses) and runs
+ * {@linkcode fitParsed}: budgets ({@link ./points.ts}), Approach 2 with its loss frontier
+ * ({@link ./isoflop.ts}, {@link ./frontier.ts}), Approach 3 ({@link ./parametric.ts}), run-to-run
+ * noise ({@link ./noise.ts}), the bootstrap ({@link ./bootstrap.ts}), the table
+ * ({@link ./table.ts}), held-out forecasts ({@link ./backtest.ts}), leave-one-budget-out
+ * sensitivity ({@link ./sensitivity.ts}) and warnings. The HTTP route validates the body with
+ * the same schema and hands the parsed options to {@linkcode fitParsed} on a fit worker.
  *
  * @module
  */
@@ -13,14 +17,17 @@ import { runBootstrap } from "./bootstrap.ts";
 import { FitInputError } from "./errors.ts";
 import { fitIsoflop } from "./isoflop.ts";
 import { exponentsOf, fitParametric, logResiduals } from "./parametric.ts";
+import { estimateNoise } from "./noise.ts";
 import { preparePoints } from "./points.ts";
 import {
   DEFAULT_BOOTSTRAP,
+  type FitOptions,
   type FitRequest,
   FitRequestSchema,
   type FitResult,
   type FitWarning,
 } from "./schema.ts";
+import { runSensitivity } from "./sensitivity.ts";
 import { buildTable, renderMarkdown } from "./table.ts";
 import { collectWarnings } from "./warnings.ts";
 
@@ -70,21 +77,21 @@ export interface FitLimits {
  * ```
  */
 export function fitScalingLaws(input: FitRequest, limits: FitLimits = {}): FitResult {
-  try {
-    return fitOrThrow(input, limits);
-  } catch (error) {
-    // A numerical dead end (every start non-finite) is a property of the points.
-    if (error instanceof RangeError) {
-      throw new FitInputError("points", `the points cannot be fitted: ${error.message}`);
-    }
-    throw error;
-  }
+  return fitParsed(parseFitRequest(input, limits), limits);
 }
 
-function fitOrThrow(input: FitRequest, limits: FitLimits): FitResult {
-  const t0 = performance.now();
+/**
+ * Validate a request once: the point count first (413, before any per-point check), then the zod
+ * schema (422 naming the field).
+ *
+ * @param input The body of `POST /v1/fit`.
+ * @param limits Size limits.
+ * @returns The parsed options, defaults filled in (`bootstrap` stays undefined when omitted).
+ * @throws {FitInputError} On a bad request.
+ */
+export function parseFitRequest(input: unknown, limits: FitLimits = {}): FitOptions {
   const maxPoints = limits.maxPoints ?? Infinity;
-  const raw = input as unknown as { points?: unknown; bootstrap?: unknown };
+  const raw = input as { points?: unknown } | null;
   if (Array.isArray(raw?.points) && raw.points.length > maxPoints) {
     throw new FitInputError(
       "points",
@@ -101,22 +108,55 @@ function fitOrThrow(input: FitRequest, limits: FitLimits): FitResult {
       `${fieldPath(issue.path)}: ${issue.message}` + (more > 0 ? ` (and ${more} more)` : ""),
     );
   }
-  const opts = parsed.data;
+  return parsed.data;
+}
+
+/**
+ * Fit an already validated request (what the route's validator or {@linkcode parseFitRequest}
+ * returned) — the fit worker's entry point, so the body is validated once.
+ *
+ * @param opts Parsed options.
+ * @param limits Size limits.
+ * @returns The fit.
+ * @throws {FitInputError} When the points cannot be fitted.
+ */
+export function fitParsed(opts: FitOptions, limits: FitLimits = {}): FitResult {
+  try {
+    return fitOrThrow(opts, limits);
+  } catch (error) {
+    if (error instanceof RangeError) {
+      throw new FitInputError("points", `the points cannot be fitted: ${error.message}`);
+    }
+    throw error;
+  }
+}
+
+function fitOrThrow(opts: FitOptions, limits: FitLimits): FitResult {
+  const t0 = performance.now();
+  const maxPoints = limits.maxPoints ?? Infinity;
+  if (opts.points.length > maxPoints) {
+    throw new FitInputError(
+      "points",
+      `${opts.points.length} points exceed the limit of ${maxPoints} per fit`,
+      { status: 413, limit: maxPoints },
+    );
+  }
   const warnings: FitWarning[] = [];
   const maxBootstrap = limits.maxBootstrap ?? Infinity;
-  if (opts.bootstrap > maxBootstrap) {
+  const explicitBootstrap = opts.bootstrap !== undefined;
+  let resamples = opts.bootstrap ?? DEFAULT_BOOTSTRAP;
+  if (resamples > maxBootstrap) {
     throw new FitInputError(
       "bootstrap",
-      `bootstrap = ${opts.bootstrap} exceeds the limit of ${maxBootstrap} resamples`,
+      `bootstrap = ${resamples} exceeds the limit of ${maxBootstrap} resamples`,
       { limit: maxBootstrap },
     );
   }
-  let resamples = opts.bootstrap;
   const n = opts.points.length;
   const maxPointFits = limits.maxBootstrapPointFits ?? MAX_BOOTSTRAP_POINT_FITS;
   if (resamples * n > maxPointFits) {
     const fitting = Math.floor(maxPointFits / n);
-    if (raw.bootstrap !== undefined) {
+    if (explicitBootstrap) {
       throw new FitInputError(
         "bootstrap",
         `bootstrap × points = ${resamples} × ${n} exceeds ${maxPointFits}; ` +
@@ -143,8 +183,10 @@ function fitOrThrow(input: FitRequest, limits: FitLimits): FitResult {
     flopsPerParamToken: m,
     budgetRelTol: opts.budget_rel_tol,
   });
-  const isoflop = fitIsoflop(set, set.budgets);
-  const fit = fitParametric(set, { huberDelta: opts.huber_delta, multistart: opts.multistart });
+  const E = opts.E;
+  checkFloor(E, set.loss);
+  const isoflop = fitIsoflop(set, set.budgets, undefined, E);
+  const fit = fitParametric(set, { huberDelta: opts.huber_delta, multistart: opts.multistart, E });
   const law = fit.law;
   if (!(law.alpha > 0 && law.beta > 0)) {
     throw new FitInputError(
@@ -155,14 +197,18 @@ function fitOrThrow(input: FitRequest, limits: FitLimits): FitResult {
   }
   const { a, b, G } = exponentsOf(law);
   const budgets = opts.budgets ?? set.budgets.map((bg) => bg.flops);
+  const noise = estimateNoise(set, isoflop);
   const boot = resamples > 0
-    ? runBootstrap(set, fit, {
+    ? runBootstrap(set, fit, isoflop, {
       resamples,
       seed: opts.seed,
       confidence: opts.confidence,
       huberDelta: opts.huber_delta,
       flopsPerParamToken: m,
       budgets,
+      method: opts.bootstrap_method,
+      E,
+      noise: noise.sd_log_loss === null ? null : { sd: noise.sd_log_loss, df: noise.df },
     })
     : null;
   const table = buildTable({
@@ -173,7 +219,27 @@ function fitOrThrow(input: FitRequest, limits: FitLimits): FitResult {
     isoflop,
     parametricCi: boot?.parametricRows ?? null,
     isoflopCi: boot?.isoflopRows ?? null,
+    parametricPrediction: boot?.parametricPrediction ?? null,
+    isoflopPrediction: boot?.isoflopPrediction ?? null,
   });
+  const backtest = opts.backtest === false ? null : runBacktest(set, {
+    huberDelta: opts.huber_delta,
+    flopsPerParamToken: m,
+    holdOutAbove: opts.backtest === true ? true : opts.backtest.hold_out_above,
+    resamples,
+    seed: opts.seed,
+    confidence: opts.confidence,
+    method: opts.bootstrap_method,
+    E,
+  });
+  const sensitivity = opts.sensitivity
+    ? runSensitivity(set, fit, isoflop, {
+      budgets,
+      huberDelta: opts.huber_delta,
+      flopsPerParamToken: m,
+      E,
+    })
+    : null;
   warnings.push(...collectWarnings({
     set,
     flopsPerParamToken: m,
@@ -182,10 +248,10 @@ function fitOrThrow(input: FitRequest, limits: FitLimits): FitResult {
     parametric: fit,
     table,
     bootstrap: boot?.result ?? null,
+    E: E ?? null,
+    sensitivity,
+    backtest,
   }));
-  const backtest = opts.backtest
-    ? runBacktest(set, { huberDelta: opts.huber_delta, flopsPerParamToken: m })
-    : null;
   return {
     n_points: set.n,
     flops_per_param_token: m,
@@ -209,14 +275,37 @@ function fitOrThrow(input: FitRequest, limits: FitLimits): FitResult {
       multistart: opts.multistart,
       n_starts: fit.nStarts,
       n_polished: fit.nPolished,
+      E_constraint: E ?? null,
+      E_at_bound: fit.eAtBound,
     },
     bootstrap: boot?.result ?? null,
     table,
     markdown: renderMarkdown(table, opts.confidence),
     warnings,
     backtest,
+    sensitivity,
+    noise,
     elapsed_ms: performance.now() - t0,
   };
+}
+
+/**
+ * Refuse a floor at or above the lowest observed loss: L = E + A/N^α + B/D^β > E for every run.
+ */
+function checkFloor(E: FitOptions["E"], loss: Float64Array): void {
+  if (E === undefined) return;
+  let lowest = Infinity;
+  for (const l of loss) lowest = Math.min(lowest, l);
+  for (const key of ["fixed", "min"] as const) {
+    const v = E[key];
+    if (v !== undefined && v >= lowest) {
+      throw new FitInputError(
+        `E.${key}`,
+        `E.${key} = ${v} is not below the lowest observed loss (${lowest}); every run's loss ` +
+          "exceeds the irreducible loss E",
+      );
+    }
+  }
 }
 
 /** `["points", 3, "N"]` → `points[3].N` (as routes/problem.ts writes fields). */

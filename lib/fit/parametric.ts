@@ -25,10 +25,16 @@
  * ({@link ./newton.ts}) then finishes where the objective is smooth. `tests/lib/fit/parametric_test.ts`
  * checks that it reaches the `grid` optimum.
  *
+ * A known floor. With `E: {fixed: x}` the objective is minimised over (a, b, α, β) with
+ * e = ln x held (VarPro then solves for (A', B') only, on L − x). With bounds `{min, max}`
+ * the free fit is kept when its E lies inside them; otherwise E is fixed at the bound it
+ * crossed and the law refitted (for an objective unimodal in e — its profile over e — the
+ * constrained optimum lies on the bound the free optimum crossed).
+ *
  * @module
  */
 import { lbfgs, type LbfgsResult } from "./lbfgs.ts";
-import { type Law, type ParametricData, type Theta, thetaToLaw } from "./law.ts";
+import { type EConstraint, type Law, type ParametricData, type Theta, thetaToLaw } from "./law.ts";
 import { newtonPolish } from "./newton.ts";
 import { centre, fromCentred, huberLogObjective, toCentred } from "./objective.ts";
 import {
@@ -65,6 +71,8 @@ export interface ParametricFit {
   nPolished: number;
   /** Objective evaluations over all polishes. */
   evaluations: number;
+  /** E is fixed by the constraint, or sits on one of its bounds. */
+  eAtBound: boolean;
 }
 
 /** Options of {@linkcode fitParametric}. */
@@ -79,6 +87,8 @@ export interface ParametricOptions {
   extraStarts?: Theta[];
   /** Skip the 4,500-start scoring and use a coarser VarPro grid (bootstrap refits). */
   quick?: boolean;
+  /** Constraint on E; free when omitted. */
+  E?: EConstraint;
 }
 
 /**
@@ -117,11 +127,43 @@ const GRID_POLISH = 6;
  * ```
  */
 export function fitParametric(data: ParametricData, options: ParametricOptions): ParametricFit {
+  const e = options.E;
+  if (e?.fixed !== undefined) return fitWithE(data, options, Math.log(e.fixed));
+  const free = fitWithE(data, options, undefined);
+  if (e?.min !== undefined && free.law.E < e.min) return fitWithE(data, options, Math.log(e.min));
+  if (e?.max !== undefined && free.law.E > e.max) return fitWithE(data, options, Math.log(e.max));
+  return free;
+}
+
+/** Drop θ's e (index 2): the coordinates of a fit with E fixed. */
+function withoutE(t: ArrayLike<number>): Float64Array {
+  return Float64Array.of(t[0]!, t[1]!, t[3]!, t[4]!);
+}
+
+/** The fit with e = ln E free (`lnE` undefined) or held at `lnE`. */
+function fitWithE(
+  data: ParametricData,
+  options: ParametricOptions,
+  lnE: number | undefined,
+): ParametricFit {
   const c = centre(data, options.weights);
   const grad = new Float64Array(5);
-  const fg = (t: Float64Array, g: Float64Array) =>
+  const fg5 = (t: Float64Array, g: Float64Array) =>
     huberLogObjective(t, g, c.xN, c.xD, c.lnLoss, options.huberDelta, options.weights);
-  const score = (t: Float64Array): Start => ({ theta: t, score: fg(t, grad) });
+  // With E fixed, optimise over (a', b', α, β): θ = (a', b', ln E, α, β), ∂f/∂e dropped.
+  const full5 = new Float64Array(5);
+  const g5 = new Float64Array(5);
+  const fg = lnE === undefined ? fg5 : (t: Float64Array, g: Float64Array) => {
+    full5[0] = t[0]!, full5[1] = t[1]!, full5[2] = lnE, full5[3] = t[2]!, full5[4] = t[3]!;
+    const f = fg5(full5, g5);
+    g[0] = g5[0]!, g[1] = g5[1]!, g[2] = g5[3]!, g[3] = g5[4]!;
+    return f;
+  };
+  const reduce = (t: Float64Array) => lnE === undefined ? t : withoutE(t);
+  const expand = (t: ArrayLike<number>) =>
+    lnE === undefined ? Float64Array.from(t) : Float64Array.of(t[0]!, t[1]!, lnE, t[2]!, t[3]!);
+  const fixedE = lnE === undefined ? undefined : Math.exp(lnE);
+  const score = (t: Float64Array): Start => ({ theta: t, score: fg(reduce(t), grad) });
   let starts: Start[];
   let nStarts: number;
   const extra = (options.extraStarts ?? []).map((t) => score(toCentred(t, c)));
@@ -130,12 +172,13 @@ export function fitParametric(data: ParametricData, options: ParametricOptions):
     nStarts = starts.length;
     starts.push(...extra);
   } else if (options.quick) {
-    const vp = varproStarts(c, VARPRO_STEP_QUICK, 2, options.weights).map((s) => score(s.theta));
+    const vp = varproStarts(c, VARPRO_STEP_QUICK, 2, options.weights, fixedE)
+      .map((s) => score(s.theta));
     nStarts = Math.round(VARPRO_MAX_EXPONENT / VARPRO_STEP_QUICK) ** 2 + extra.length;
     starts = [...extra, ...distinctBest(vp, 2)];
   } else {
     const count = Math.round(VARPRO_MAX_EXPONENT / VARPRO_STEP) ** 2;
-    const vp = varproStarts(c, VARPRO_STEP, 4 * VARPRO_POLISH, options.weights)
+    const vp = varproStarts(c, VARPRO_STEP, 4 * VARPRO_POLISH, options.weights, fixedE)
       .map((s) => score(s.theta));
     const grid = chinchillaGrid().map((t) => score(toCentred(t, c)));
     nStarts = count + grid.length + extra.length;
@@ -150,7 +193,7 @@ export function fitParametric(data: ParametricData, options: ParametricOptions):
   let evaluations = 0;
   for (const s of starts) {
     if (!Number.isFinite(s.score)) continue;
-    const res = lbfgs(fg, s.theta, {
+    const res = lbfgs(fg, reduce(s.theta), {
       gtol: POLISH_GTOL,
       ftol: POLISH_FTOL,
       maxIterations: POLISH_MAX_ITER,
@@ -166,7 +209,7 @@ export function fitParametric(data: ParametricData, options: ParametricOptions):
   // L-BFGS stalls on very flat optima (e.g. a term worth 1e-4 of the loss); Newton
   // steps on the winner finish the job where the objective is smooth.
   const polished = newtonPolish(fg, best.x);
-  const x = polished.f < best.f ? polished.x : best.x;
+  const x = expand(polished.f < best.f ? polished.x : best.x);
   const objective = Math.min(polished.f, best.f);
   const theta = fromCentred(x, c);
   return {
@@ -181,5 +224,6 @@ export function fitParametric(data: ParametricData, options: ParametricOptions):
     nStarts,
     nPolished,
     evaluations,
+    eAtBound: lnE !== undefined,
   };
 }

@@ -201,3 +201,35 @@ export function median(values: readonly number[]): number {
   const mid = s.length >> 1;
   return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
 }
+
+/**
+ * The points of some budgets only, as a point set of their own (indices renumbered).
+ *
+ * @param set The full set.
+ * @param keep The budgets to keep (from `set.budgets`).
+ * @returns The subset, with `origin[i]` the index in `set` of its point i.
+ */
+export function subsetPoints(
+  set: PointSet,
+  keep: readonly Budget[],
+): PointSet & { origin: number[] } {
+  const origin = keep.flatMap((b) => b.indices).sort((a, b) => a - b);
+  const where = new Map(origin.map((i, j) => [i, j]));
+  const pick = (a: Float64Array) => Float64Array.from(origin, (i) => a[i]!);
+  return {
+    n: origin.length,
+    params: pick(set.params),
+    data: pick(set.data),
+    loss: pick(set.loss),
+    flops: pick(set.flops),
+    lnParams: pick(set.lnParams),
+    lnData: pick(set.lnData),
+    lnLoss: pick(set.lnLoss),
+    budgets: [...keep].sort((a, b) => a.flops - b.flops).map((b) => ({
+      label: b.label,
+      flops: b.flops,
+      indices: b.indices.map((i) => where.get(i)!),
+    })),
+    origin,
+  };
+}

@@ -59,6 +59,31 @@ export const FitPointSchema = z.object({
   }),
 }).openapi("FitPoint");
 
+/**
+ * A constraint on the irreducible loss E: fixed, or bounded below and/or above.
+ * `fixed` excludes `min`/`max`; bounds need `min < max`.
+ */
+export const EConstraintSchema = z.object({
+  fixed: positive("E.fixed").optional().openapi({ description: "E is this value." }),
+  min: positive("E.min").optional().openapi({ description: "E ≥ this value." }),
+  max: positive("E.max").optional().openapi({ description: "E ≤ this value." }),
+}, { error: onlyType('E must be an object: {"fixed": x}, {"min": x} and/or {"max": x}') })
+  .strict()
+  .superRefine((e, ctx) => {
+    if (e.fixed !== undefined && (e.min !== undefined || e.max !== undefined)) {
+      ctx.addIssue({
+        code: "custom",
+        path: [e.min !== undefined ? "min" : "max"],
+        message: "give either fixed or min/max, not both",
+      });
+    } else if (e.fixed === undefined && e.min === undefined && e.max === undefined) {
+      ctx.addIssue({ code: "custom", path: [], message: "give fixed, min or max" });
+    } else if (e.min !== undefined && e.max !== undefined && !(e.min < e.max)) {
+      ctx.addIssue({ code: "custom", path: ["max"], message: "max must exceed min" });
+    }
+  })
+  .openapi("EConstraint");
+
 /** Body of `POST /v1/fit`; every option has its default here. */
 export const FitRequestSchema = z.object({
   points: z.array(FitPointSchema, {
@@ -82,9 +107,24 @@ export const FitRequestSchema = z.object({
   budget_rel_tol: z.number({ error: onlyType("budget_rel_tol must be a number") }).min(0).max(0.5)
     .default(DEFAULT_BUDGET_REL_TOL)
     .openapi({ description: "Relative C tolerance that groups unlabelled points into a budget." }),
+  // No zod default: the fitter must tell an omitted count (lowered to fit a large point set,
+  // with a warning) from an explicit one (refused past the limit). The default is documented.
   bootstrap: z.number({ error: onlyType("bootstrap must be an integer") }).int().min(0)
-    .default(DEFAULT_BOOTSTRAP)
-    .openapi({ description: "Bootstrap resamples for the intervals; 0 turns them off." }),
+    .optional()
+    .openapi({
+      description:
+        `Bootstrap resamples for the intervals; 0 turns them off. Default ${DEFAULT_BOOTSTRAP} ` +
+        "(lowered, with a warning, when the points × resamples limit would be passed).",
+      default: DEFAULT_BOOTSTRAP,
+    }),
+  bootstrap_method: z.enum(["residual", "points"]).default("residual").openapi({
+    description:
+      "`residual` (default): keep every run's (N, D) and redraw its loss as the fitted " +
+      "value times a resampled leverage-corrected log residual — around each budget's parabola " +
+      "for Approach 2, around the law for Approach 3 — so every resample keeps the sweep's design " +
+      "and stays valid with 5 runs per budget. `points`: resample runs with replacement within " +
+      "each budget (the classic pairs bootstrap; degenerate parabolas with few runs per budget).",
+  }),
   seed: z.number({ error: onlyType("seed must be an integer") }).int().min(0).max(2 ** 32 - 1)
     .default(0)
     .openapi({ description: "Seed of the bootstrap's random generator." }),
@@ -98,11 +138,32 @@ export const FitRequestSchema = z.object({
       "`varpro`: profile (α, β) on a fine grid, then polish the best starts with L-BFGS; " +
       "`grid`: L-BFGS from every one of Chinchilla's 4,500 starts (slow, for checking).",
   }),
-  backtest: z.boolean({ error: onlyType("backtest must be true or false") }).default(false).openapi(
-    {
-      description: "Also fit on all budgets but the largest and score the held-out one.",
-    },
-  ),
+  backtest: z.union([
+    z.boolean(),
+    z.object({
+      hold_out_above: positive("backtest.hold_out_above (FLOPs)").openapi({
+        description: "Every budget with C above this is held out.",
+        example: 3e19,
+      }),
+    }).strict(),
+  ], { error: onlyType('backtest must be true, false or {"hold_out_above": C}') })
+    .default(false).openapi({
+      description: "Held-out forecasts: `true` holds out the largest budget, " +
+        '`{"hold_out_above": C}` every budget above C. Both approaches are refitted on the rest ' +
+        "and forecast each held-out budget's compute optimum (N, D, loss, with intervals), " +
+        "scored against that budget's own parabola vertex.",
+    }),
+  sensitivity: z.boolean({ error: onlyType("sensitivity must be true or false") }).default(true)
+    .openapi({
+      description: "Leave-one-budget-out: refit without each budget in turn and report how far " +
+        "each table row moves, and which budget moves it most.",
+    }),
+  E: EConstraintSchema.optional().openapi({
+    description: 'Constraint on the irreducible loss E: `{"fixed": x}` (e.g. a synthetic ' +
+      'source\'s entropy rate), or bounds `{"min": x}`, `{"max": x}`, `{"min": x, "max": y}`. ' +
+      "Applies to Approach 3 and to Approach 2's loss frontier.",
+    example: { fixed: 1.1186 },
+  }),
 }).openapi("FitRequest");
 
 /** What a caller may pass to {@linkcode fitScalingLaws}: the POST body, options optional. */
@@ -145,6 +206,18 @@ export const PowerLawSchema = z.object({
   r2: z.number(),
 }).openapi("PowerLaw");
 
+/** A saturating loss frontier L_opt(C) = E + k·C^(−gamma) through the per-budget optima. */
+export const LossFrontierSchema = z.object({
+  E: z.number().openapi({ description: "Floor: L_opt as C → ∞." }),
+  k: z.number(),
+  gamma: z.number().openapi({ description: "Decay exponent (> 0)." }),
+  r2: z.number().openapi({ description: "R² in ln L_opt." }),
+  rmse_log: z.number().openapi({ description: "RMS of ln L̂_opt − ln L_opt over the budgets." }),
+  E_at_bound: z.boolean().openapi({
+    description: "E sits on a bound: the request's E constraint, or 0 / the lowest optimum.",
+  }),
+}).openapi("LossFrontier");
+
 /** Chinchilla Approach 2: IsoFLOP parabolas, then power laws across budgets. */
 export const IsoflopResultSchema = z.object({
   budgets: z.array(IsoflopBudgetSchema),
@@ -155,7 +228,14 @@ export const IsoflopResultSchema = z.object({
   b: z.number().openapi({ description: "D_opt ∝ C^b." }),
   N_opt: PowerLawSchema,
   D_opt: PowerLawSchema,
-  loss_opt: PowerLawSchema.openapi({ description: "L_opt(C) = k·C^exponent." }),
+  loss_opt: PowerLawSchema.openapi({
+    description: "L_opt(C) = k·C^exponent: the pure power law, kept as the reported alternative " +
+      "to `loss_frontier` (it has no floor and runs low when extrapolated).",
+  }),
+  loss_frontier: LossFrontierSchema.nullable().openapi({
+    description: "L_opt(C) = E + k·C^(−gamma) fitted to the per-budget optima; the table's " +
+      "Approach 2 loss. Null with fewer than 3 usable budgets, or 4 when E is free.",
+  }),
 }).openapi("IsoflopResult");
 
 /** Chinchilla Approach 3: L(N, D) = E + A/N^α + B/D^β under a Huber loss on ln L. */
@@ -181,6 +261,12 @@ export const ParametricResultSchema = z.object({
     description: "Starts scored (grid cells and grid points).",
   }),
   n_polished: z.number().int().openapi({ description: "Starts polished with L-BFGS." }),
+  E_constraint: EConstraintSchema.nullable().openapi({
+    description: "The request's constraint on E, if any.",
+  }),
+  E_at_bound: z.boolean().openapi({
+    description: "E is fixed, or the free optimum lay past a bound and E sits on it.",
+  }),
 }).openapi("ParametricResult");
 
 /** Percentile intervals from the bootstrap. */
@@ -189,13 +275,15 @@ export const BootstrapResultSchema = z.object({
   seed: z.number().int(),
   confidence: z.number(),
   method: z.string(),
+  resampling: z.enum(["residual", "points"]),
   n_failed_parametric: z.number().int(),
   n_failed_isoflop: z.number().int(),
   parametric: z.record(z.string(), IntervalSchema).openapi({
     description: "E, A, B, alpha, beta, a, b, G.",
   }),
   isoflop: z.record(z.string(), IntervalSchema).nullable().openapi({
-    description: "a, b and the power laws' k.",
+    description: "a, b, the power laws' k (k_N, k_D), and the loss frontier's E_frontier, " +
+      "k_frontier, gamma_frontier when it was fitted.",
   }),
 }).openapi("BootstrapResult");
 
@@ -214,8 +302,19 @@ export const TableRowSchema = z.object({
   N: z.number().openapi({ description: "Compute-optimal parameters." }),
   D: z.number().openapi({ description: "Compute-optimal data (the points' units)." }),
   D_per_N: z.number(),
-  loss: z.number().openapi({ description: "Predicted loss at the optimum." }),
+  loss: z.number().openapi({
+    description: "Predicted (expected) loss at the optimum; Approach 2: the loss frontier " +
+      "(the power law when no frontier could be fitted).",
+  }),
+  loss_power_law: z.number().nullable().openapi({
+    description: "Approach 2 rows: the pure power law's L_opt (the reported alternative); " +
+      "null for Approach 3.",
+  }),
   ci: RowIntervalsSchema.nullable(),
+  prediction_interval: IntervalSchema.nullable().openapi({
+    description: "Loss of ONE new run at (N, D): the expected loss's bootstrap spread plus " +
+      "run-to-run noise (`noise.sd_log_loss`). Null without bootstrap or noise estimate.",
+  }),
   extrapolation: z.number().openapi({ description: "C / the largest budget in the data." }),
 }).openapi("TableRow");
 
@@ -233,30 +332,154 @@ export const FitWarningSchema = z.object({
     "bootstrap_reduced",
     "flops_mismatch",
     "isoflop_unavailable",
+    "E_at_bound",
+    "E_above_loss",
+    "frontier_unavailable",
+    "fragile_forecast",
+    "backtest_miss",
   ]),
   message: z.string(),
 }).openapi("FitWarning");
 
-/** The compute-optimum of one approach, as a backtest reports it. */
+/** A compute optimum: N, D and the loss there. */
 const OptimumSchema = z.object({ N: z.number(), D: z.number(), loss: z.number() })
   .openapi("Optimum");
 
-/** Fit on all budgets but the largest; score the held-out one. */
-export const BacktestResultSchema = z.object({
-  held_out: z.object({ label: z.string(), C: z.number(), n_points: z.number().int() }),
-  n_train_points: z.number().int(),
+/** Intervals of a compute optimum. */
+export const OptimumIntervalsSchema = z.object({
+  N: IntervalSchema,
+  D: IntervalSchema,
+  loss: IntervalSchema,
+}).openapi("OptimumIntervals");
+
+/** Signed errors of a forecast, 100·(predicted − observed)/observed. */
+const ErrorPctSchema = z.object({ N: z.number(), D: z.number(), loss: z.number() })
+  .openapi("ForecastErrorPct");
+
+/** Whether the observed value lies inside the forecast's interval. */
+const InsideSchema = z.object({ N: z.boolean(), D: z.boolean(), loss: z.boolean() })
+  .openapi("ForecastInside");
+
+/** One approach's forecast of a held-out budget's compute optimum. */
+export const ForecastSchema = z.object({
+  approach: z.enum(["isoflop", "parametric"]),
+  N: z.number(),
+  D: z.number(),
+  loss: z.number().openapi({ description: "Expected loss at the forecast optimum." }),
+  ci: OptimumIntervalsSchema.nullable().openapi({
+    description: "Bootstrap intervals of the fit on the training budgets (null with bootstrap 0).",
+  }),
+  prediction_interval: IntervalSchema.nullable().openapi({
+    description: "Loss of one new run: `ci.loss` widened by run-to-run noise.",
+  }),
+  error_pct: ErrorPctSchema.nullable().openapi({
+    description: "100·(predicted − observed)/observed against the held-out vertex; null when " +
+      "the held-out budget has no parabola minimum.",
+  }),
+  inside: InsideSchema.nullable().openapi({
+    description: "Per quantity, the observed vertex lies inside `ci`; null without both.",
+  }),
+  inside_prediction: z.boolean().nullable().openapi({
+    description: "Observed optimum loss inside `prediction_interval`.",
+  }),
+}).openapi("Forecast");
+
+/** One held-out budget: its own optimum and each approach's forecast of it. */
+export const HeldOutBudgetSchema = z.object({
+  label: z.string(),
+  C: z.number(),
+  n_points: z.number().int(),
+  extrapolation: z.number().openapi({ description: "C / the largest training budget." }),
+  observed: OptimumSchema.nullable().openapi({
+    description: "The budget's own parabola vertex (N, D) and minimum loss; null without one.",
+  }),
+  observed_ci: OptimumIntervalsSchema.nullable().openapi({
+    description: "Residual-bootstrap intervals of that vertex (its own sampling noise).",
+  }),
+  forecasts: z.array(ForecastSchema),
   predicted_loss: z.array(z.number()).openapi({
-    description: "Approach 3 (trained without it) prediction for each held-out point.",
+    description: "Approach 3 (fitted without it) loss for each of its runs, in request order.",
   }),
   observed_loss: z.array(z.number()),
   rmse_log_loss: z.number(),
-  max_abs_rel_error: z.number(),
-  observed_optimum: OptimumSchema.nullable().openapi({
-    description: "The held-out budget's own parabola vertex, when it has one.",
+}).openapi("HeldOutBudget");
+
+/** Fit on the budgets up to a threshold; forecast and score every budget above it. */
+export const BacktestResultSchema = z.object({
+  hold_out_above: z.number().openapi({ description: "Budgets with C above this were held out." }),
+  train_budgets: z.array(
+    z.object({ label: z.string(), C: z.number(), n_points: z.number().int() }),
+  ),
+  n_train_points: z.number().int(),
+  held_out: z.array(HeldOutBudgetSchema),
+  rmse_log_loss: z.number().openapi({
+    description: "Approach 3: RMS of ln L̂ − ln L over every held-out run.",
   }),
-  parametric_optimum: OptimumSchema,
-  isoflop_optimum: OptimumSchema.nullable(),
+  max_abs_rel_error: z.number().openapi({ description: "Approach 3: largest |L̂ − L|/L." }),
 }).openapi("BacktestResult");
+
+/** The budget whose removal moves a forecast most. */
+const InfluenceSchema = z.object({ label: z.string(), C: z.number(), shift_pct: z.number() })
+  .openapi("Influence");
+
+/** How one table row moves when each budget is dropped in turn. */
+export const SensitivityRowSchema = z.object({
+  approach: z.enum(["isoflop", "parametric"]),
+  C: z.number(),
+  spread_pct: z.object({
+    N: z.number().nullable(),
+    D: z.number().nullable(),
+    loss: z.number().nullable(),
+  }).openapi({
+    description: "100·(max − min)/full-fit value over the leave-one-out refits (null when no " +
+      "refit gave the quantity).",
+  }),
+  most_influential: z.object({
+    N: InfluenceSchema.nullable(),
+    D: InfluenceSchema.nullable(),
+    loss: InfluenceSchema.nullable(),
+  }).openapi({
+    description: "Per quantity, the budget whose removal moves it most, and the signed shift " +
+      "100·(refit − full)/full.",
+  }),
+  drops: z.array(z.object({
+    label: z.string(),
+    C: z.number(),
+    N: z.number().nullable(),
+    D: z.number().nullable(),
+    loss: z.number().nullable(),
+  })).openapi({ description: "The refit without each budget (null when it failed)." }),
+}).openapi("SensitivityRow");
+
+/** Leave-one-budget-out sensitivity of the table. */
+export const SensitivityResultSchema = z.object({
+  method: z.string(),
+  rows: z.array(SensitivityRowSchema),
+}).openapi("SensitivityResult");
+
+/** Runs that share N and D (seeds of one configuration). */
+export const ReplicateGroupSchema = z.object({
+  N: z.number(),
+  D: z.number(),
+  n_runs: z.number().int(),
+  mean_loss: z.number(),
+  sd_log_loss: z.number().openapi({ description: "Sample sd of ln L within the group." }),
+  indices: z.array(z.number().int()).openapi({ description: "Point indices, request order." }),
+}).openapi("ReplicateGroup");
+
+/** Run-to-run noise of one loss. */
+export const NoiseResultSchema = z.object({
+  source: z.enum(["replicates", "parabola_residuals", "none"]).openapi({
+    description: "`replicates`: pooled within-group sd of ln L; `parabola_residuals` (no " +
+      "replicates): pooled residual sd around the IsoFLOP parabolas (an upper bound: it " +
+      "includes any lack of fit); `none`: neither is available.",
+  }),
+  sd_log_loss: z.number().nullable().openapi({ description: "σ of ln L for one run." }),
+  df: z.number().int().openapi({ description: "Degrees of freedom of the estimate." }),
+  n_replicate_groups: z.number().int(),
+  n_replicate_points: z.number().int(),
+  groups: z.array(ReplicateGroupSchema),
+}).openapi("NoiseResult");
 
 /** A detected budget: the points that share (about) one C. */
 export const BudgetGroupSchema = z.object({
@@ -277,6 +500,8 @@ export const FitResultSchema = z.object({
   markdown: z.string().openapi({ description: "The table as markdown." }),
   warnings: z.array(FitWarningSchema),
   backtest: BacktestResultSchema.nullable(),
+  sensitivity: SensitivityResultSchema.nullable(),
+  noise: NoiseResultSchema,
   elapsed_ms: z.number(),
 }).openapi("FitResult");
 
@@ -302,5 +527,23 @@ export type RowIntervals = z.output<typeof RowIntervalsSchema>;
 export type FitWarning = z.output<typeof FitWarningSchema>;
 /** Backtest result. */
 export type BacktestResult = z.output<typeof BacktestResultSchema>;
+/** One held-out budget of a backtest. */
+export type HeldOutBudget = z.output<typeof HeldOutBudgetSchema>;
+/** One forecast of a held-out optimum. */
+export type Forecast = z.output<typeof ForecastSchema>;
+/** Intervals of an optimum. */
+export type OptimumIntervals = z.output<typeof OptimumIntervalsSchema>;
+/** Leave-one-budget-out result. */
+export type SensitivityResult = z.output<typeof SensitivityResultSchema>;
+/** One row of it. */
+export type SensitivityRow = z.output<typeof SensitivityRowSchema>;
+/** Noise estimate. */
+export type NoiseResult = z.output<typeof NoiseResultSchema>;
+/** Replicate group. */
+export type ReplicateGroup = z.output<typeof ReplicateGroupSchema>;
+/** Saturating loss frontier. */
+export type LossFrontier = z.output<typeof LossFrontierSchema>;
+/** E constraint. */
+export type EConstraint = z.output<typeof EConstraintSchema>;
 /** Detected budget. */
 export type BudgetGroup = z.output<typeof BudgetGroupSchema>;

@@ -51,12 +51,23 @@ export interface Start {
  * residual over the grid, best first.
  *
  * Per-α and per-β sums are computed once; only the cross sum Σ q·x·y is per cell.
+ *
+ * With E fixed (`fixedE`), the same least squares in (A', B') alone on L − E:
+ * 2×2 normal equations, SSR = Σq·(L − E)² − solᵀr.
+ *
+ * @param c Centred data.
+ * @param step Grid spacing in α and β.
+ * @param keep How many local minima to return.
+ * @param weights Per-point weights; all 1 when omitted.
+ * @param fixedE E held fixed, or undefined to solve for it.
+ * @returns Starts in centred coordinates, best first.
  */
 export function varproStarts(
   c: Centred,
   step: number,
   keep: number,
   weights?: Float64Array,
+  fixedE?: number,
 ): Start[] {
   const n = c.lnLoss.length;
   const count = Math.round(VARPRO_MAX_EXPONENT / step);
@@ -97,6 +108,18 @@ export function varproStarts(
       let sxy = 0;
       const x = A.f, y = B.f;
       for (let i = 0; i < n; i++) sxy += q[i]! * x[i]! * y[i]!;
+      if (fixedE !== undefined) {
+        // (A', B') on L − E: [[Σqx², Σqxy], [Σqxy, Σqy²]]·sol = [Σqx(L−E), Σqy(L−E)].
+        const r0 = A.sxL - fixedE * A.sx, r1 = B.sxL - fixedE * B.sx;
+        const det = A.sxx * B.sxx - sxy * sxy;
+        if (!(Math.abs(det) > 1e-300)) continue;
+        const ka = (r0 * B.sxx - r1 * sxy) / det, kb = (A.sxx * r1 - sxy * r0) / det;
+        if (!(ka > 0 && kb > 0)) continue;
+        const sEE = sLL - 2 * fixedE * sL + fixedE * fixedE * s1;
+        ssr[ia * count + ib] = sEE - (ka * r0 + kb * r1);
+        coef[ia * count + ib] = Float64Array.of(fixedE, ka, kb);
+        continue;
+      }
       m[0] = s1, m[1] = A.sx, m[2] = B.sx;
       m[3] = A.sx, m[4] = A.sxx, m[5] = sxy;
       m[6] = B.sx, m[7] = sxy, m[8] = B.sxx;

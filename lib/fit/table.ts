@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { evalPowerLaw } from "./isoflop.ts";
+import { isoflopOptimum } from "./isoflop.ts";
 import { computeOptimal, type Law } from "./parametric.ts";
 import type { IsoflopResult, RowIntervals, TableRow } from "./schema.ts";
 
@@ -23,11 +23,16 @@ export interface TableInput {
   parametricCi: RowIntervals[] | null;
   /** Approach 2 intervals per budget, if bootstrapped. */
   isoflopCi: RowIntervals[] | null;
+  /** Approach 3 prediction intervals (one new run) per budget. */
+  parametricPrediction?: [number, number][] | null;
+  /** Approach 2 prediction intervals per budget. */
+  isoflopPrediction?: [number, number][] | null;
 }
 
 /**
  * Build the rows: Approach 3 from N_opt = G·(C/m)^a, D_opt = G⁻¹·(C/m)^b; Approach 2
- * from the power laws N_opt = k·C^a, D_opt = k·C^b, L_opt = k·C^c.
+ * from the power laws N_opt = k·C^a, D_opt = k·C^b and the loss frontier L_opt = E + k·C^(−γ)
+ * (the power law L_opt = k·C^c beside it as `loss_power_law`, and as the loss without a frontier).
  *
  * @param input Laws, budgets and intervals.
  * @returns Rows, Approach 3 first, each approach in budget order.
@@ -43,23 +48,26 @@ export function buildTable(input: TableInput): TableRow[] {
       D: opt.data,
       D_per_N: opt.data / opt.params,
       loss: opt.loss,
+      loss_power_law: null,
       ci: input.parametricCi?.[j] ?? null,
+      prediction_interval: input.parametricPrediction?.[j] ?? null,
       extrapolation: c / input.maxDataFlops,
     });
   });
   const iso = input.isoflop;
   if (iso !== null) {
     input.budgets.forEach((c, j) => {
-      const n = evalPowerLaw(iso.N_opt, c);
-      const d = evalPowerLaw(iso.D_opt, c);
+      const o = isoflopOptimum(iso, c);
       rows.push({
         approach: "isoflop",
         C: c,
-        N: n,
-        D: d,
-        D_per_N: d / n,
-        loss: evalPowerLaw(iso.loss_opt, c),
+        N: o.params,
+        D: o.data,
+        D_per_N: o.data / o.params,
+        loss: o.loss,
+        loss_power_law: o.lossPowerLaw,
         ci: input.isoflopCi?.[j] ?? null,
+        prediction_interval: input.isoflopPrediction?.[j] ?? null,
         extrapolation: c / input.maxDataFlops,
       });
     });
@@ -76,6 +84,10 @@ function num(v: number): string {
   return abs !== 0 && (abs >= 1e4 || abs < 1e-2)
     ? v.toExponential(DIGITS - 1)
     : v.toPrecision(DIGITS);
+}
+
+function interval(iv: [number, number] | null): string {
+  return iv === null ? "—" : `[${num(iv[0])}, ${num(iv[1])}]`;
 }
 
 function cell(v: number, ci: [number, number] | undefined): string {
@@ -101,21 +113,23 @@ export function renderMarkdown(rows: readonly TableRow[], confidence: number): s
   const parts: string[] = [];
   const titles = {
     parametric: "Approach 3 (parametric fit L = E + A/N^α + B/D^β)",
-    isoflop: "Approach 2 (IsoFLOP parabolas)",
+    isoflop: "Approach 2 (IsoFLOP parabolas; loss frontier E + k·C^−γ)",
   } as const;
   for (const approach of ["parametric", "isoflop"] as const) {
     const mine = rows.filter((r) => r.approach === approach);
     if (mine.length === 0) continue;
     const withCi = mine.some((r) => r.ci !== null);
+    const withPi = mine.some((r) => r.prediction_interval !== null);
     parts.push(
       `### ${titles[approach]}` +
         (withCi ? ` — ${Math.round(confidence * 100)} % bootstrap intervals in brackets` : ""),
       "",
-      "| C | N_opt | D_opt | D/N | predicted loss |",
-      "| --- | --- | --- | --- | --- |",
+      "| C | N_opt | D_opt | D/N | predicted loss |" + (withPi ? " one new run |" : ""),
+      "| --- | --- | --- | --- | --- |" + (withPi ? " --- |" : ""),
       ...mine.map((r) =>
         `| ${num(r.C)} | ${cell(r.N, r.ci?.N)} | ${cell(r.D, r.ci?.D)} | ` +
-        `${cell(r.D_per_N, r.ci?.D_per_N)} | ${cell(r.loss, r.ci?.loss)} |`
+        `${cell(r.D_per_N, r.ci?.D_per_N)} | ${cell(r.loss, r.ci?.loss)} |` +
+        (withPi ? ` ${interval(r.prediction_interval)} |` : "")
       ),
       "",
     );

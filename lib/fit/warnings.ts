@@ -5,7 +5,15 @@
  */
 import type { Law } from "./parametric.ts";
 import type { PointSet } from "./points.ts";
-import type { BootstrapResult, FitWarning, IsoflopResult, TableRow } from "./schema.ts";
+import type {
+  BacktestResult,
+  BootstrapResult,
+  EConstraint,
+  FitWarning,
+  IsoflopResult,
+  SensitivityResult,
+  TableRow,
+} from "./schema.ts";
 
 /**
  * Relative gap in predicted loss below which the approaches are not said to disagree, even
@@ -24,6 +32,13 @@ export const FLOPS_MISMATCH_FACTOR = 1.5;
 export const MAX_LISTED = 5;
 /** A bootstrap where more than this fraction of refits failed is unreliable. */
 export const MAX_FAILED_FRACTION = 0.05;
+/**
+ * Leave-one-budget-out spread of a row's N_opt (percent of its value) past which the forecast is
+ * called fragile: one budget moves the allocation by a third or more.
+ */
+export const FRAGILE_N_SPREAD_PCT = 33;
+/** Leave-one-budget-out spread of a row's predicted loss (percent) past which it is fragile. */
+export const FRAGILE_LOSS_SPREAD_PCT = 2;
 
 /** Inputs of {@linkcode collectWarnings}. */
 export interface WarningInput {
@@ -41,6 +56,12 @@ export interface WarningInput {
   table: readonly TableRow[];
   /** Bootstrap summary. */
   bootstrap: BootstrapResult | null;
+  /** The request's E constraint. */
+  E?: EConstraint | null;
+  /** Leave-one-budget-out result. */
+  sensitivity?: SensitivityResult | null;
+  /** Held-out forecasts. */
+  backtest?: BacktestResult | null;
 }
 
 /**
@@ -59,6 +80,14 @@ export function collectWarnings(input: WarningInput): FitWarning[] {
       code: "isoflop_unavailable",
       message: "Approach 2 needs at least 2 budgets whose loss-vs-ln N parabola has a minimum; " +
         "only Approach 3 is reported",
+    });
+  }
+  if (isoflop !== null && isoflop.loss_frontier === null) {
+    out.push({
+      code: "frontier_unavailable",
+      message: `Approach 2's loss frontier E + k·C^−γ could not be fitted to ${isoflop.n_used} ` +
+        "budget optima (it needs 4, or 3 with E fixed, and a loss that falls with C); its loss " +
+        "forecast is the pure power law, which has no floor and runs low when extrapolated",
     });
   }
   const used = isoflop?.n_used ?? 0;
@@ -132,7 +161,7 @@ export function collectWarnings(input: WarningInput): FitWarning[] {
             apart.map((key) => `${key}: ${pr[key].toPrecision(3)} vs ${ir[key].toPrecision(3)}`)
               .join("; ") +
             ")" +
-            (apart.includes("loss")
+            (apart.includes("loss") && isoflop.loss_frontier === null
               ? "; Approach 2's L_opt(C) is a pure power law with no irreducible term, so it " +
                 "runs low when extrapolated"
               : ""),
@@ -170,6 +199,54 @@ export function collectWarnings(input: WarningInput): FitWarning[] {
             `${failed} of ${n} bootstrap refits of ${name} failed; its intervals use the rest`,
         });
       }
+    }
+  }
+  const e = input.E ?? null;
+  if (e !== null && e.fixed === undefined) {
+    const fitted = input.parametric.law.E;
+    const at = [e.min, e.max].find((v) => v !== undefined && Math.abs(fitted - v) <= 1e-12 * v);
+    if (at !== undefined) {
+      out.push({
+        code: "E_at_bound",
+        message: `Approach 3's free E lay past the bound ${at}; E is held there (the data ` +
+          "alone would put the floor elsewhere — compare the free fit)",
+      });
+    }
+    const fr = isoflop?.loss_frontier;
+    if (fr != null && fr.E_at_bound) {
+      out.push({
+        code: "E_at_bound",
+        message: `Approach 2's loss frontier puts E on a bound (E = ${fr.E.toPrecision(4)})`,
+      });
+    }
+  }
+  for (const row of input.sensitivity?.rows ?? []) {
+    const n = row.spread_pct.N, l = row.spread_pct.loss;
+    if ((n !== null && n > FRAGILE_N_SPREAD_PCT) || (l !== null && l > FRAGILE_LOSS_SPREAD_PCT)) {
+      const who = row.most_influential[n !== null && n > FRAGILE_N_SPREAD_PCT ? "N" : "loss"];
+      out.push({
+        code: "fragile_forecast",
+        message: `${row.approach === "parametric" ? "Approach 3" : "Approach 2"} at C = ` +
+          `${row.C.toPrecision(3)}: dropping one budget moves N_opt over a ${
+            n?.toFixed(0) ?? "—"
+          } % range and the loss over ${l?.toFixed(2) ?? "—"} %` +
+          (who === null
+            ? ""
+            : `; budget ${who.label} moves it most (${who.shift_pct.toFixed(1)} %)`),
+      });
+    }
+  }
+  for (const h of input.backtest?.held_out ?? []) {
+    for (const f of h.forecasts) {
+      if (f.inside === null || f.error_pct === null || f.inside.loss) continue;
+      out.push({
+        code: "backtest_miss",
+        message: `held-out budget ${h.label}: ${
+          f.approach === "parametric" ? "Approach 3" : "Approach 2"
+        } forecast the optimum loss ${f.error_pct.loss >= 0 ? "+" : ""}${
+          f.error_pct.loss.toFixed(2)
+        } % off, outside its interval`,
+      });
     }
   }
   let mismatched = 0;
