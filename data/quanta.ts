@@ -49,7 +49,7 @@ export interface QuantaSpec {
   seed: number;
 }
 
-/** The default source: 200 keys, 56 values, Zipf s = 1.5, τ = 3, seed 20240601. */
+/** The default source: 128 keys, 128 values, Zipf s = 1.3, τ = 3, seed 20240601. */
 export const DEFAULT_QUANTA: QuantaSpec = {
   keys: 128,
   values: 128,

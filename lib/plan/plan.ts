@@ -240,6 +240,42 @@ function gridFor(
 }
 
 /**
+ * Add replicates: `replicates − 1` more seeds (seed + 1, seed + 2, …) of each grid's centre size
+ * (the point nearest the grid's centre in ln N), so the fit can estimate run-to-run noise from
+ * runs with the same N and D.
+ *
+ * @param grids Planned grids.
+ * @param options The family and point template the grids were planned with.
+ * @param replicates Seeds per centre point (1 adds nothing).
+ * @returns New grids with the replicate points appended.
+ */
+export function addReplicates(
+  grids: readonly BudgetGrid[],
+  options: PointTemplate & { family: SweepFamily },
+  replicates: number,
+): BudgetGrid[] {
+  if (replicates <= 1) return [...grids];
+  return grids.map((grid) => {
+    if (grid.points.length === 0) return grid;
+    const centre = grid.points.reduce((best, p) =>
+      Math.abs(Math.log(p.params / grid.centre_params)) <
+          Math.abs(Math.log(best.params / grid.centre_params))
+        ? p
+        : best
+    );
+    const size = options.family.sizes.find((f) => f.size === centre.size)!;
+    const extra = Array.from({ length: replicates - 1 }, (_, r) =>
+      makePoint(
+        { ...options, seed: (options.seed ?? 0) + r + 1 },
+        grid.budget_flops,
+        size,
+        centre.samples,
+      ));
+    return { ...grid, points: [...grid.points, ...extra] };
+  });
+}
+
+/**
  * One planned point.
  *
  * @param options The family and point template.

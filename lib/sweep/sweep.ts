@@ -8,9 +8,10 @@ import type { DatasetInfo } from "../../data/types.ts";
 import { outputDir, type SweepConfig } from "./config.ts";
 import type { SweepFamily } from "../plan/family.ts";
 import { mockWorker } from "./mock.ts";
-import { type BudgetGrid, planSweep } from "../plan/plan.ts";
+import { addReplicates, type BudgetGrid, planSweep } from "../plan/plan.ts";
 import { compact, createProgress } from "./progress.ts";
-import { checkSweep, fitSweep, type SweepChecks, type SweepFit, writeReport } from "./report.ts";
+import { writeReport } from "./report.ts";
+import { fitSweep, type SweepChecks, type SweepFit } from "./sweep_fit.ts";
 import { openResultsLog } from "./results.ts";
 import { httpWorker, runPoints, type RunSummary, type Worker } from "./runner.ts";
 
@@ -75,7 +76,7 @@ export async function runSweep(
   const tty = options.tty ?? Deno.stdout.isTerminal();
   const dir = outputDir(config);
   await Deno.mkdir(dir, { recursive: true });
-  const grids = planSweep({
+  const planned = planSweep({
     family: env.family,
     budgets: config.budgets,
     sizesPerBudget: config.sizes_per_budget,
@@ -88,6 +89,13 @@ export async function runSweep(
     ...(config.sizes === undefined ? {} : { sizes: config.sizes }),
     ...(config.model === undefined ? {} : { model: config.model }),
   });
+  const grids = addReplicates(planned, {
+    family: env.family,
+    dataset: config.dataset,
+    seed: config.seed,
+    hyper: config.hyper,
+    ...(config.model === undefined ? {} : { model: config.model }),
+  }, config.replicates);
   await Deno.writeTextFile(`${dir}/config.json`, JSON.stringify(config, null, 2) + "\n");
   await Deno.writeTextFile(`${dir}/plan.json`, JSON.stringify(grids, null, 2) + "\n");
   write(describePlan(config, env.family, grids, dir));
@@ -137,6 +145,8 @@ export async function runSweep(
 
   const keys = new Set(points.map((p) => p.key));
   const records = [...log.records.values()].filter((r) => keys.has(r.key));
+  // The floor the losses come from: the mock law's E, else the source's entropy when known.
+  const entropy = config.mock ? config.mock_law.E : env.dataset?.entropy_nats;
   const sweep = fitSweep({
     records,
     budgets: config.budgets,
@@ -144,8 +154,11 @@ export async function runSweep(
     seed: config.seed,
     fitLoss: config.fit_loss,
     ...(config.table_budgets === undefined ? {} : { tableBudgets: config.table_budgets }),
+    ...(entropy === undefined ? {} : { entropyNats: entropy }),
+    ...(config.hold_out_above === undefined
+      ? {}
+      : { holdOutAbove: config.hold_out_above === false ? null : config.hold_out_above }),
   });
-  const entropy = env.dataset?.entropy_nats;
   const wallS = records.reduce((s, r) => s + r.wall_s, 0);
   const summary = await writeReport(dir, sweep, {
     name: config.name,
@@ -160,7 +173,7 @@ export async function runSweep(
   });
   write("\n" + summary);
   write(`\nwrote ${dir}/{results.jsonl, fit.json, summary.md, report.html, *.svg}\n`);
-  return { dir, grids, run, sweep, checks: checkSweep(sweep.fit, entropy), summary, trainS };
+  return { dir, grids, run, sweep, checks: sweep.checks, summary, trainS };
 }
 
 async function chooseWorkers(config: SweepConfig, env: StudyEnvironment): Promise<Worker[]> {

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import {
+  addReplicates,
   batchSizeOf,
   centreByRatio,
   planGrid,
@@ -169,5 +170,29 @@ Deno.test("planner and trainer agree on samples and FLOPs for every point of eve
       points++;
     }
     assert.ok(points >= config.budgets.length * 3, `${preset} planned ${points} points`);
+  }
+});
+
+Deno.test("addReplicates() adds seeds seed+1… of each grid's centre size with the same samples", () => {
+  const template = { family, dataset: "x", seed: 7, hyper: { batch_size: 4 } };
+  const grids = planSweep({ ...template, budgets: [1e12, 1e13] });
+  const more = addReplicates(grids, template, 3);
+  assert.deepEqual(addReplicates(grids, template, 1), grids);
+  for (const [i, grid] of more.entries()) {
+    const base = grids[i]!.points;
+    assert.equal(grid.points.length, base.length + 2);
+    const extra = grid.points.slice(base.length);
+    const centre = base.reduce((b, p) =>
+      Math.abs(Math.log(p.params / grid.centre_params)) <
+          Math.abs(Math.log(b.params / grid.centre_params))
+        ? p
+        : b
+    );
+    assert.deepEqual(extra.map((p) => p.request.seed), [8, 9]);
+    for (const p of extra) {
+      assert.equal(p.size, centre.size);
+      assert.equal(p.samples, centre.samples);
+      assert.notEqual(p.key, centre.key);
+    }
   }
 });
