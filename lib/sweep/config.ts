@@ -46,6 +46,26 @@ export const PriorSchema = z.object({
   a: z.number().positive().max(1),
 });
 
+/**
+ * Adaptive rounds (`lib/sweep/rounds.ts`): after the planned grids, re-centre curves without an
+ * interior minimum, then add the budget that most narrows N_opt's interval at the target.
+ */
+export const AdaptiveSchema = z.object({
+  /** The budget whose N_opt the study should pin down; default 10× the largest planned budget. */
+  target_flops: FlopsSchema.optional(),
+  /** Compute cap of the whole study (every point's FLOPs); default 10× the planned grids'. */
+  max_flops: FlopsSchema.optional(),
+  /** Most rounds added after the planned grids. @default 4 */
+  max_rounds: z.number().int().min(1).max(20).default(4),
+  /** Stop once the 95 % interval of N_opt at the target has hi/lo at most this. @default 2 */
+  n_opt_ratio: z.number().gt(1).max(1e6).default(2),
+  /** Bootstrap replicates of the planner's pre-posterior scoring. @default 200 */
+  bootstrap: z.number().int().min(20).max(5000).default(200),
+}).strict();
+
+/** Parsed adaptive settings. */
+export type AdaptiveConfig = z.infer<typeof AdaptiveSchema>;
+
 /** Schema of a sweep file; every `.default` is the documented default. */
 export const SweepConfigSchema = z.object({
   /** Name of the study, used for the default output directory. @default "gpt-synthetic" */
@@ -100,6 +120,8 @@ export const SweepConfigSchema = z.object({
   hold_out_above: z.union([FlopsSchema, z.literal(false)]).optional(),
   /** Training seeds at each budget's centre size (seed, seed + 1, …): run-to-run noise. @default 1 */
   replicates: z.number().int().min(1).max(16).default(1),
+  /** Train in adaptive rounds after the planned grids (`--adaptive` sets `{}`). */
+  adaptive: AdaptiveSchema.optional(),
   /** Draw losses from a known law instead of training. */
   mock: z.boolean().default(false),
   /** The law `mock` draws from. */

@@ -33,6 +33,8 @@ export interface SummaryContext {
   mock: boolean;
   /** Which loss was fitted. */
   fitLoss: FitLoss;
+  /** The adaptive rounds as markdown lines (`rounds.ts`), for adaptive studies. */
+  rounds?: string[];
 }
 
 /**
@@ -64,6 +66,10 @@ export function formatSummary(sweep: SweepFit, context: SummaryContext): string 
   if (checks.forecasts.length > 0) {
     lines.push("");
     lines.push(...formatForecastCheck(sweep, context));
+  }
+  if (context.rounds !== undefined) {
+    lines.push("");
+    lines.push(...context.rounds);
   }
   lines.push("");
   lines.push(`## Compute-optimal table (all budgets, E free)${level}`);
