@@ -19,7 +19,7 @@ import { FitInputError } from "./errors.ts";
 import { fitIsoflop, fitParabola, isoflopOptimum } from "./isoflop.ts";
 import type { EConstraint } from "./law.ts";
 import { estimateNoise } from "./noise.ts";
-import { computeOptimal, fitParametric, predictLoss } from "./parametric.ts";
+import { computeOptimal, fitParametric, type ParametricFit, predictLoss } from "./parametric.ts";
 import { type Budget, type PointSet, subsetPoints } from "./points.ts";
 import { mulberry32 } from "../random.ts";
 import type {
@@ -101,7 +101,8 @@ export function splitBudgets(
  * @param set Points and budgets (ascending C).
  * @param options δ, m, the split, bootstrap settings and E.
  * @returns Forecasts and scores for every held-out budget.
- * @throws {FitInputError} When the split leaves fewer than 2 training budgets or none held out.
+ * @throws {FitInputError} When the split leaves fewer than 2 training budgets or none held out,
+ *   or Approach 3 has no valid law on the training budgets.
  */
 export function runBacktest(set: PointSet, options: BacktestOptions): BacktestResult {
   const { train, held, threshold } = splitBudgets(set.budgets, options.holdOutAbove ?? true);
@@ -109,15 +110,34 @@ export function runBacktest(set: PointSet, options: BacktestOptions): BacktestRe
   const confidence = options.confidence ?? 0.95;
   const resamples = options.resamples ?? 0;
   const sub = subsetPoints(set, train);
-  const fit = fitParametric(sub, {
-    huberDelta: options.huberDelta,
-    multistart: "varpro",
-    E: options.E,
-  });
+  const field = options.holdOutAbove === undefined || options.holdOutAbove === true
+    ? "backtest"
+    : "backtest.hold_out_above";
+  let fit: ParametricFit;
+  try {
+    fit = fitParametric(sub, {
+      huberDelta: options.huberDelta,
+      multistart: "varpro",
+      E: options.E,
+    });
+  } catch (error) {
+    if (!(error instanceof RangeError)) throw error;
+    throw new FitInputError(field, `the training budgets cannot be fitted: ${error.message}`);
+  }
+  if (!(fit.law.alpha > 0 && fit.law.beta > 0)) {
+    // No compute optimum without both exponents > 0: nothing to forecast with.
+    throw new FitInputError(
+      field,
+      `on the ${train.length} training budgets Approach 3 has a non-positive exponent ` +
+        `(α = ${fit.law.alpha.toPrecision(3)}, β = ${
+          fit.law.beta.toPrecision(3)
+        }); hold out fewer budgets`,
+    );
+  }
   const iso = fitIsoflop(sub, sub.budgets, undefined, options.E);
   const noise = estimateNoise(sub, iso);
   const heldFlops = held.map((b) => b.flops);
-  const boot = resamples > 0 && fit.law.alpha > 0 && fit.law.beta > 0
+  const boot = resamples > 0
     ? runBootstrap(sub, fit, iso, {
       resamples,
       seed: options.seed ?? 0,

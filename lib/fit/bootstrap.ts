@@ -274,6 +274,8 @@ export function runBootstrap(
     : null;
   const noise = options.noise ?? null;
   const frontier = isoflop?.loss_frontier != null;
+  // Residuals need the full fit's parabolas; without them Approach 2 is not bootstrapped.
+  const isoRuns = method === "points" || isoModel !== null;
   const jitter = () => noise === null ? 1 : Math.exp(noise.sd * studentTDraw(normal, noise.df));
   for (let r = 0; r < options.resamples; r++) {
     const w = method === "points" ? resampleWeights(set, random) : undefined;
@@ -305,9 +307,8 @@ export function runBootstrap(
     const isoData = isoModel === null
       ? set
       : { ...set, loss: residualResample(set, isoModel, random).map(Math.exp) };
-    const isoFit = method === "residual" && isoModel === null
-      ? null
-      : fitIsoflop(isoData, set.budgets, w, options.E);
+    if (!isoRuns) continue;
+    const isoFit = fitIsoflop(isoData, set.budgets, w, options.E);
     if (isoFit === null) failedIso++;
     else {
       iso.add("a", isoFit.a);
@@ -342,7 +343,7 @@ export function runBootstrap(
     }));
   const predictions = (s: Samples) =>
     noise === null ? null : options.budgets.map((_, j) => s.interval(`P${j}`, conf));
-  const isoOk = options.resamples - failedIso > 0;
+  const isoOk = isoRuns && options.resamples - failedIso > 0;
   const parKeys = ["E", "A", "B", "alpha", "beta", "a", "b", "G"];
   const isoKeys = ["a", "b", "k_N", "k_D", "E_frontier", "k_frontier", "gamma_frontier"]
     .filter((k) => iso.values.has(k));

@@ -12,10 +12,10 @@
  *
  * @module
  */
-import { runBacktest } from "./backtest.ts";
+import { runBacktest, splitBudgets } from "./backtest.ts";
 import { runBootstrap } from "./bootstrap.ts";
 import { FitInputError } from "./errors.ts";
-import { fitIsoflop } from "./isoflop.ts";
+import { fitIsoflop, MIN_PARABOLA_POINTS } from "./isoflop.ts";
 import { exponentsOf, fitParametric, logResiduals } from "./parametric.ts";
 import { estimateNoise } from "./noise.ts";
 import { preparePoints } from "./points.ts";
@@ -154,12 +154,15 @@ function fitOrThrow(opts: FitOptions, limits: FitLimits): FitResult {
   }
   const n = opts.points.length;
   const maxPointFits = limits.maxBootstrapPointFits ?? MAX_BOOTSTRAP_POINT_FITS;
-  if (resamples * n > maxPointFits) {
-    const fitting = Math.floor(maxPointFits / n);
+  // A backtest bootstraps its training budgets too: about twice the refits.
+  const passes = opts.backtest === false ? 1 : 2;
+  if (resamples * n * passes > maxPointFits) {
+    const fitting = Math.floor(maxPointFits / (n * passes));
     if (explicitBootstrap) {
       throw new FitInputError(
         "bootstrap",
-        `bootstrap × points = ${resamples} × ${n} exceeds ${maxPointFits}; ` +
+        `bootstrap × points${passes === 2 ? " × 2 (the backtest's own bootstrap)" : ""} = ` +
+          `${resamples} × ${n}${passes === 2 ? " × 2" : ""} exceeds ${maxPointFits}; ` +
           `ask for at most ${fitting} resamples`,
         { limit: fitting },
       );
@@ -185,6 +188,10 @@ function fitOrThrow(opts: FitOptions, limits: FitLimits): FitResult {
   });
   const E = opts.E;
   checkFloor(E, set.loss);
+  // Refuse an impossible split before any fitting.
+  if (opts.backtest !== false) {
+    splitBudgets(set.budgets, opts.backtest === true ? true : opts.backtest.hold_out_above);
+  }
   const isoflop = fitIsoflop(set, set.budgets, undefined, E);
   const fit = fitParametric(set, { huberDelta: opts.huber_delta, multistart: opts.multistart, E });
   const law = fit.law;
@@ -232,7 +239,17 @@ function fitOrThrow(opts: FitOptions, limits: FitLimits): FitResult {
     method: opts.bootstrap_method,
     E,
   });
-  const sensitivity = opts.sensitivity
+  // One quick refit per IsoFLOP budget: capped like the bootstrap, by points × refits.
+  const refits = set.budgets.filter((bg) => bg.indices.length >= MIN_PARABOLA_POINTS).length;
+  const sensitivityFits = opts.sensitivity && refits * n <= maxPointFits;
+  if (opts.sensitivity && !sensitivityFits) {
+    warnings.push({
+      code: "sensitivity_skipped",
+      message: `leave-one-budget-out needs ${refits} refits of ${n} points, past the limit of ` +
+        `${maxPointFits} point-fits; it was skipped`,
+    });
+  }
+  const sensitivity = sensitivityFits
     ? runSensitivity(set, fit, isoflop, {
       budgets,
       huberDelta: opts.huber_delta,

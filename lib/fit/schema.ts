@@ -146,7 +146,18 @@ export const FitRequestSchema = z.object({
         example: 3e19,
       }),
     }).strict(),
-  ], { error: onlyType('backtest must be true, false or {"hold_out_above": C}') })
+  ], {
+    error: (issue) => {
+      if (issue.code !== "invalid_union" && issue.code !== "invalid_type") return undefined;
+      // An object with a wrong field: say which (the union's own issue names only `backtest`).
+      const inner = issue.code === "invalid_union"
+        ? issue.errors.flat().find((e) => e.path.length > 0)
+        : undefined;
+      return inner === undefined
+        ? 'backtest must be true, false or {"hold_out_above": C}'
+        : `${inner.message} (backtest: {"hold_out_above": C})`;
+    },
+  })
     .default(false).openapi({
       description: "Held-out forecasts: `true` holds out the largest budget, " +
         '`{"hold_out_above": C}` every budget above C. Both approaches are refitted on the rest ' +
@@ -337,6 +348,7 @@ export const FitWarningSchema = z.object({
     "frontier_unavailable",
     "fragile_forecast",
     "backtest_miss",
+    "sensitivity_skipped",
   ]),
   message: z.string(),
 }).openapi("FitWarning");

@@ -7,14 +7,15 @@
  * had no frontier) — and re-evaluate every table row. Per row and quantity q ∈ {N, D, loss}:
  * spread_pct = 100·(max_b q_b − min_b q_b)/q_full, and the budget whose removal moves q most,
  * with its signed shift 100·(q_b − q_full)/q_full. A large spread flags a forecast that rests on
- * one budget. Needs 3 budgets (2 left to fit).
+ * one budget. Only IsoFLOP budgets (≥ 3 runs) are dropped — a lone run off any curve is a
+ * budget of one and would cost a refit each. Needs 3 budgets (2 left to fit).
  *
  * @module
  */
-import { fitIsoflop, isoflopOptimum } from "./isoflop.ts";
+import { fitIsoflop, isoflopOptimum, MIN_PARABOLA_POINTS } from "./isoflop.ts";
 import type { EConstraint } from "./law.ts";
 import { computeOptimal, fitParametric, type ParametricFit } from "./parametric.ts";
-import { type PointSet, subsetPoints } from "./points.ts";
+import { type Budget, type PointSet, subsetPoints } from "./points.ts";
 import type { IsoflopResult, SensitivityResult, SensitivityRow } from "./schema.ts";
 
 /** Options of {@linkcode runSensitivity}. */
@@ -50,11 +51,13 @@ export function runSensitivity(
   options: SensitivityOptions,
 ): SensitivityResult | null {
   if (set.budgets.length < MIN_SENSITIVITY_BUDGETS) return null;
+  const droppable = set.budgets.filter((b) => b.indices.length >= MIN_PARABOLA_POINTS);
+  if (droppable.length === 0) return null;
   const m = options.flopsPerParamToken;
   const par: Triple[][] = []; // [drop][row]
   const iso: Triple[][] = [];
   const frontier = isoflop?.loss_frontier != null;
-  for (const dropped of set.budgets) {
+  for (const dropped of droppable) {
     const sub = subsetPoints(set, set.budgets.filter((b) => b !== dropped));
     let law = null;
     try {
@@ -85,13 +88,15 @@ export function runSensitivity(
   const rows: SensitivityRow[] = [];
   options.budgets.forEach((c, j) => {
     const o = computeOptimal(full.law, c, m);
-    rows.push(summarise("parametric", c, { N: o.params, D: o.data, loss: o.loss }, par, j, set));
+    rows.push(
+      summarise("parametric", c, { N: o.params, D: o.data, loss: o.loss }, par, j, droppable),
+    );
   });
   if (isoflop !== null) {
     options.budgets.forEach((c, j) => {
       const o = isoflopOptimum(isoflop, c);
       const ref = { N: o.params, D: o.data, loss: frontier ? o.loss : o.lossPowerLaw };
-      rows.push(summarise("isoflop", c, ref, iso, j, set));
+      rows.push(summarise("isoflop", c, ref, iso, j, droppable));
     });
   }
   return {
@@ -107,9 +112,9 @@ function summarise(
   ref: { N: number; D: number; loss: number },
   values: Triple[][],
   j: number,
-  set: PointSet,
+  dropped: readonly Budget[],
 ): SensitivityRow {
-  const drops = set.budgets.map((b, k) => {
+  const drops = dropped.map((b, k) => {
     const v = values[k]![j]!;
     const ok = (x: number | undefined) => x !== undefined && Number.isFinite(x) ? x : null;
     return { label: b.label, C: b.flops, N: ok(v?.N), D: ok(v?.D), loss: ok(v?.loss) };

@@ -1,6 +1,10 @@
 /**
  * Benchmark of the Approach 3 fit: one full multi-start fit on 250 points, and a
- * 1,000-resample bootstrap. Targets (2-core machine): < 1 s and < 30 s.
+ * 1,000-resample bootstrap. Targets (2-core machine): < 1 s and < 30 s. Also the whole default
+ * request (`fitScalingLaws` with its 200-resample bootstrap and leave-one-budget-out
+ * sensitivity, then with a backtest) on the same 250 points, and the held-out forecast check on
+ * the published IsoFLOP sweeps in `../shared/data/isoflops/` (fit the budgets ≤ C/10, forecast
+ * the optimum at the larger ones; skipped when `../shared` is absent).
  *
  * Also checks the speed-ups are exact: the default `varpro` start strategy against
  * L-BFGS from all 4,500 Chinchilla starts, and warm-started bootstrap refits against
@@ -12,6 +16,9 @@
  */
 import process from "node:process";
 import { resampleWeights, runBootstrap } from "../../lib/fit/bootstrap.ts";
+import { fitIsoflop } from "../../lib/fit/isoflop.ts";
+import { fitScalingLaws } from "../../lib/fit/mod.ts";
+import { loadPublishedSweeps, tenfoldThreshold } from "../lib/fit/_isoflops.ts";
 import { mulberry32 } from "../../lib/random.ts";
 import { fitParametric } from "../../lib/fit/parametric.ts";
 import { preparePoints } from "../../lib/fit/points.ts";
@@ -70,10 +77,11 @@ export async function run(
     () => fitParametric(set, { huberDelta: delta, multistart: "grid" }),
     "grid",
   );
+  const iso = fitIsoflop(set, set.budgets);
   const bootTimes: number[] = [];
   for (let r = 0; r < bootReps; r++) {
     const [, ms] = time(() =>
-      runBootstrap(set, full, {
+      runBootstrap(set, full, iso, {
         resamples: 1000,
         seed: r,
         confidence: 0.95,
@@ -99,6 +107,8 @@ export async function run(
     const thorough = fitParametric(set, { huberDelta: delta, multistart: "varpro", weights });
     worstGap = Math.max(worstGap, (quick.objective - thorough.objective) / thorough.objective);
   }
+  const [, requestMs] = time(() => fitScalingLaws({ points }), "request");
+  const [, backtestMs] = time(() => fitScalingLaws({ points, backtest: true }), "backtest");
   const rel = (k: "E" | "A" | "B" | "alpha" | "beta") =>
     Math.abs(full.law[k] - grid.law[k]) / Math.abs(grid.law[k]);
   const worstParam = Math.max(rel("E"), rel("A"), rel("B"), rel("alpha"), rel("beta"));
@@ -114,6 +124,13 @@ export async function run(
     `${(median(cpuTimes.get("boot")!) / 1000).toFixed(2)} s | ${bootReps} | < 30 s |`,
     `| single fit, L-BFGS from all 4,500 Chinchilla starts | ${(gridMs / 1000).toFixed(1)} s | ` +
     `${(cpuTimes.get("grid")![0]! / 1000).toFixed(1)} s | 1 | — |`,
+    `| default request (fit, 200-resample residual bootstrap, sensitivity) | ` +
+    `${(requestMs / 1000).toFixed(2)} s | ${
+      (cpuTimes.get("request")![0]! / 1000).toFixed(2)
+    } s | ` +
+    "1 | — |",
+    `| default request with \`backtest: true\` | ${(backtestMs / 1000).toFixed(2)} s | ` +
+    `${(cpuTimes.get("backtest")![0]! / 1000).toFixed(2)} s | 1 | — |`,
     "",
     `varpro vs 4,500-start grid: objective ${full.objective.toExponential(6)} vs ` +
     `${grid.objective.toExponential(6)}, largest parameter difference ${
@@ -122,7 +139,52 @@ export async function run(
     `Warm-started bootstrap refits vs full multi-start refits (${checks} resamples): largest ` +
     `objective excess ${worstGap.toExponential(1)} (relative; ≤ 0 means never worse).`,
     "",
+    ...forecastCheck(),
   ].join("\n");
+}
+
+function pct(v: number | undefined): string {
+  return v === undefined ? "—" : `${v >= 0 ? "+" : ""}${v.toFixed(2)} %`;
+}
+
+/**
+ * The held-out forecast check on the published sweeps: per experiment, fit the budgets ≤ C/10
+ * (C the largest budget) and forecast every budget above; one row per held-out budget ≥ 3×
+ * above the fitted ones and approach.
+ */
+function forecastCheck(): string[] {
+  const sweeps = loadPublishedSweeps();
+  if (sweeps === null) return ["(published IsoFLOP sweeps absent: ../shared/data/isoflops/)", ""];
+  const lines = [
+    "## Held-out forecasts on published IsoFLOP sweeps (fit budgets ≤ C/10)",
+    "",
+    "| experiment | held-out C | × | runs | approach | loss forecast [95 %] | observed | error " +
+    "| inside | N_opt error |",
+    "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+  ];
+  for (const sweep of sweeps) {
+    const fit = fitScalingLaws({
+      points: sweep.points,
+      budget_rel_tol: sweep.budgetRelTol,
+      backtest: { hold_out_above: tenfoldThreshold(sweep.points) },
+      sensitivity: false,
+      seed: 1,
+    });
+    for (const h of fit.backtest!.held_out) {
+      if (h.extrapolation < 3 || h.observed === null) continue;
+      for (const f of h.forecasts) {
+        lines.push(
+          `| ${sweep.experiment} | ${h.C.toPrecision(3)} | ${h.extrapolation.toFixed(1)} | ` +
+            `${h.n_points} | ${f.approach === "parametric" ? "3" : "2"} | ${f.loss.toFixed(3)} ` +
+            `[${f.ci?.loss.map((v) => v.toFixed(3)).join(", ") ?? "—"}] | ` +
+            `${h.observed.loss.toFixed(3)} | ${pct(f.error_pct?.loss)} | ` +
+            `${f.inside?.loss ? "yes" : "no"} | ${pct(f.error_pct?.N)} |`,
+        );
+      }
+    }
+  }
+  lines.push("");
+  return lines;
 }
 
 if (import.meta.main) console.log(await run());

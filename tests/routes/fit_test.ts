@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { loadConfig } from "../../lib/service/config.ts";
 import { createApp } from "../../routes/mod.ts";
+import { computeOptimal, exponentsOf } from "../../lib/fit/parametric.ts";
 import { isoflopPoints, SIX_BUDGETS, TRUTH } from "../lib/fit/_synthetic.ts";
 
 const app = createApp({ config: loadConfig({}) });
@@ -30,11 +31,72 @@ Deno.test("POST /v1/fit answers the fit as JSON", async () => {
   const res = await post(JSON.stringify({ points: POINTS, bootstrap: 20, budgets: [1e20] }));
   assert.equal(res.status, 200);
   const fit = await res.json();
+  // Noise sd 0.5 % on 4 budgets of 6 runs: both approaches recover the law's exponents.
   assert.ok(Math.abs(fit.parametric.alpha - TRUTH.alpha) < 0.05);
-  assert.equal(typeof fit.isoflop.a, "number");
-  assert.equal(fit.table.length, 2);
+  const a = exponentsOf(TRUTH).a;
+  assert.ok(Math.abs(fit.isoflop.a - a) < 0.05, `Approach 2 a ${fit.isoflop.a} vs ${a}`);
+  assert.deepEqual(fit.table.map((r: { approach: string }) => r.approach), [
+    "parametric",
+    "isoflop",
+  ]);
+  const truth = computeOptimal(TRUTH, 1e20, 6);
+  for (const row of fit.table) {
+    assert.equal(row.C, 1e20);
+    assert.ok(Math.abs(Math.log(row.N / truth.params)) < 0.5, `${row.approach} N ${row.N}`);
+    assert.ok(Math.abs(row.loss / truth.loss - 1) < 0.02, `${row.approach} loss ${row.loss}`);
+    assert.ok(row.ci.N[0] < row.N && row.N < row.ci.N[1]);
+    assert.ok(row.prediction_interval[0] < row.ci.loss[0]);
+  }
   assert.equal(fit.bootstrap.n_resamples, 20);
-  assert.ok(Array.isArray(fit.warnings));
+  assert.equal(fit.bootstrap.resampling, "residual");
+  // Four budgets are fewer than the five a power law across budgets needs.
+  assert.deepEqual(fit.warnings.map((w: { code: string }) => w.code), [
+    "few_budgets",
+    "extrapolation",
+  ]);
+  assert.match(fit.warnings[0].message, /only 4 budget\(s\)/);
+  assert.equal(fit.noise.source, "parabola_residuals");
+  assert.equal(fit.sensitivity.rows.length, 2);
+});
+
+Deno.test("POST /v1/fit forecasts held-out budgets with a known floor (JSON and CSV)", async () => {
+  const points = isoflopPoints({
+    budgets: [...SIX_BUDGETS.slice(0, 5), 1e20],
+    perBudget: 5,
+    halfWidth: 1.5,
+    noiseSd: 0.003,
+    seed: 9,
+  });
+  const body = {
+    points,
+    bootstrap: 30,
+    backtest: { hold_out_above: 1e19 },
+    E: { fixed: TRUTH.E },
+    sensitivity: false,
+  };
+  const res = await post(JSON.stringify(body));
+  assert.equal(res.status, 200, await res.clone().text());
+  const fit = await res.json();
+  assert.equal(fit.parametric.E, TRUTH.E);
+  assert.equal(fit.sensitivity, null);
+  assert.equal(fit.backtest.hold_out_above, 1e19);
+  const [held] = fit.backtest.held_out;
+  assert.equal(held.C, 1e20);
+  const truth = computeOptimal(TRUTH, 1e20, 6);
+  for (const f of held.forecasts) {
+    assert.ok(Math.abs(f.loss / truth.loss - 1) < 0.01, `${f.approach} ${f.loss}`);
+    assert.ok(f.ci.loss[0] < f.loss && f.loss < f.ci.loss[1]);
+    assert.equal(typeof f.inside.loss, "boolean");
+  }
+  const csv = "N,D,loss\n" + points.map((p) => `${p.N},${p.D},${p.loss}`).join("\n") + "\n";
+  const viaCsv = await post(
+    csv,
+    "text/csv",
+    `/v1/fit?bootstrap=30&hold_out_above=1e19&E_fixed=${TRUTH.E}&sensitivity=false`,
+  );
+  assert.equal(viaCsv.status, 200, await viaCsv.clone().text());
+  const csvFit = await viaCsv.json();
+  assert.deepEqual(csvFit.backtest, fit.backtest, "CSV query options mean what the JSON ones do");
 });
 
 Deno.test("POST /v1/fit takes CSV with options in the query, and answers markdown on request", async () => {
@@ -164,6 +226,41 @@ Deno.test("POST /v1/fit refuses every kind of bad input with a 4xx problem namin
     ["N,D,loss\n1,-2,3\n", "text/csv", 422, /csv line 2 column D: .*> 0/, "csv line 2 column D"],
     ["", "text/csv", 422, /empty/, "csv"],
     ["N,D,loss\n1,2,3\n", "text/plain", 415, /Unsupported/],
+    [
+      JSON.stringify({ points: POINTS, E: { fixed: 1.7, max: 2 } }),
+      "application/json",
+      422,
+      /either fixed or min\/max/,
+      "E.max",
+    ],
+    [
+      JSON.stringify({ points: POINTS, E: { fixed: 99 } }),
+      "application/json",
+      422,
+      /not below the lowest observed loss/,
+      "E.fixed",
+    ],
+    [
+      JSON.stringify({ points: POINTS, backtest: { hold_out_above: "1e19" } }),
+      "application/json",
+      422,
+      /backtest\.hold_out_above \(FLOPs\) must be a finite number/,
+      "backtest",
+    ],
+    [
+      JSON.stringify({ points: POINTS, backtest: { hold_out_above: 1e25 }, bootstrap: 0 }),
+      "application/json",
+      422,
+      /no budget lies above/,
+      "backtest.hold_out_above",
+    ],
+    [
+      JSON.stringify({ points: POINTS, bootstrap_method: "pairs" }),
+      "application/json",
+      422,
+      /residual/,
+      "bootstrap_method",
+    ],
   ];
   for (const [body, type, status, detail, field] of cases) {
     await problem(await post(body, type), status, detail, field);
@@ -175,6 +272,12 @@ Deno.test("POST /v1/fit refuses every kind of bad input with a 4xx problem namin
     "budgets[1]",
   );
   await problem(
+    await post(CSV, "text/csv", "/v1/fit?E_fixed=-1"),
+    422,
+    /E\.fixed .*> 0/,
+    "E.fixed",
+  );
+  await problem(
     await post(JSON.stringify({ points: POINTS }), "application/json", "/v1/fit?bootstrap=5"),
     422,
     /put options in the body/,
@@ -182,11 +285,11 @@ Deno.test("POST /v1/fit refuses every kind of bad input with a 4xx problem namin
   );
 });
 
-Deno.test("POST /v1/fit answers 10⁶ points with a fast 413 naming the limit", async () => {
+Deno.test("POST /v1/fit answers 10⁶ points with a 413 naming the limit", async () => {
   const point = '{"N":1,"D":1,"loss":1}';
   const body = '{"points":[' + Array(1_000_000).fill(point).join(",") + "]}";
-  let t = performance.now();
-  // The app-wide body limit answers first, counting the stream as it arrives.
+  // The app-wide body limit answers first, counting the stream as it arrives. (Speed: the
+  // bench; here only what is answered.)
   const byBytes = await problem(
     await post(body),
     413,
@@ -194,12 +297,10 @@ Deno.test("POST /v1/fit answers 10⁶ points with a fast 413 naming the limit", 
     "(body)",
   );
   assert.deepEqual(byBytes.limit, { name: "max_body_bytes", value: 16 * 1024 * 1024 });
-  assert.ok(performance.now() - t < 2000, `${performance.now() - t} ms`);
   // With a larger body limit, the point limit answers — before any per-point validation.
   const roomy = createApp({
     config: loadConfig({ FLOPS_FIT_MAX_BODY_BYTES: String(64 * 1024 * 1024) }),
   });
-  t = performance.now();
   const res = await roomy.request("/v1/fit", {
     method: "POST",
     body,
@@ -207,7 +308,6 @@ Deno.test("POST /v1/fit answers 10⁶ points with a fast 413 naming the limit", 
   });
   const byPoints = await problem(res, 413, /1000000 points exceed the limit of 20000/, "points");
   assert.deepEqual(byPoints.limit, { name: "max_fit_points", value: 20000 });
-  assert.ok(performance.now() - t < 3000, `${performance.now() - t} ms`);
   const csv = "N,D,loss\n" + "1,1,1\n".repeat(20_001);
   await problem(await post(csv, "text/csv"), 413, /more than 20000 points/, "points");
   const declared = await app.request("/v1/fit", {
@@ -225,9 +325,34 @@ Deno.test("POST /v1/fit is in /openapi.json with its request and response schema
   assert.ok(op.requestBody.content["application/json"]);
   assert.ok(op.requestBody.content["text/csv"]);
   assert.ok(op.responses["200"].content["text/markdown"]);
-  for (const name of ["FitRequest", "FitResult", "FitPoint", "ParametricResult", "IsoflopResult"]) {
-    assert.ok(doc.components.schemas[name], name);
+  const schemas = doc.components.schemas;
+  for (
+    const name of [
+      "FitRequest",
+      "FitResult",
+      "FitPoint",
+      "ParametricResult",
+      "IsoflopResult",
+      "EConstraint",
+      "LossFrontier",
+      "BacktestResult",
+      "HeldOutBudget",
+      "Forecast",
+      "SensitivityResult",
+      "NoiseResult",
+    ]
+  ) {
+    assert.ok(schemas[name], name);
   }
-  assert.equal(doc.components.schemas.FitRequest.properties.bootstrap.default, 200);
-  assert.equal(doc.components.schemas.FitRequest.properties.huber_delta.default, 1e-3);
+  const request = schemas.FitRequest.properties;
+  assert.equal(request.bootstrap.default, 200);
+  assert.equal(request.huber_delta.default, 1e-3);
+  assert.equal(request.sensitivity.default, true);
+  assert.deepEqual(request.bootstrap_method.enum, ["residual", "points"]);
+  assert.equal(request.backtest.anyOf.length, 2);
+  assert.deepEqual(Object.keys(schemas.EConstraint.properties), ["fixed", "min", "max"]);
+  const query = op.parameters.map((p: { name: string }) => p.name);
+  for (const name of ["hold_out_above", "E_fixed", "E_min", "E_max", "sensitivity"]) {
+    assert.ok(query.includes(name), name);
+  }
 });

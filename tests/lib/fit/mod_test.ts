@@ -1,10 +1,14 @@
 import assert from "node:assert/strict";
 import {
   FitInputError,
+  fitParsed,
   type FitRequest,
   FitResultSchema,
   fitScalingLaws,
+  parseFitRequest,
 } from "../../../lib/fit/mod.ts";
+import { computeOptimal } from "../../../lib/fit/parametric.ts";
+import { mulberry32, normalDraw } from "../../../lib/random.ts";
 import { isoflopPoints, SIX_BUDGETS, TRUTH } from "./_synthetic.ts";
 
 function refuses(input: unknown, field: string, message: RegExp, status = 422, limits = {}): void {
@@ -67,4 +71,93 @@ Deno.test("fitScalingLaws() lowers only a defaulted bootstrap past the points ×
   assert.equal(fit.bootstrap?.n_resamples, 12);
   assert.ok(fit.warnings.some((w) => w.code === "bootstrap_reduced"));
   refuses({ points, bootstrap: 13 }, "bootstrap", /ask for at most 12/, 422, limits);
+  // A backtest bootstraps its training budgets as well: twice the refits.
+  refuses(
+    { points, bootstrap: 7, backtest: true },
+    "bootstrap",
+    /× 2 \(the backtest's own bootstrap\).*ask for at most 6/,
+    422,
+    limits,
+  );
+  const withBacktest = fitScalingLaws({ points, backtest: true }, limits);
+  assert.equal(withBacktest.bootstrap?.n_resamples, 6);
+});
+
+Deno.test("fitScalingLaws() skips leave-one-budget-out past the point-fit limit, saying so", () => {
+  const points = isoflopPoints({ budgets: SIX_BUDGETS, perBudget: 5, halfWidth: 1, noiseSd: 0.01 });
+  const fit = fitScalingLaws({ points, bootstrap: 0 }, { maxBootstrapPointFits: 5 * 30 });
+  assert.equal(fit.sensitivity, null);
+  const skipped = fit.warnings.find((w) => w.code === "sensitivity_skipped");
+  assert.match(skipped!.message, /needs 6 refits of 30 points, past the limit of 150/);
+  const ran = fitScalingLaws({ points, bootstrap: 0 }, { maxBootstrapPointFits: 6 * 30 });
+  assert.equal(ran.sensitivity!.rows[0]!.drops.length, 6);
+});
+
+Deno.test("fitScalingLaws() validates the forecast options, naming the field", () => {
+  const good = isoflopPoints({ budgets: SIX_BUDGETS.slice(0, 4), perBudget: 5, halfWidth: 1 });
+  const lowest = Math.min(...good.map((p) => p.loss));
+  refuses({ points: good, E: 1.7 }, "E", /E must be an object/);
+  refuses({ points: good, E: {} }, "E", /give fixed, min or max/);
+  refuses({ points: good, E: { fixed: 1.7, min: 1 } }, "E.min", /either fixed or min\/max/);
+  refuses({ points: good, E: { min: 2, max: 1 } }, "E.max", /max must exceed min/);
+  refuses({ points: good, E: { fixed: -1 } }, "E.fixed", /> 0/);
+  refuses({ points: good, E: { fixed: "1.7" } }, "E.fixed", /finite number/);
+  refuses({ points: good, E: { floor: 1 } }, "E", /floor/);
+  refuses({ points: good, E: { fixed: lowest } }, "E.fixed", /not below the lowest observed loss/);
+  refuses({ points: good, E: { min: lowest * 1.1 } }, "E.min", /not below the lowest/);
+  refuses({ points: good, backtest: "yes" }, "backtest", /true, false or \{"hold_out_above": C\}/);
+  refuses({ points: good, backtest: { hold_out_above: -1 } }, "backtest.hold_out_above", /> 0/);
+  refuses({ points: good, backtest: { above: 1e18 } }, "backtest", /\{"hold_out_above": C\}/);
+  refuses(
+    { points: good, backtest: { hold_out_above: 1e21 }, bootstrap: 0 },
+    "backtest.hold_out_above",
+    /no budget lies above/,
+  );
+  refuses({ points: good, bootstrap_method: "cases" }, "bootstrap_method", /residual/);
+  refuses({ points: good, sensitivity: "on" }, "sensitivity", /true or false/);
+});
+
+Deno.test("fitScalingLaws() forecasts held-out budgets, with a known floor and replicates", () => {
+  const budgets = [...SIX_BUDGETS.slice(0, 5), 1e20];
+  const base = isoflopPoints({ budgets, perBudget: 5, halfWidth: 1.5 });
+  const random = mulberry32(12);
+  const sd = 0.004;
+  // Two seeds of every configuration: replicates.
+  const points = base.flatMap((p) =>
+    [0, 1].map(() => ({ ...p, loss: p.loss * Math.exp(sd * normalDraw(random)) }))
+  );
+  const fit = fitScalingLaws({
+    points,
+    bootstrap: 60,
+    budgets: [1e20, 1e21],
+    backtest: { hold_out_above: 1e19 },
+    E: { fixed: TRUTH.E },
+  });
+  assert.ok(FitResultSchema.safeParse(fit).success);
+  assert.equal(fit.parametric.E, TRUTH.E);
+  assert.ok(fit.parametric.E_at_bound);
+  assert.deepEqual(fit.parametric.E_constraint, { fixed: TRUTH.E });
+  assert.equal(fit.isoflop!.loss_frontier!.E, TRUTH.E);
+  assert.equal(fit.noise.source, "replicates");
+  assert.equal(fit.noise.n_replicate_groups, base.length);
+  assert.ok(Math.abs(fit.noise.sd_log_loss! / sd - 1) < 0.35, `noise ${fit.noise.sd_log_loss}`);
+  for (const row of fit.table) {
+    const pi = row.prediction_interval!;
+    assert.ok(pi[0] < row.ci!.loss[0] && row.ci!.loss[1] < pi[1], `${row.approach} ${row.C}`);
+  }
+  const held = fit.backtest!.held_out;
+  assert.deepEqual(held.map((h) => h.C), [1e20]);
+  assert.ok(Math.abs(held[0]!.extrapolation - 10) < 1e-9);
+  const truth = computeOptimal(TRUTH, 1e20, 6);
+  for (const f of held[0]!.forecasts) {
+    assert.ok(Math.abs(f.loss / truth.loss - 1) < 0.01, `${f.approach} ${f.loss} vs ${truth.loss}`);
+    assert.ok(f.inside_prediction, `${f.approach}: observed outside the prediction interval`);
+  }
+  assert.equal(fit.sensitivity!.rows.length, 4);
+  // Validated once: the parsed request fits to the same numbers.
+  const again = fitParsed(parseFitRequest({ points, bootstrap: 0, E: { fixed: TRUTH.E } }));
+  assert.equal(
+    again.parametric.alpha,
+    fitScalingLaws({ points, bootstrap: 0, E: { fixed: TRUTH.E } }).parametric.alpha,
+  );
 });

@@ -126,3 +126,38 @@ Deno.test("fitParametric() recovers random plausible laws to 1e-4 from noiseless
     { numRuns: 40, seed: 20260123 },
   );
 });
+
+Deno.test("fitParametric() holds E fixed, and clamps it to a bound the free fit crosses", () => {
+  const points = isoflopPoints({
+    budgets: SIX_BUDGETS,
+    perBudget: 7,
+    halfWidth: 1,
+    noiseSd: 0.003,
+    seed: 21,
+  });
+  const set = preparePoints(points, { flopsPerParamToken: 6, budgetRelTol: 0.05 });
+  const free = fitParametric(set, { huberDelta: 1e-3, multistart: "varpro" });
+  assert.equal(free.eAtBound, false);
+  const fixed = fitParametric(set, { huberDelta: 1e-3, multistart: "varpro", E: { fixed: 1.69 } });
+  assert.equal(fixed.law.E, 1.69);
+  assert.ok(fixed.eAtBound);
+  // Knowing the floor, the exponents are no worse than the free fit's.
+  const err = (f: typeof free) =>
+    Math.abs(f.law.alpha - TRUTH.alpha) + Math.abs(f.law.beta - TRUTH.beta);
+  assert.ok(err(fixed) <= err(free) + 0.01, `fixed ${err(fixed)} vs free ${err(free)}`);
+  // The constrained optimum is no better than the free one, and holds its constraint.
+  assert.ok(fixed.objective >= free.objective * (1 - 1e-9));
+  const above = fitParametric(set, {
+    huberDelta: 1e-3,
+    multistart: "varpro",
+    E: { min: free.law.E * 1.05 },
+  });
+  assert.ok(Math.abs(above.law.E - free.law.E * 1.05) < 1e-12 && above.eAtBound);
+  const loose = fitParametric(set, {
+    huberDelta: 1e-3,
+    multistart: "varpro",
+    E: { min: free.law.E / 2, max: free.law.E * 2 },
+  });
+  assert.deepEqual(loose.law, free.law);
+  assert.equal(loose.eAtBound, false);
+});

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { fitIsoflop } from "../../../lib/fit/isoflop.ts";
+import { evalFrontier } from "../../../lib/fit/frontier.ts";
+import { evalPowerLaw, fitIsoflop } from "../../../lib/fit/isoflop.ts";
 import { computeOptimal } from "../../../lib/fit/parametric.ts";
 import { preparePoints } from "../../../lib/fit/points.ts";
 import { buildTable, renderMarkdown } from "../../../lib/fit/table.ts";
@@ -30,6 +31,15 @@ Deno.test("buildTable() gives one row per budget and approach, from G·(C/m)^a a
   // Approach 2 from noiseless, centred sweeps: same exponent, N within the width bias.
   const i = rows[3]!;
   assert.ok(Math.abs(Math.log(i.N / p.N)) < 0.01, `${i.N} vs ${p.N}`);
+  // Its loss is the frontier E + k·C^−γ; the pure power law is reported beside it, and runs
+  // low 1,000× past the data where the frontier stays near the law's own optimum loss.
+  assert.equal(i.loss, evalFrontier(isoflop!.loss_frontier!, 1e22));
+  assert.equal(i.loss_power_law, evalPowerLaw(isoflop!.loss_opt, 1e22));
+  assert.equal(p.loss_power_law, null);
+  const frontierErr = Math.abs(i.loss / opt.loss - 1);
+  const powerErr = Math.abs(i.loss_power_law! / opt.loss - 1);
+  assert.ok(frontierErr < powerErr / 3, `frontier ${frontierErr} vs power law ${powerErr}`);
+  assert.ok(i.loss_power_law! < opt.loss, "the pure power law runs low");
 });
 
 Deno.test("renderMarkdown() writes | C | N_opt | D_opt | D/N | predicted loss | with intervals", () => {
@@ -41,7 +51,9 @@ Deno.test("renderMarkdown() writes | C | N_opt | D_opt | D/N | predicted loss | 
       D: 2.5e10,
       D_per_N: 20.26,
       loss: 2.345,
+      loss_power_law: null,
       ci: { N: [1e9, 1.5e9], D: [2e10, 3e10], D_per_N: [15, 25], loss: [2.3, 2.4] },
+      prediction_interval: [2.25, 2.45],
       extrapolation: 1,
     },
     {
@@ -51,15 +63,17 @@ Deno.test("renderMarkdown() writes | C | N_opt | D_opt | D/N | predicted loss | 
       D: 3e10,
       D_per_N: 30,
       loss: 2.3,
+      loss_power_law: 2.25,
       ci: null,
+      prediction_interval: null,
       extrapolation: 1,
     },
   ], 0.95);
   assert.match(md, /### Approach 3 .*95 % bootstrap intervals/);
-  assert.match(md, /\| C \| N_opt \| D_opt \| D\/N \| predicted loss \|/);
+  assert.match(md, /\| C \| N_opt \| D_opt \| D\/N \| predicted loss \| one new run \|/);
   assert.match(
     md,
-    /\| 1\.00e\+21 \| 1\.23e\+9 \[1\.00e\+9, 1\.50e\+9\] \| 2\.50e\+10 \[2\.00e\+10, 3\.00e\+10\] \| 20\.3 \[15\.0, 25\.0\] \| 2\.35 \[2\.30, 2\.40\] \|/,
+    /\| 1\.00e\+21 \| 1\.23e\+9 \[1\.00e\+9, 1\.50e\+9\] \| 2\.50e\+10 \[2\.00e\+10, 3\.00e\+10\] \| 20\.3 \[15\.0, 25\.0\] \| 2\.35 \[2\.30, 2\.40\] \| \[2\.25, 2\.45\] \|/,
   );
   assert.match(md, /### Approach 2[^\n]*\n\n\| C/);
   assert.match(md, /\| 1\.00e\+21 \| 1\.00e\+9 \| 3\.00e\+10 \| 30\.0 \| 2\.30 \|/);

@@ -61,14 +61,49 @@ Deno.test("collectWarnings() flags C inconsistent with m·N·D", () => {
 });
 
 Deno.test("collectWarnings() flags predicted losses that disagree beyond their intervals", () => {
-  // Far past the data, Approach 2's pure power law L_opt(C) drops below Approach 3's E + …
+  // Far past the data, a pure power law L_opt(C) drops below Approach 3's E + …: with 3 budgets
+  // Approach 2 has no frontier (it needs 4) and falls back to it.
   const points = isoflopPoints({
-    budgets: SIX_BUDGETS,
+    budgets: SIX_BUDGETS.slice(0, 3),
     perBudget: 7,
     halfWidth: 1,
     noiseSd: 0.003,
   });
-  const fit = fitScalingLaws({ points, bootstrap: 60, budgets: [1e25] });
+  const fit = fitScalingLaws({ points, bootstrap: 60, budgets: [1e25], sensitivity: false });
+  const codes = fit.warnings.map((w) => w.code);
+  assert.ok(codes.includes("frontier_unavailable"), JSON.stringify(codes));
   const disagree = fit.warnings.filter((w) => w.code === "approaches_disagree");
-  assert.ok(disagree.some((w) => /predicted loss/.test(w.message)), JSON.stringify(fit.warnings));
+  assert.ok(
+    disagree.some((w) => /predicted loss.*pure power law/.test(w.message)),
+    JSON.stringify(fit.warnings),
+  );
+  // With 6 budgets the loss frontier E + k·C^−γ has a floor, and the approaches agree on loss.
+  const six = fitScalingLaws({
+    points: isoflopPoints({ budgets: SIX_BUDGETS, perBudget: 7, halfWidth: 1, noiseSd: 0.003 }),
+    bootstrap: 60,
+    budgets: [1e25],
+    sensitivity: false,
+  });
+  assert.ok(
+    !six.warnings.some((w) => w.code === "approaches_disagree" && /predicted loss/.test(w.message)),
+    JSON.stringify(six.warnings),
+  );
+});
+
+Deno.test("collectWarnings() flags a fragile forecast and a missed backtest", () => {
+  const points = isoflopPoints({
+    budgets: SIX_BUDGETS,
+    perBudget: 7,
+    halfWidth: 1.2,
+    noiseSd: 0.002,
+    seed: 6,
+  });
+  for (const p of points.slice(35)) p.loss *= 1.04; // the largest budget does 4 % worse
+  const fit = fitScalingLaws({ points, bootstrap: 40, budgets: [3e20], backtest: true });
+  const fragile = fit.warnings.filter((w) => w.code === "fragile_forecast");
+  assert.ok(fragile.length > 0, JSON.stringify(fit.warnings));
+  assert.match(fragile[0]!.message, /dropping one budget moves/);
+  const missed = fit.warnings.filter((w) => w.code === "backtest_miss");
+  assert.equal(missed.length, 2, JSON.stringify(fit.warnings));
+  assert.match(missed[0]!.message, /held-out budget 3\.00e\+19: Approach 3 .*outside its interval/);
 });
