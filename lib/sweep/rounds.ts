@@ -10,8 +10,10 @@
  *    target budget;
  *
  * until every budget brackets its optimum and the interval's hi/lo ratio is at most
- * `n_opt_ratio`, or the next round would pass the compute cap `max_flops`, or `max_rounds` rounds
- * were added. Each round is appended to `rounds.jsonl` (with its points, fsync'd) before it
+ * `n_opt_ratio` (`converged`), the target budget itself was trained (`target`), the next round
+ * would pass the compute cap `max_flops` (`cap`), `max_rounds` rounds were added (`rounds`), or a
+ * curve without an interior minimum has no untrained size left around it (`stuck`: no budget is
+ * planned off the N_opt line of edge vertices). Each round is appended to `rounds.jsonl` (with its points, fsync'd) before it
  * trains, so a killed study resumes: the logged rounds are replayed, their finished points
  * skipped, and planning continues from the same results.
  *
@@ -176,12 +178,24 @@ export function nextRound(input: NextRoundInput): RoundRecord | RoundStop {
   }
   const unbracketed = fitCurves(observed).filter((c) => c.position !== "inside");
   const ratio = uncertainty === null ? Infinity : uncertainty.ci[1] / uncertainty.ci[0];
+  if (unbracketed.length > 0) {
+    // No new size can be placed around them: N_opt(C) would be extrapolated from edge vertices,
+    // and a new budget planned from that line is a guess.
+    return {
+      stop: "stuck",
+      reason: `Budget(s) ${
+        unbracketed.map((c) => c.C.toExponential(1)).join(", ")
+      } have no interior minimum and the family has no untrained size around them (its ` +
+        `range is exhausted there); drop or raise those budgets, or widen the family's sizes.`,
+      uncertainty,
+    };
+  }
   if (unbracketed.length === 0 && ratio <= adaptive.n_opt_ratio) {
     return {
       stop: "converged",
       reason: `Every budget brackets its optimum and N_opt at ${
         adaptive.target_flops.toExponential(1)
-      } is known to a hi/lo ratio of ${ratio.toFixed(2)} ≤ ${adaptive.n_opt_ratio}.`,
+      } is known to a hi/lo ratio of ${ratioText(ratio)} ≤ ${adaptive.n_opt_ratio}.`,
       uncertainty,
     };
   }
@@ -189,12 +203,8 @@ export function nextRound(input: NextRoundInput): RoundRecord | RoundStop {
   if (largest >= adaptive.target_flops * (1 - 1e-9)) {
     return {
       stop: "target",
-      reason: unbracketed.length > 0
-        ? `The target budget was trained, but budget(s) ${
-          unbracketed.map((c) => c.C.toExponential(1)).join(", ")
-        } still have no interior minimum and no new size can be planned.`
-        : `The target budget ${adaptive.target_flops.toExponential(1)} was trained: its ` +
-          `optimum is observed, not forecast (interval hi/lo ${ratio.toFixed(2)}).`,
+      reason: `The target budget ${adaptive.target_flops.toExponential(1)} was trained: its ` +
+        `optimum is observed, not forecast (interval hi/lo ${ratioText(ratio)}).`,
       uncertainty,
     };
   }
@@ -202,11 +212,7 @@ export function nextRound(input: NextRoundInput): RoundRecord | RoundStop {
   if (next === null || next.points.length === 0) {
     return {
       stop: "stuck",
-      reason: unbracketed.length > 0
-        ? `Budget(s) ${
-          unbracketed.map((c) => c.C.toExponential(1)).join(", ")
-        } have no interior minimum and no new size can be planned (the family's range is exhausted).`
-        : `No candidate budget narrows the forecast: ${plan.notes.join(" ") || "none planned"}`,
+      reason: `No candidate budget narrows the forecast: ${plan.notes.join(" ") || "none planned"}`,
       uncertainty,
     };
   }
@@ -220,7 +226,7 @@ export function nextRound(input: NextRoundInput): RoundRecord | RoundStop {
   }
   const chosen = plan.candidates.find((c) => c.budget_flops === next.budget_flops);
   const width = (u: Uncertainty | null | undefined) =>
-    u === null || u === undefined ? "—" : `${(u.ci[1] / u.ci[0]).toFixed(2)}×`;
+    u === null || u === undefined ? "—" : `${ratioText(u.ci[1] / u.ci[0])}×`;
   return {
     round,
     kind: "budget",
@@ -237,6 +243,11 @@ export function nextRound(input: NextRoundInput): RoundRecord | RoundStop {
     uncertainty,
     candidates: plan.candidates,
   };
+}
+
+/** A hi/lo ratio: two decimals, exponent form past 1000. */
+function ratioText(ratio: number): string {
+  return ratio < 1000 ? ratio.toFixed(2) : ratio.toExponential(1);
 }
 
 function keyOf(p: PlannedPoint): string {

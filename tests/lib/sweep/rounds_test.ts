@@ -99,3 +99,30 @@ Deno.test("a killed adaptive study resumes from its round log without retraining
     rs!.map((r) => ({ kind: r.kind, keys: r.grids.flatMap((g) => g.points.map((p) => p.key)) }));
   assert.deepEqual(strip(outcome.rounds), strip(whole.rounds));
 });
+
+Deno.test("adaptive rounds stop as stuck, naming the budgets, when the optimum lies below every buildable size", async () => {
+  const out = await Deno.makeTempDir({ prefix: "rounds-test-" });
+  const config = resolveSweepConfig({
+    overrides: {
+      mock: true,
+      out,
+      bootstrap: 0,
+      budgets: [3e9, 1e10, 3e10],
+      width: 6,
+      sizes_per_budget: 4,
+      // A weak parameter term: the law's optimum sits below d_model = 4 at every budget.
+      mock_law: { ...resolveSweepConfig().mock_law, A: 0.3 },
+      adaptive: { max_rounds: 4 },
+    },
+  });
+  const io = collector();
+  const outcome = await runSweep(config, studyEnvironment(config), io);
+  assert.equal(outcome.rounds!.length, 2, "one re-centring round, then nothing new to train");
+  assert.equal(outcome.rounds![1]!.kind, "recentre");
+  const stopped = io.lines.find((l) => l.startsWith("adaptive: stopped"))!;
+  assert.match(stopped, /\(stuck\): Budget\(s\) 3\.0e\+9, 1\.0e\+10, 3\.0e\+10 have no interior/);
+  assert.ok(
+    !outcome.rounds!.some((r) => r.kind === "budget"),
+    "no budget planned off edge vertices",
+  );
+});
