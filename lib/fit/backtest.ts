@@ -55,6 +55,36 @@ export const MIN_TRAIN_BUDGETS = 2;
 /** Fewest budgets a backtest needs: two to train on and one to hold out. */
 export const MIN_BACKTEST_BUDGETS = MIN_TRAIN_BUDGETS + 1;
 
+/** A budget this many times above the next one below it can be held out and checked. */
+export const CHECKABLE_GAP = 3;
+
+/**
+ * The `hold_out_above` threshold that makes a study's forecast checkable: the largest budget
+ * C_{k−1} with C_k ≥ {@linkcode CHECKABLE_GAP}·C_{k−1} and at least 2 budgets at or below it —
+ * so every budget from C_k up is held out and forecast from the ones below the gap.
+ *
+ * @param flops The study's budgets (FLOPs, any order; equal values count once).
+ * @param gap Required ratio across the gap.
+ * @returns The threshold, or null when no budget stands that far above the ones below it.
+ *
+ * @example
+ * ```ts
+ * import { checkableThreshold } from "./backtest.ts";
+ * if (checkableThreshold([1e18, 2e18, 4e18, 4e19]) !== 4e18) throw new Error("expected 4e18");
+ * if (checkableThreshold([1e18, 2e18, 4e18]) !== null) throw new Error("no 3× gap");
+ * ```
+ */
+export function checkableThreshold(
+  flops: readonly number[],
+  gap: number = CHECKABLE_GAP,
+): number | null {
+  const c = [...new Set(flops)].sort((a, b) => a - b);
+  for (let k = c.length - 1; k >= MIN_TRAIN_BUDGETS; k--) {
+    if (c[k]! >= gap * c[k - 1]!) return c[k - 1]!;
+  }
+  return null;
+}
+
 /**
  * Split the budgets into training and held-out ones.
  *

@@ -28,11 +28,18 @@ import {
   type FitWarning,
 } from "./schema.ts";
 import { runSensitivity } from "./sensitivity.ts";
-import { buildTable, renderMarkdown } from "./table.ts";
+import {
+  buildTable,
+  renderBacktestMarkdown,
+  renderMarkdown,
+  renderSensitivityMarkdown,
+} from "./table.ts";
 import { collectWarnings } from "./warnings.ts";
 
 export { FitInputError } from "./errors.ts";
+export { CHECKABLE_GAP, checkableThreshold } from "./backtest.ts";
 export { parsePointsCsv } from "./csv.ts";
+export { renderBacktestMarkdown, renderMarkdown, renderSensitivityMarkdown } from "./table.ts";
 export type { CsvPoint, CsvTable } from "./csv.ts";
 export * from "./schema.ts";
 
@@ -297,7 +304,10 @@ function fitOrThrow(opts: FitOptions, limits: FitLimits): FitResult {
     },
     bootstrap: boot?.result ?? null,
     table,
-    markdown: renderMarkdown(table, opts.confidence),
+    // The check leads whenever one was asked for: the table's worth is how well it held.
+    markdown: (backtest === null ? "" : renderBacktestMarkdown(backtest, opts.confidence) + "\n") +
+      renderMarkdown(table, opts.confidence) +
+      (sensitivity === null ? "" : "\n" + renderSensitivityMarkdown(sensitivity)),
     warnings,
     backtest,
     sensitivity,

@@ -344,7 +344,6 @@ export const FitWarningSchema = z.object({
     "flops_mismatch",
     "isoflop_unavailable",
     "E_at_bound",
-    "E_above_loss",
     "frontier_unavailable",
     "fragile_forecast",
     "backtest_miss",

@@ -5,7 +5,13 @@
  */
 import { isoflopOptimum } from "./isoflop.ts";
 import { computeOptimal, type Law } from "./parametric.ts";
-import type { IsoflopResult, RowIntervals, TableRow } from "./schema.ts";
+import type {
+  BacktestResult,
+  IsoflopResult,
+  RowIntervals,
+  SensitivityResult,
+  TableRow,
+} from "./schema.ts";
 
 /** Inputs of {@linkcode buildTable}. */
 export interface TableInput {
@@ -105,7 +111,7 @@ function cell(v: number, ci: [number, number] | undefined): string {
  * @example
  * ```ts
  * import { renderMarkdown } from "./table.ts";
- * const md = renderMarkdown([{ approach: "parametric", C: 1e20, N: 1e9, D: 2e10, D_per_N: 20, loss: 2.5, ci: null, extrapolation: 1 }], 0.95);
+ * const md = renderMarkdown([{ approach: "parametric", C: 1e20, N: 1e9, D: 2e10, D_per_N: 20, loss: 2.5, loss_power_law: null, ci: null, prediction_interval: null, extrapolation: 1 }], 0.95);
  * if (!md.includes("| C | N_opt | D_opt | D/N | predicted loss |")) throw new Error("bad header");
  * ```
  */
@@ -135,4 +141,86 @@ export function renderMarkdown(rows: readonly TableRow[], confidence: number): s
     );
   }
   return parts.join("\n");
+}
+
+const APPROACH = { parametric: "3", isoflop: "2" } as const;
+
+function signedPct(v: number | undefined): string {
+  return v === undefined || !Number.isFinite(v) ? "—" : `${v >= 0 ? "+" : ""}${v.toFixed(2)} %`;
+}
+
+/**
+ * Render the held-out forecast check as markdown: one row per held-out budget and approach,
+ * | held-out C | × | approach | loss forecast [interval] | one new run | observed loss | error |
+ * inside | N_opt forecast [interval] | observed N_opt | error |.
+ *
+ * @param backtest The backtest.
+ * @param confidence Interval level, for the caption.
+ * @returns Markdown text.
+ *
+ * @example
+ * ```ts
+ * import { renderBacktestMarkdown } from "./table.ts";
+ * const md = renderBacktestMarkdown({
+ *   hold_out_above: 1e19, train_budgets: [{ label: "1e18", C: 1e18, n_points: 5 }, { label: "1e19", C: 1e19, n_points: 5 }],
+ *   n_train_points: 10, rmse_log_loss: 0.01, max_abs_rel_error: 0.02,
+ *   held_out: [{ label: "1e20", C: 1e20, n_points: 5, extrapolation: 10, observed: { N: 1e9, D: 2e10, loss: 2.5 },
+ *     observed_ci: null, predicted_loss: [], observed_loss: [], rmse_log_loss: 0.01,
+ *     forecasts: [{ approach: "isoflop", N: 1.1e9, D: 1.8e10, loss: 2.52, ci: null, prediction_interval: null,
+ *       error_pct: { N: 10, D: -10, loss: 0.8 }, inside: null, inside_prediction: null }] }],
+ * }, 0.95);
+ * if (!md.includes("| 1.00e+20 | 10.0 | 2 | 2.52 | — | 2.50 | +0.80 % |")) throw new Error(md);
+ * ```
+ */
+export function renderBacktestMarkdown(backtest: BacktestResult, confidence: number): string {
+  const level = Math.round(confidence * 100);
+  const lines = [
+    `### Held-out forecast check — fitted on the ${backtest.train_budgets.length} budgets ≤ ` +
+    `${num(backtest.hold_out_above)} FLOPs (${backtest.n_train_points} runs), ${level} % intervals`,
+    "",
+    "| held-out C | × | approach | loss forecast | one new run | observed loss | error | inside | " +
+    "N_opt forecast | observed N_opt | error |",
+    "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+  ];
+  for (const h of backtest.held_out) {
+    for (const f of h.forecasts) {
+      lines.push(
+        `| ${num(h.C)} | ${h.extrapolation.toFixed(1)} | ${APPROACH[f.approach]} | ` +
+          `${cell(f.loss, f.ci?.loss)} | ${interval(f.prediction_interval)} | ` +
+          `${h.observed === null ? "—" : num(h.observed.loss)} | ${
+            signedPct(f.error_pct?.loss)
+          } | ` +
+          `${f.inside === null ? "—" : f.inside.loss ? "yes" : "no"} | ${cell(f.N, f.ci?.N)} | ` +
+          `${h.observed === null ? "—" : num(h.observed.N)} | ${signedPct(f.error_pct?.N)} |`,
+      );
+    }
+  }
+  lines.push("");
+  return lines.join("\n");
+}
+
+/**
+ * Render the leave-one-budget-out result as markdown: | approach | C | N_opt spread | loss spread |
+ * moves N_opt most | moves loss most |.
+ *
+ * @param sensitivity The result.
+ * @returns Markdown text.
+ */
+export function renderSensitivityMarkdown(sensitivity: SensitivityResult): string {
+  const pct = (v: number | null) => v === null ? "—" : `${v.toFixed(v < 10 ? 2 : 0)} %`;
+  const who = (i: { label: string; shift_pct: number } | null) =>
+    i === null ? "—" : `${i.label} (${signedPct(i.shift_pct)})`;
+  return [
+    "### Leave-one-budget-out — how far each forecast moves when one budget is dropped",
+    "",
+    "| approach | C | N_opt spread | loss spread | moves N_opt most | moves loss most |",
+    "| --- | --- | --- | --- | --- | --- |",
+    ...sensitivity.rows.map((r) =>
+      `| ${APPROACH[r.approach]} | ${num(r.C)} | ${pct(r.spread_pct.N)} | ${
+        pct(r.spread_pct.loss)
+      } | ` +
+      `${who(r.most_influential.N)} | ${who(r.most_influential.loss)} |`
+    ),
+    "",
+  ].join("\n");
 }

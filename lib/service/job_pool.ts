@@ -337,7 +337,10 @@ export class JobPool {
   }
 }
 
-/** Module whose `fitScalingLaws` the fit pool's workers run. */
+/**
+ * Module whose `fitParsed` (the route's call, with the request validated once) and
+ * `fitScalingLaws` the fit pool's workers run.
+ */
 export const FIT_MODULE: string = new URL("../fit/mod.ts", import.meta.url).href;
 
 /**

@@ -118,6 +118,16 @@ Deno.test("POST /v1/fit takes CSV with options in the query, and answers markdow
     },
   );
   assert.match(await accept.text(), /^### Approach 3/);
+  // With a backtest, the markdown leads with the check; the sensitivity table follows the fit.
+  const checked = await post(CSV, "text/csv", "/v1/fit?bootstrap=10&backtest=true&format=markdown");
+  const text = await checked.text();
+  assert.match(
+    text,
+    /^### Held-out forecast check — fitted on the 3 budgets ≤ 1\.00e\+18 FLOPs \(18 runs\)/,
+  );
+  assert.match(text, /\| 3\.00e\+18 \| 3\.0 \| 3 \| /);
+  assert.ok(text.indexOf("### Approach 3") > text.indexOf("### Held-out"));
+  assert.match(text, /### Leave-one-budget-out[^]*\| 2 \| 3\.00e\+18 \| /);
 });
 
 Deno.test("POST /v1/fit refuses every kind of bad input with a 4xx problem naming it", async () => {

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { runBacktest, splitBudgets } from "../../../lib/fit/backtest.ts";
+import { checkableThreshold, runBacktest, splitBudgets } from "../../../lib/fit/backtest.ts";
 import { FitInputError } from "../../../lib/fit/errors.ts";
 import { computeOptimal } from "../../../lib/fit/parametric.ts";
 import { preparePoints } from "../../../lib/fit/points.ts";
@@ -121,4 +121,14 @@ Deno.test("splitBudgets() refuses splits with no held-out budget or fewer than 2
     OPTS,
   );
   assert.throws(() => runBacktest(two, FIT), refusal("backtest", /at least 3 budgets/));
+});
+
+Deno.test("checkableThreshold() finds the gap of 3× that makes a forecast checkable", () => {
+  assert.equal(checkableThreshold([1.2e9, 2e9, 3.4e9, 3.4e10]), 3.4e9);
+  assert.equal(checkableThreshold([3.4e10, 1.2e9, 3.4e9, 2e9, 3.4e9]), 3.4e9, "any order, repeats");
+  // The gap nearest the top wins: hold out as little as possible.
+  assert.equal(checkableThreshold([1e17, 1e18, 2e18, 1e19]), 2e18);
+  assert.equal(checkableThreshold([1e18, 2e18, 4e18]), null);
+  assert.equal(checkableThreshold([1e18, 1e19]), null, "two budgets: nothing left to fit on");
+  assert.equal(checkableThreshold([1e18, 2e18, 5e18], 2.5), 2e18);
 });
