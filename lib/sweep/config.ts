@@ -114,7 +114,7 @@ export const SweepConfigSchema = z.object({
   table_budgets: z.array(FlopsSchema).max(64).optional(),
   /**
    * Hold out every budget above this (FLOPs), refit on the rest and score the forecast of each
-   * held-out optimum; default: the budgets above a gap of ≥ 3× (with ≥ 3 budgets below it);
+   * held-out optimum; default: the budgets above a gap of ≥ 3× (with ≥ 2 budgets below it);
    * `false` holds out nothing.
    */
   hold_out_above: z.union([FlopsSchema, z.literal(false)]).optional(),

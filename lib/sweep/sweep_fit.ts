@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { type FitResult, fitScalingLaws } from "../fit/mod.ts";
+import { checkableThreshold, type FitResult, fitScalingLaws } from "../fit/mod.ts";
 import type { PlotRun } from "./plots.ts";
 import type { ResultRecord } from "./results.ts";
 
@@ -29,7 +29,7 @@ export interface FitSweepInput {
   entropyNats?: number;
   /**
    * Hold out every budget above this (FLOPs) and forecast it; `undefined` detects a budget ≥ 3×
-   * above the ones below it ({@linkcode heldOutThreshold}); `null` holds out nothing.
+   * above the ones below it (the fitter's `checkableThreshold`); `null` holds out nothing.
    */
   holdOutAbove?: number | null;
 }
@@ -56,13 +56,7 @@ export interface SweepFit {
  */
 export const E_COLLAPSED_NATS = 0.01;
 
-/** A budget this many times above every budget below it is held out and forecast. */
-export const HOLD_OUT_RATIO = 3;
-
-/** Fewest budgets a held-out check fits on (Approach 2's power laws need a few optima). */
-export const MIN_TRAIN_BUDGETS = 3;
-
-/** The loss error (percent) and N_opt interval the default study's forecast check targets. */
+/** The loss error (percent) the default study's forecast check targets. */
 export const FORECAST_TARGETS = { lossErrorPct: 1 } as const;
 
 /**
@@ -73,24 +67,6 @@ export const FORECAST_TARGETS = { lossErrorPct: 1 } as const;
  */
 export function budgetLabel(flops: number): string {
   return flops.toExponential();
-}
-
-/**
- * Where a study's held-out check starts: the highest gap of at least {@linkcode HOLD_OUT_RATIO}×
- * between consecutive budgets with at least {@linkcode MIN_TRAIN_BUDGETS} budgets below it; the
- * threshold is the gap's geometric middle, so every point of the budget below stays in the fit.
- *
- * @param budgets The swept budgets (FLOPs).
- * @returns The threshold (FLOPs), or `null` when no budget stands that far above the others.
- */
-export function heldOutThreshold(budgets: readonly number[]): number | null {
-  const sorted = [...new Set(budgets)].sort((a, b) => a - b);
-  for (let i = sorted.length - 1; i >= MIN_TRAIN_BUDGETS; i--) {
-    if (sorted[i]! >= HOLD_OUT_RATIO * sorted[i - 1]!) {
-      return Math.sqrt(sorted[i]! * sorted[i - 1]!);
-    }
-  }
-  return null;
 }
 
 /**
@@ -119,7 +95,7 @@ export function fitSweep(input: FitSweepInput): SweepFit {
   const trained = new Set(runs.map((r) => r.budget));
   const swept = input.budgets.filter((b) => trained.has(budgetLabel(b)));
   const holdOutAbove = input.holdOutAbove === undefined
-    ? heldOutThreshold(swept)
+    ? checkableThreshold(swept)
     : input.holdOutAbove;
   const request = {
     points: runs.map((r) => ({ N: r.N, D: r.D, loss: r.loss, C: r.C, budget: r.budget })),

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { configFromCli, parseCliArgs } from "../../../lib/sweep/cli.ts";
 import { outputDir, PRESETS, resolveSweepConfig } from "../../../lib/sweep/config.ts";
-import { heldOutThreshold } from "../../../lib/sweep/sweep_fit.ts";
+import { checkableThreshold } from "../../../lib/fit/mod.ts";
 import { getDataset } from "../../../data/mod.ts";
 
 Deno.test("resolveSweepConfig() defaults to the gpt-synthetic preset with documented defaults", () => {
@@ -89,8 +89,8 @@ Deno.test("--adaptive turns on adaptive rounds with the defaults, keeping a swee
 
 Deno.test("the default study is a proof: ≥ 4 fitted budgets over ≥ 10× and one held out ≥ 10× above", () => {
   const config = resolveSweepConfig();
-  const threshold = heldOutThreshold(config.budgets)!;
-  const fitted = config.budgets.filter((b) => b < threshold);
+  const threshold = checkableThreshold(config.budgets)!;
+  const fitted = config.budgets.filter((b) => b <= threshold);
   const held = config.budgets.filter((b) => b > threshold);
   assert.ok(fitted.length >= 4, `${fitted.length} fitted budgets`);
   assert.ok(Math.max(...fitted) / Math.min(...fitted) >= 10 * (1 - 1e-12));
