@@ -114,6 +114,18 @@ export function resolvePlan(data: PlanData, resolveDataset: DatasetResolver): Tr
  */
 const STEP_FLOOR_SLACK = 1e-9;
 
+/**
+ * The whole optimiser steps a sample count buys: ⌊samples / batch + 10⁻⁹⌋ (the slack keeps a budget
+ * of exactly k steps from losing one to float rounding). The sweep planner plans with this too.
+ *
+ * @param samples Samples wanted (fractional: budget / FLOPs per sample).
+ * @param batchSize Samples per step.
+ * @returns Steps (may be 0).
+ */
+export function wholeSteps(samples: number, batchSize: number): number {
+  return Math.floor(samples / batchSize + STEP_FLOOR_SLACK);
+}
+
 /** Held-out split names tried in order when the request names none. */
 const EVAL_SPLITS = ["validation", "val", "test"];
 
@@ -191,7 +203,7 @@ export function planTraining(request: TrainRequest, options: PlanOptions): Train
     : budget.kind === "samples"
     ? budget.value
     : budget.value / tokensPerSample;
-  const steps = Math.floor(samplesWanted / batchSize + STEP_FLOOR_SLACK);
+  const steps = wholeSteps(samplesWanted, batchSize);
   if (steps < 1) {
     throw new TrainInputError(
       `budget.${budget.kind}`,

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { loadConfig } from "../../lib/service/config.ts";
 import { createApp } from "../../routes/mod.ts";
+import { DEFAULT_BATCH_SIZE } from "../../lib/train/request.ts";
 
 const app = createApp({ config: loadConfig({}) });
 
@@ -24,7 +25,12 @@ Deno.test("POST /v1/plan returns snapped grids whose points carry a train reques
       assert.equal(p.request.family, "gpt");
       assert.equal(p.request.size, p.size);
       assert.deepEqual(p.request.budget, { flops: grid.budget_flops });
-      assert.ok(p.flops <= grid.budget_flops && grid.budget_flops - p.flops < p.flops_per_sample);
+      // Whole steps of the trainer's default batch (no hyper.batch_size given), as it trains them.
+      assert.equal(p.samples % DEFAULT_BATCH_SIZE, 0);
+      assert.ok(
+        p.flops <= grid.budget_flops &&
+          grid.budget_flops - p.flops < DEFAULT_BATCH_SIZE * p.flops_per_sample,
+      );
     }
   }
 });
