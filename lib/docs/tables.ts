@@ -47,18 +47,29 @@ export function envVarsTable(): string {
 /** One flag line of the usage text: `  --name ARG   description` (or `-h, --help  …`). */
 const FLAG_LINE = /^ {2}((?:-\w, )?--[\w-]+(?: [^\s].*?)?)\s{2,}(\S.*)$/;
 
+/** A continuation of the previous flag's meaning: a line indented past the flag column. */
+const CONTINUATION_LINE = /^ {6,}(\S.*)$/;
+
 /**
- * The sweep CLI's flags table, read from its usage text: each `  --flag ARG   meaning` line.
+ * The sweep CLI's flags table, read from its usage text: each `  --flag ARG   meaning` line,
+ * with the more-indented lines under it joined to its meaning.
  *
  * @param usage The usage text. @default the CLI's `USAGE`
  * @returns A markdown table.
  */
 export function sweepFlagsTable(usage: string = USAGE): string {
   const rows: string[][] = [];
+  let last: string[] | undefined;
   for (const line of usage.split("\n")) {
     const match = FLAG_LINE.exec(line);
-    if (match === null) continue;
-    rows.push([`\`${match[1]!.trim()}\``, escapeCell(match[2]!.trim())]);
+    if (match !== null) {
+      last = [`\`${match[1]!.trim()}\``, escapeCell(match[2]!.trim())];
+      rows.push(last);
+      continue;
+    }
+    const more = CONTINUATION_LINE.exec(line);
+    if (more !== null && last !== undefined) last[1] += " " + escapeCell(more[1]!.trim());
+    else last = undefined;
   }
   return markdownTable(["flag", "meaning"], rows);
 }

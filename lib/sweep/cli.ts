@@ -38,9 +38,8 @@ and report.html into the output directory. Rerun the same command to resume.
   --timeout S             per-point timeout in seconds (default 3600)
   --bootstrap N           bootstrap resamples (default 200)
   --seed N                training and bootstrap seed (default 0)
-  --adaptive              train in rounds: re-centre curves without a minimum, then add the
-                          budget that most narrows N_opt at the target (see "adaptive" in
-                          the sweep file); resumable like the rest
+  --adaptive              train in rounds until every budget brackets its optimum
+                          (docs/adaptive_study.md)
   --mock                  losses from a known law plus noise, instantly
   --plan                  print and write the plan only
   -h, --help              this text
@@ -271,7 +270,7 @@ export async function main(args: string[]): Promise<number> {
     });
     if (request.planOnly) return 0;
     if (controller.signal.aborted) return 130;
-    return (outcome.run?.failed.length ?? 0) > 0 ? 1 : 0;
+    return (outcome.run?.failed.length ?? 0) > 0 || outcome.fitError !== undefined ? 1 : 0;
   } catch (error) {
     console.error(`sweep: ${(error as Error).message}`);
     return 1;

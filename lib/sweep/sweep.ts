@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { FitInputError } from "../fit/mod.ts";
 import type { DatasetInfo } from "../../data/types.ts";
 import { outputDir, type SweepConfig } from "./config.ts";
 import type { SweepFamily } from "../plan/family.ts";
@@ -67,6 +68,8 @@ export interface SweepOutcome {
   trainS?: number;
   /** Adaptive rounds (round 0 = the planned grids), when the study is adaptive. */
   rounds?: RoundRecord[];
+  /** Why the finished points could not be fitted, when they could not. */
+  fitError?: string;
 }
 
 /**
@@ -161,15 +164,27 @@ export async function runSweep(
   for (const f of run.failed) write(`failed: ${f.key}: ${f.error}\n`);
 
   const records = studyRecords(allGrids, log.records.values());
-  const { sweep, summary } = await reportStudy(config, env, {
-    dir,
-    records,
-    grids: allGrids,
-    write,
-    ...(config.adaptive === undefined
-      ? {}
-      : { rounds: formatRounds(rounds, stop, env.family.sizeParam) }),
-  });
+  let reported;
+  try {
+    reported = await reportStudy(config, env, {
+      dir,
+      records,
+      grids: allGrids,
+      write,
+      ...(config.adaptive === undefined
+        ? {}
+        : { rounds: formatRounds(rounds, stop, env.family.sizeParam) }),
+    });
+  } catch (error) {
+    if (!(error instanceof FitInputError)) throw error;
+    // The trained points are kept; only the fit is refused (too few budgets, no falling loss…).
+    write(
+      `cannot fit the study: ${error.message}\n` +
+        `(its ${records.length} points are kept in ${dir}/results.jsonl)\n`,
+    );
+    return { dir, grids: allGrids, run, trainS, rounds, fitError: error.message };
+  }
+  const { sweep, summary } = reported;
   return { dir, grids: allGrids, run, sweep, checks: sweep.checks, summary, trainS, rounds };
 }
 

@@ -24,6 +24,16 @@ Deno.test("sweepFlagsTable() reads every flag of the usage text", () => {
   assert.match(sweepFlagsTable(), /`--budgets C1,C2,\.\.\.`/);
 });
 
+Deno.test("sweepFlagsTable() joins a meaning's continuation lines to it", () => {
+  const usage =
+    "  --adaptive    train in rounds\n                (see docs)\n  --mock        instantly\n";
+  assert.equal(
+    sweepFlagsTable(usage),
+    "| flag | meaning |\n| --- | --- |\n| `--adaptive` | train in rounds (see docs) |\n" +
+      "| `--mock` | instantly |",
+  );
+});
+
 Deno.test("replaceGenerated() rewrites only the named section, and says when one is missing", () => {
   const doc = "a\n<!-- generated:x -->\nold\n<!-- /generated:x -->\nb\n";
   assert.equal(
