@@ -228,34 +228,6 @@ export function libraryProblem(error: unknown): ProblemError | undefined {
   );
 }
 
-/**
- * Limit names by the request field a bare numeric `limit` member was raised for. Library errors
- * name their limits themselves ({@linkcode FlopsFitError}); only a handler's own
- * `ProblemError` with a number still needs this (routes/fit.ts's size checks).
- */
-const LIMIT_NAME_BY_FIELD: Record<string, string> = {
-  body: "max_body_bytes",
-  "(body)": "max_body_bytes",
-  points: "max_fit_points",
-  bootstrap: "max_bootstrap",
-};
-
-/**
- * Give a bare numeric `limit` member (`"limit": 20000`) its name, so every problem carries
- * `limit: { name, value }`: the name comes from the field (`points` → `max_fit_points`), or is
- * `<field>_limit` for a limit that is not configurable.
- *
- * @param problem A problem whose `limit` is a number.
- * @returns The `{ name, value }` member.
- */
-export function namedLimit(problem: Problem): { name: string; value: number } {
-  const field = typeof problem.field === "string" ? problem.field : "request";
-  return {
-    name: LIMIT_NAME_BY_FIELD[field] ?? `${field.replace(/\W+/g, "_")}_limit`,
-    value: problem.limit as number,
-  };
-}
-
 /** Status of a request whose client went away (nginx's convention; nobody reads it once gone). */
 export const CLIENT_CLOSED_STATUS = 499;
 
@@ -341,7 +313,6 @@ export function problemResponse(c: Context, error: unknown): Response {
       detail: "The server failed to handle this request.",
     };
   }
-  if (typeof problem.limit === "number") problem = { ...problem, limit: namedLimit(problem) };
   const instance = c.req.path;
   const body = JSON.stringify({ ...problem, instance });
   return new Response(body, {

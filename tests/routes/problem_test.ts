@@ -73,25 +73,6 @@ Deno.test("problemResponse() answers 400 for a handler's failed JSON body parse"
   assert.equal((await res.json()).detail, "The request body is not valid JSON.");
 });
 
-Deno.test("problemResponse() names a bare numeric limit member after its field", async () => {
-  const app = new Hono();
-  app.get("/points", () => {
-    throw new ProblemError({ title: "x", status: 413, field: "points", limit: 10 });
-  });
-  app.get("/grid", () => {
-    throw new ProblemError({ title: "x", status: 422, field: "multistart", limit: 250 });
-  });
-  app.onError((e, c) => problemResponse(c, e));
-  assert.deepEqual((await (await app.request("/points")).json()).limit, {
-    name: "max_fit_points",
-    value: 10,
-  });
-  assert.deepEqual((await (await app.request("/grid")).json()).limit, {
-    name: "multistart_limit",
-    value: 250,
-  });
-});
-
 Deno.test("libraryProblem() maps every library error by one table: type, title, status, field, limit, Retry-After", () => {
   const busy = libraryProblem(
     new BusyError("full.", { limit: "max_queued_fits", value: 64, retryAfterS: 1 }),
