@@ -29,11 +29,10 @@
  *
  * @module
  */
-import { checkBatchOptions } from "./order.ts";
+import { generatedTextDataset } from "./generated_text.ts";
 import { mixSeed, rng } from "./random.ts";
-import { contextOf, DEFAULT_CONTEXT, textBatches } from "./text_source.ts";
-import { BYTE_TOKENIZER, BYTE_VOCAB_SIZE } from "./tokenizer.ts";
-import type { Batch, BatchOptions, Dataset, DatasetInfo } from "./types.ts";
+import { BYTE_VOCAB_SIZE } from "./tokenizer.ts";
+import type { Dataset } from "./types.ts";
 
 /** Parameters of a quanta source. */
 export interface QuantaSpec {
@@ -57,9 +56,6 @@ export const DEFAULT_QUANTA: QuantaSpec = {
   sharpness: 3,
   seed: 20240601,
 };
-
-/** Sequences per split (generated from their index, so any number costs nothing to hold). */
-export const QUANTA_SPLITS: Record<string, number> = { train: 1 << 20, validation: 1 << 14 };
 
 /** A drawn source: key probabilities, answers and entropies. */
 export interface QuantaTable {
@@ -258,42 +254,19 @@ export function createQuantaText(options: QuantaTextOptions = {}): QuantaDataset
     seed: options.seed ?? DEFAULT_QUANTA.seed,
   };
   const table = buildQuantaTable(spec);
-  const name = options.name ?? "synthetic-quanta";
-  const info: DatasetInfo = {
-    name,
-    description: `Zipf mixture of ${spec.keys} key→value quanta (records "key value", ` +
+  const dataset = generatedTextDataset({
+    name: options.name ?? "synthetic-quanta",
+    seed: spec.seed,
+    description: () =>
+      `Zipf mixture of ${spec.keys} key→value quanta (records "key value", ` +
       `key frequency ∝ k^-${spec.zipf}, ${spec.values} values, sharpness ${spec.sharpness}, seed ` +
       `${spec.seed}); entropy rate ${table.entropyRate.toFixed(4)} nats/token (keys ` +
       `${table.keyEntropy.toFixed(4)}, values ${table.valueEntropy.toFixed(4)}), the floor at ` +
       `every even context.`,
-    modality: "text",
-    splits: Object.fromEntries(
-      Object.entries(QUANTA_SPLITS).map((
-        [split, n],
-      ) => [split, { examples: n, tokens: n * DEFAULT_CONTEXT }]),
-    ),
-    text: { tokenizer: BYTE_TOKENIZER, vocab_size: BYTE_VOCAB_SIZE },
-    license: "Generated (no licence needed)",
-    entropy_nats: table.entropyRate,
-  };
-  const splitSalt: Record<string, number> = { train: 1, validation: 2 };
-  return {
-    info,
-    table,
-    isReady: () => Promise.resolve(true),
-    prepare: () => Promise.resolve(),
-    async *batches(options: BatchOptions): AsyncIterableIterator<Batch> {
-      checkBatchOptions(name, Object.keys(info.splits), options);
-      const context = contextOf(options);
-      const salt = splitSalt[options.split]!;
-      const source = {
-        count: QUANTA_SPLITS[options.split]!,
-        fill: (index: number, out: Int32Array) =>
-          sampleQuanta(table, mixSeed(spec.seed, salt, index), out),
-      };
-      yield* textBatches(source, context, options);
-    },
-  };
+    entropyNats: () => table.entropyRate,
+    sample: (seed, out) => sampleQuanta(table, seed, out),
+  });
+  return { ...dataset, table };
 }
 
 /** The registered quanta source ({@linkcode DEFAULT_QUANTA}), the default study's data. */

@@ -21,7 +21,7 @@ import {
   studyRecords,
   type SweepOutcome,
 } from "../sweep/sweep.ts";
-import { errorText, type OpenQueue, openQueue } from "./db.ts";
+import { errorText, type OpenQueue, openQueue, sleep } from "./db.ts";
 import { attachStudy, type JobPolicy, type PointRow, readPoints, studyJobs } from "./store.ts";
 
 /** Options of {@linkcode runQueuedSweep} and {@linkcode printQueueStatus}. */
@@ -418,16 +418,4 @@ export function formatStatus(
     `${counts.failed} failed` +
     (rows.length < planned ? ` (${planned - rows.length} of the plan not enqueued yet)` : "");
   return [head, ...lines].join("\n") + "\n";
-}
-
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      signal?.removeEventListener("abort", done);
-      resolve();
-    }
-    signal?.addEventListener("abort", done, { once: true });
-  });
 }
