@@ -229,6 +229,13 @@ Deno.test("POST /v1/fit refuses every kind of bad input with a 4xx problem namin
       /limit of 10000/,
       "bootstrap",
     ],
+    [
+      JSON.stringify({ points: POINTS, form: "kaplan" }),
+      "application/json",
+      422,
+      /"additive" or "joint"/,
+      "form",
+    ],
     ["{not json", "application/json", 400, /not valid JSON/],
     ["N,D\n1,2\n", "text/csv", 422, /lacks column "loss"/, "csv line 1"],
     ["N,D,loss\n1,2,3\n4,x,6\n", "text/csv", 422, /line 3, column D/, "csv line 3 column D"],
@@ -359,6 +366,9 @@ Deno.test("POST /v1/fit is in /openapi.json with its request and response schema
   assert.equal(request.huber_delta.default, 1e-3);
   assert.equal(request.sensitivity.default, true);
   assert.deepEqual(request.bootstrap_method.enum, ["residual", "points"]);
+  assert.deepEqual(request.form.enum, ["additive", "joint"]);
+  assert.equal(request.form.default, "additive");
+  assert.ok(schemas.ParametricResult.properties.gamma);
   assert.equal(request.backtest.anyOf.length, 2);
   assert.deepEqual(Object.keys(schemas.EConstraint.properties), ["fixed", "min", "max"]);
   const query = op.parameters.map((p: { name: string }) => p.name);
