@@ -314,7 +314,7 @@ function fitOrThrow(opts: FitOptions, limits: FitLimits): FitResult {
     table,
     // The check leads whenever one was asked for: the table's worth is how well it held.
     markdown: (backtest === null ? "" : renderBacktestMarkdown(backtest, opts.confidence) + "\n") +
-      renderMarkdown(table, opts.confidence) +
+      renderMarkdown(table, opts.confidence, { form: fit.form }) +
       (sensitivity === null ? "" : "\n" + renderSensitivityMarkdown(sensitivity)),
     warnings,
     backtest,

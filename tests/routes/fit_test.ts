@@ -128,6 +128,11 @@ Deno.test("POST /v1/fit takes CSV with options in the query, and answers markdow
   assert.match(text, /\| 3\.00e\+18 \| 3\.0 \| 3 \| /);
   assert.ok(text.indexOf("### Approach 3") > text.indexOf("### Held-out"));
   assert.match(text, /### Leave-one-budget-out[^]*\| 2 \| 3\.00e\+18 \| /);
+  const joint = await post(CSV, "text/csv", "/v1/fit?bootstrap=0&sensitivity=false&form=joint");
+  assert.equal(joint.status, 200);
+  const jfit = await joint.json();
+  assert.equal(jfit.parametric.form, "joint");
+  assert.match(jfit.markdown, /### Approach 3 \(parametric fit, joint form L = E \+ \(A\/N\^α/);
 });
 
 Deno.test("POST /v1/fit refuses every kind of bad input with a 4xx problem naming it", async () => {
