@@ -15,21 +15,19 @@ export {
   parsePointsCsv,
 } from "./lib/fit/mod.ts";
 export type { FitLimits, FitRequest, FitResult } from "./lib/fit/mod.ts";
-export {
-  checkLimit,
-  checkTrainingLimits,
-  LimitExceededError,
-  limitsOf,
-} from "./lib/service/limits.ts";
+export { fieldPath, FlopsFitError, LimitExceededError } from "./lib/errors.ts";
+export type { FlopsFitErrorOptions, LimitInfo } from "./lib/errors.ts";
+export { checkLimit, checkTrainingLimits, limitsOf } from "./lib/service/limits.ts";
 export type { LimitName, Limits } from "./lib/service/limits.ts";
+export { runTrainingInWorker, TrainingPool } from "./lib/service/training_pool.ts";
 export {
-  runTrainingInWorker,
-  TrainingBusyError,
-  TrainingCancelledError,
-  TrainingFailedError,
-  TrainingPool,
-  TrainingUnavailableError,
-} from "./lib/service/training_pool.ts";
+  BusyError,
+  CancelledError,
+  DeadlineError,
+  UnavailableError,
+  WorkerFailedError,
+} from "./lib/service/pool_errors.ts";
+export type { FailureKind } from "./lib/service/pool_errors.ts";
 export type { TrainerRef, TrainingPoolOptions } from "./lib/service/training_pool.ts";
 export { JobPool } from "./lib/service/job_pool.ts";
 export { startServer } from "./lib/service/server.ts";

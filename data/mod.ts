@@ -10,6 +10,7 @@ import { cifar10 } from "./cifar10.ts";
 import { UnknownDatasetError } from "./errors.ts";
 import { fashionMnist } from "./fashion_mnist.ts";
 import { localDataset, type LocalDatasetOptions } from "./local_files.ts";
+import { syntheticQuanta } from "./quanta.ts";
 import { syntheticImages } from "./synthetic_images.ts";
 import { syntheticText, syntheticTextOrder1, syntheticTextOrder3 } from "./synthetic_text.ts";
 import { tinyStories } from "./tinystories.ts";
@@ -29,6 +30,7 @@ const REGISTRY: readonly Dataset[] = [
   syntheticText,
   syntheticTextOrder1,
   syntheticTextOrder3,
+  syntheticQuanta,
   syntheticImages,
 ];
 

@@ -23,11 +23,9 @@ import {
   type MarkovSpec,
   sampleMarkov,
 } from "./markov.ts";
-import { checkBatchOptions } from "./order.ts";
-import { mixSeed } from "./random.ts";
-import { contextOf, DEFAULT_CONTEXT, textBatches } from "./text_source.ts";
-import { BYTE_TOKENIZER, BYTE_VOCAB_SIZE } from "./tokenizer.ts";
-import type { Batch, BatchOptions, Dataset, DatasetInfo } from "./types.ts";
+import { generatedTextDataset } from "./generated_text.ts";
+import { DEFAULT_CONTEXT } from "./text_source.ts";
+import type { Dataset } from "./types.ts";
 
 /** The default chain: order 2, 32 symbols, 4 successors per context, seed 20240601. */
 export const DEFAULT_SYNTHETIC_TEXT: MarkovSpec = {
@@ -35,12 +33,6 @@ export const DEFAULT_SYNTHETIC_TEXT: MarkovSpec = {
   order: 2,
   branching: 4,
   seed: 20240601,
-};
-
-/** Sequences per split (each generated from its index, so any number costs nothing to hold). */
-export const SYNTHETIC_TEXT_SPLITS: Record<string, number> = {
-  train: 1 << 20,
-  validation: 1 << 14,
 };
 
 /** Options of {@linkcode createSyntheticText}. */
@@ -73,10 +65,10 @@ export function createSyntheticText(options: SyntheticTextOptions = {}): Synthet
   // Drawn on first use: an order-3 chain's stationary distribution takes a few hundred ms.
   let drawn: MarkovChain | undefined;
   const chain = () => drawn ??= buildMarkovChain(spec);
-  const name = options.name ?? "synthetic-text";
-  const info: DatasetInfo = {
-    name,
-    get description() {
+  const dataset = generatedTextDataset({
+    name: options.name ?? "synthetic-text",
+    seed: spec.seed,
+    description: () => {
       const c = chain();
       return `Random order-${spec.order} Markov chain over ${spec.symbols} symbols ` +
         `(${spec.branching} successors per context, seed ${spec.seed}); entropy rate ` +
@@ -84,37 +76,13 @@ export function createSyntheticText(options: SyntheticTextOptions = {}): Synthet
         `${markovLossFloor(c, DEFAULT_CONTEXT).toFixed(4)}; unigram entropy ` +
         `${c.prefixEntropy[1]!.toFixed(4)}.`;
     },
-    modality: "text",
-    splits: Object.fromEntries(
-      Object.entries(SYNTHETIC_TEXT_SPLITS).map((
-        [split, n],
-      ) => [split, { examples: n, tokens: n * DEFAULT_CONTEXT }]),
-    ),
-    text: { tokenizer: BYTE_TOKENIZER, vocab_size: BYTE_VOCAB_SIZE },
-    license: "Generated (no licence needed)",
-    get entropy_nats() {
-      return chain().entropyRate;
-    },
-  };
-  const splitSalt: Record<string, number> = { train: 1, validation: 2 };
+    entropyNats: () => chain().entropyRate,
+    sample: (seed, out) => sampleMarkov(chain(), seed, out),
+  });
   return {
-    info,
+    ...dataset,
     get chain() {
       return chain();
-    },
-    isReady: () => Promise.resolve(true),
-    prepare: () => Promise.resolve(),
-    async *batches(options: BatchOptions): AsyncIterableIterator<Batch> {
-      checkBatchOptions(name, Object.keys(info.splits), options);
-      const context = contextOf(options);
-      const salt = splitSalt[options.split]!;
-      const c = chain();
-      const source = {
-        count: SYNTHETIC_TEXT_SPLITS[options.split]!,
-        fill: (index: number, out: Int32Array) =>
-          sampleMarkov(c, mixSeed(spec.seed, salt, index), out),
-      };
-      yield* textBatches(source, context, options);
     },
   };
 }

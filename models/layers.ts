@@ -11,13 +11,14 @@
 import * as tf from "@tensorflow/tfjs-core";
 import type { NamedVariable } from "./family.ts";
 import {
-  gelu as fusedGelu,
+  gelu,
   hasFusedKernels,
   layerNorm as fusedLayerNorm,
+  oneHotFloat,
   softmax as fusedSoftmax,
   softmaxCrossEntropy,
-} from "../lib/kernels/fused.ts";
-import { fusedAttention, hasFusedAttention } from "../lib/kernels/attention.ts";
+} from "../lib/ops/fused.ts";
+import { fusedAttention, hasFusedAttention } from "../lib/ops/attention.ts";
 import { mulberry32 } from "../lib/random.ts";
 
 /** The argument type of `tf.customGrad`. */
@@ -173,7 +174,7 @@ export function createLinear(
  * @returns `(rows, out)`.
  */
 export function linear(x: tf.Tensor2D, p: LinearParams): tf.Tensor2D {
-  // On blas the bias is accumulated by the GEMM itself (lib/kernels/matmul.ts).
+  // On blas the bias is accumulated by the GEMM itself (lib/backend/blas/matmul.ts).
   if (hasFusedKernels()) {
     return tf.fused.matMul({ a: x, b: p.w as tf.Tensor2D, bias: p.b }) as tf.Tensor2D;
   }
@@ -213,23 +214,8 @@ export function createLayerNorm(
  * @returns `(rows, C)`.
  */
 export function layerNorm(x: tf.Tensor2D, p: LayerNormParams): tf.Tensor2D {
-  // One kernel forward and one backward where the backend has them (lib/kernels/fused.ts).
-  if (hasFusedKernels()) return fusedLayerNorm(x, p.g, p.b, LAYER_NORM_EPS) as tf.Tensor2D;
-  const mean = tf.mean(x, -1, true);
-  const centred = tf.sub(x, mean);
-  const variance = tf.mean(tf.square(centred), -1, true);
-  const normed = tf.mul(centred, tf.rsqrt(tf.add(variance, LAYER_NORM_EPS)));
-  return tf.add(tf.mul(normed, p.g), p.b);
-}
-
-/**
- * Exact GELU, x · Φ(x) = ½ · x · (1 + erf(x / √2)) — PyTorch's `F.gelu` default.
- * @param x Any shape.
- * @returns Same shape.
- */
-export function gelu(x: tf.Tensor): tf.Tensor {
-  if (hasFusedKernels()) return fusedGelu(x);
-  return tf.mul(tf.mul(x, 0.5), tf.add(1, tf.erf(tf.mul(x, Math.SQRT1_2))));
+  // One kernel forward and one backward where the backend has them (lib/ops/fused.ts).
+  return fusedLayerNorm(x, p.g, p.b, LAYER_NORM_EPS) as tf.Tensor2D;
 }
 
 /** Weights of a pre-LN transformer block. */
@@ -329,7 +315,7 @@ export interface AttentionShape {
  * @returns `(B·T, C)`, heads concatenated.
  */
 export function attention(qkv: tf.Tensor2D, shape: AttentionShape): tf.Tensor2D {
-  // One kernel forward and one backward where the backend has it (lib/kernels/attention.ts).
+  // One kernel forward and one backward where the backend has it (lib/backend/blas/attention.ts).
   if (hasFusedAttention()) return fusedAttention(qkv, shape);
   const { batch: b, tokens: t, heads: h } = shape;
   const c = qkv.shape[1] / 3;
@@ -372,17 +358,6 @@ export function block(x: tf.Tensor2D, p: BlockParams, shape: AttentionShape): tf
 }
 
 /**
- * One-hot rows as float32. (tfjs-backend-wasm 4.22's `OneHot` ignores the dtype argument and
- * writes int32 bits into a float32 tensor, so build int32 and cast.)
- * @param ids `(N)` int32 indices.
- * @param depth Columns.
- * @returns `(N, depth)` float32.
- */
-export function oneHotFloat(ids: tf.Tensor1D, depth: number): tf.Tensor2D {
-  return tf.cast(tf.oneHot(ids, depth), "float32") as tf.Tensor2D;
-}
-
-/**
  * Rows of `table` at `ids`, whose gradient is the scatter-add dtable[v] = Σ_{i : ids[i] = v} dy[i]:
  * one pass on blas, elsewhere written as a matmul onehot(ids)ᵀ @ dy — so it also runs on backends
  * lacking `UnsortedSegmentSum` (wasm).
@@ -400,7 +375,7 @@ export function embeddingLookup(table: tf.Tensor2D, ids: tf.Tensor1D): tf.Tensor
         value: tf.gather(t, ids),
         gradFunc: (dy: tf.Tensor2D, saved: tf.Tensor[]) => {
           const savedIds = saved[0] as tf.Tensor1D;
-          // blas has a one-pass scatter-add (lib/kernels/layout.ts).
+          // blas has a one-pass scatter-add (lib/backend/blas/layout.ts).
           if (hasFusedKernels()) return [tf.unsortedSegmentSum(dy, savedIds, vocab)];
           const oneHotT = tf.transpose(oneHotFloat(savedIds, vocab)); // (V, N)
           return [tf.matMul(oneHotT, dy)];
@@ -424,14 +399,8 @@ export function crossEntropy(
   labels: tf.Tensor1D,
   labelSmoothing = 0,
 ): tf.Scalar {
-  // One kernel forward and one backward where the backend has them (lib/kernels/fused.ts).
-  if (hasFusedKernels()) return softmaxCrossEntropy(logits, labels, labelSmoothing);
-  const classes = logits.shape[1];
-  const logProbs = tf.logSoftmax(logits, -1);
-  const nll = tf.neg(tf.sum(tf.mul(oneHotFloat(labels, classes), logProbs), -1));
-  if (labelSmoothing === 0) return tf.mean(nll);
-  const uniform = tf.neg(tf.mean(logProbs, -1));
-  return tf.mean(tf.add(tf.mul(nll, 1 - labelSmoothing), tf.mul(uniform, labelSmoothing)));
+  // One kernel forward and one backward where the backend has them (lib/ops/fused.ts).
+  return softmaxCrossEntropy(logits, labels, labelSmoothing);
 }
 
 /**

@@ -12,7 +12,6 @@ import { createRoute, z } from "@hono/zod-openapi";
 import {
   type Dataset,
   DataUnavailableError,
-  detokenize,
   getDataset,
   InvalidDataPathError,
   listDatasets,
@@ -24,7 +23,8 @@ import { PreparationTracker } from "../data/preparation.ts";
 import { takeExamples } from "../data/examples.ts";
 import type { Batch } from "../data/types.ts";
 import { type AppContext, createRouter } from "./context.ts";
-import { ProblemError, statusTitle } from "./problem.ts";
+import { problem } from "./problem.ts";
+import { BatchSchema, binaryResponse, jsonBody } from "./batch_encoding.ts";
 
 /** Most examples one `…/batches` request may ask for (more → 422 naming `limit`). */
 export const BATCH_LIMIT_CAP = 256;
@@ -94,21 +94,6 @@ const BatchQuery = z.object({
   }),
 });
 
-const BatchSchema = z.object({
-  dataset: z.string(),
-  split: z.string(),
-  seed: z.number().int(),
-  offset: z.number().int(),
-  count: z.number().int(),
-  kind: z.enum(["image", "text"]),
-  shape: z.array(z.number().int()),
-  images: z.array(z.number()).optional().openapi({ description: "Row-major NHWC, normalised." }),
-  labels: z.array(z.number().int()).optional(),
-  inputs: z.array(z.array(z.number().int())).optional(),
-  targets: z.array(z.array(z.number().int())).optional(),
-  texts: z.array(z.string()).optional().openapi({ description: "Inputs decoded (byte tokens)." }),
-}).openapi("Batch");
-
 const PrepareSchema = z.object({
   name: z.string(),
   ready: z.boolean(),
@@ -116,7 +101,7 @@ const PrepareSchema = z.object({
   progress: z.string().optional(),
 }).openapi("Preparation");
 
-const problem = { "application/problem+json": { schema: z.object({}).passthrough() } };
+const problemContent = { "application/problem+json": { schema: z.object({}).passthrough() } };
 
 const listRoute = createRoute({
   method: "get",
@@ -139,8 +124,8 @@ const getRoute = createRoute({
   request: { params: NameParam },
   responses: {
     200: { description: "Metadata.", content: { "application/json": { schema: DatasetSchema } } },
-    400: { description: "Malformed name or path traversal.", content: problem },
-    404: { description: "Unknown dataset.", content: problem },
+    400: { description: "Malformed name or path traversal.", content: problemContent },
+    404: { description: "Unknown dataset.", content: problemContent },
   },
 });
 
@@ -160,12 +145,12 @@ const batchesRoute = createRoute({
         "application/octet-stream": { schema: z.string().openapi({ format: "binary" }) },
       },
     },
-    400: { description: "Malformed name or path traversal.", content: problem },
-    404: { description: "Unknown dataset.", content: problem },
-    409: { description: "Not prepared yet: POST …/prepare first.", content: problem },
+    400: { description: "Malformed name or path traversal.", content: problemContent },
+    404: { description: "Unknown dataset.", content: problemContent },
+    409: { description: "Not prepared yet: POST …/prepare first.", content: problemContent },
     422: {
       description: "Unknown split, offset past the end, limit over the cap.",
-      content: problem,
+      content: problemContent,
     },
   },
 });
@@ -184,12 +169,15 @@ const prepareRoute = createRoute({
     },
     401: {
       description: "FLOPS_FIT_TOKEN is set and the bearer token is missing or wrong.",
-      content: problem,
+      content: problemContent,
     },
-    404: { description: "Unknown dataset, or a local file that does not exist.", content: problem },
+    404: {
+      description: "Unknown dataset, or a local file that does not exist.",
+      content: problemContent,
+    },
     503: {
       description: "Download failed or checksum mismatch (names URL, checksum, path).",
-      content: problem,
+      content: problemContent,
     },
   },
 });
@@ -203,13 +191,7 @@ const prepareRoute = createRoute({
 function toProblem(error: unknown): unknown {
   const detail = error instanceof Error ? error.message : String(error);
   const clientError = (status: number, field?: string) =>
-    new ProblemError({
-      type: "about:blank",
-      title: statusTitle(status),
-      status,
-      detail,
-      ...(field === undefined ? {} : { field }),
-    });
+    problem(status, detail, field === undefined ? {} : { field });
   if (error instanceof UnknownDatasetError) {
     return clientError(404, "name");
   }
@@ -226,11 +208,7 @@ function toProblem(error: unknown): unknown {
     return clientError(404, "name");
   }
   if (error instanceof DataUnavailableError) {
-    return new ProblemError({
-      type: "about:blank",
-      title: statusTitle(503),
-      status: 503,
-      detail,
+    return problem(503, detail, {
       url: error.url,
       expected_checksum: error.expected,
       manual_path: error.manualPath,
@@ -288,13 +266,11 @@ export function datasetRoutes(ctx: AppContext, registry: DatasetRegistry = defau
         throw toProblem(new UnknownSplitError(info.name, split, Object.keys(info.splits)));
       }
       if (q.offset >= size) {
-        throw new ProblemError({
-          type: "about:blank",
-          title: statusTitle(422),
-          status: 422,
-          detail: `offset ${q.offset} is past the end of split ${split} (${size} examples).`,
-          field: "offset",
-        });
+        throw problem(
+          422,
+          `offset ${q.offset} is past the end of split ${split} (${size} examples).`,
+          { field: "offset" },
+        );
       }
       const count = Math.min(q.limit, size - q.offset);
       let merged: Batch;
@@ -337,63 +313,4 @@ export function datasetRoutes(ctx: AppContext, registry: DatasetRegistry = defau
       };
       return done ? c.json(body, 200) : c.json(body, 202);
     });
-}
-
-function rows(flat: Int32Array, width: number): number[][] {
-  return Array.from(
-    { length: flat.length / width },
-    (_, r) => Array.from(flat.subarray(r * width, (r + 1) * width)),
-  );
-}
-
-function jsonBody(batch: Batch) {
-  if (batch.kind === "image") {
-    return {
-      kind: "image" as const,
-      shape: [...batch.shape],
-      images: Array.from(batch.images),
-      labels: Array.from(batch.labels),
-    };
-  }
-  const width = batch.shape[1];
-  const inputs = rows(batch.inputs, width);
-  return {
-    kind: "text" as const,
-    shape: [...batch.shape],
-    inputs,
-    targets: rows(batch.targets, width),
-    texts: inputs.map((r) => detokenize(r)),
-  };
-}
-
-function binaryResponse(
-  batch: Batch,
-  head: { dataset: string; split: string; seed: number; offset: number; count: number },
-): Response {
-  const arrays: [string, Float32Array | Int32Array, number[]][] = batch.kind === "image"
-    ? [["images", batch.images, [...batch.shape]], ["labels", batch.labels, [batch.shape[0]]]]
-    : [["inputs", batch.inputs, [...batch.shape]], ["targets", batch.targets, [...batch.shape]]];
-  const body = new Uint8Array(arrays.reduce((a, [, x]) => a + x.byteLength, 0));
-  let o = 0;
-  for (const [, x] of arrays) {
-    // Typed arrays are platform-endian; every platform Deno ships on is little-endian.
-    body.set(new Uint8Array(x.buffer, x.byteOffset, x.byteLength), o);
-    o += x.byteLength;
-  }
-  const describe = arrays.map(([name, x, shape]) =>
-    `${name}=${x instanceof Float32Array ? "float32" : "int32"}[${shape.join(",")}]`
-  ).join("; ");
-  return new Response(body, {
-    status: 200,
-    headers: {
-      "content-type": "application/octet-stream",
-      "x-batch-arrays": describe,
-      "x-batch-kind": batch.kind,
-      "x-batch-dataset": head.dataset,
-      "x-batch-split": head.split,
-      "x-batch-offset": String(head.offset),
-      "x-batch-count": String(head.count),
-      "x-batch-seed": String(head.seed),
-    },
-  });
 }

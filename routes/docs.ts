@@ -8,7 +8,7 @@
 import type { OpenAPIHono } from "@hono/zod-openapi";
 import swaggerUiDist from "swagger-ui-dist";
 import { SERVICE_VERSION } from "./health.ts";
-import { ProblemError } from "./problem.ts";
+import { problem } from "./problem.ts";
 
 /** Swagger UI files served under `/docs/`, with their media types. */
 const ASSETS: Record<string, string> = {
@@ -60,11 +60,7 @@ export function mountDocs(app: OpenAPIHono): void {
     const name = c.req.param("asset");
     const type = ASSETS[name];
     if (type === undefined) {
-      throw new ProblemError({
-        title: "Not found",
-        status: 404,
-        detail: `No docs asset named ${name}.`,
-      });
+      throw problem(404, `No docs asset named ${name}.`);
     }
     let bytes = cache.get(name);
     if (bytes === undefined) {

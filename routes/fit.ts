@@ -4,8 +4,8 @@
  * The route only validates and translates: size limits first (body bytes, point
  * count — both 413 naming the limit, before any per-point validation), then the zod
  * schema (422 naming the field) — the one validation of the request — then
- * {@linkcode fitParsed} on a fit worker with the parsed options, whose
- * {@linkcode FitInputError}s become problem+json. `?format=markdown` or
+ * {@linkcode fitParsed} on a fit worker with the parsed options, whose `FitInputError`s become
+ * problem+json. `?format=markdown` or
  * `Accept: text/markdown` answers the compute-optimal table as markdown.
  *
  * @module
@@ -13,7 +13,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import type { Context, MiddlewareHandler } from "hono";
 import {
-  FitInputError,
   type FitOptions,
   fitParsed,
   FitRequestSchema,
@@ -21,7 +20,8 @@ import {
   parsePointsCsv,
 } from "../lib/fit/mod.ts";
 import { type AppContext, createRouter } from "./context.ts";
-import { ProblemError, statusTitle, validationProblem } from "./problem.ts";
+import { problem, validationProblem } from "./problem.ts";
+import { LimitExceededError } from "../lib/errors.ts";
 
 /** Query of `POST /v1/fit`; the options after `format` apply to CSV bodies only. */
 export const FitQuerySchema = z.object({
@@ -111,49 +111,25 @@ function limitBody(ctx: AppContext): MiddlewareHandler {
     try {
       body = JSON.parse(text);
     } catch {
-      throw new ProblemError({
-        type: "about:blank",
-        title: statusTitle(400),
-        status: 400,
-        detail: "The request body is not valid JSON.",
-      });
+      throw problem(400, "The request body is not valid JSON.", { field: "(body)" });
     }
     const points = (body as { points?: unknown } | null)?.points;
     const maxPoints = ctx.config.maxFitPoints;
     if (Array.isArray(points) && points.length > maxPoints) {
-      throw tooLarge(
-        "points",
-        `${points.length} points exceed the limit of ${maxPoints} per fit (FLOPS_FIT_MAX_FIT_POINTS)`,
-        maxPoints,
-      );
+      throw new LimitExceededError({
+        name: "max_fit_points",
+        value: maxPoints,
+        actual: points.length,
+        field: "points",
+        status: 413,
+        message:
+          `${points.length} points exceed the limit of ${maxPoints} per fit (FLOPS_FIT_MAX_FIT_POINTS)`,
+      });
     }
     // Hand the parsed body to the validator so it is not parsed twice.
     c.req.bodyCache.json = Promise.resolve(body);
     await next();
   };
-}
-
-function tooLarge(field: string, detail: string, limit: number): ProblemError {
-  return new ProblemError({
-    type: "about:blank",
-    title: statusTitle(413),
-    status: 413,
-    detail,
-    field,
-    limit,
-  });
-}
-
-/** Turn the fitter's refusal into problem+json. */
-function fitProblem(error: FitInputError): ProblemError {
-  return new ProblemError({
-    type: "about:blank",
-    title: statusTitle(error.status),
-    status: error.status,
-    detail: error.message,
-    field: error.field,
-    ...(error.limit === undefined ? {} : { limit: error.limit }),
-  });
 }
 
 /** Build the request object from a CSV body and the query's options. */
@@ -191,13 +167,7 @@ function csvRequest(text: string, query: z.infer<typeof FitQuerySchema>, maxPoin
       // Points came from CSV: name the line and column rather than an array index.
       const where = `csv line ${lines[index]}` +
         (column === undefined ? "" : ` column ${String(column)}`);
-      throw new ProblemError({
-        type: "about:blank",
-        title: statusTitle(422),
-        status: 422,
-        detail: `${where}: ${issue.message}`,
-        field: where,
-      });
+      throw problem(422, `${where}: ${issue.message}`, { field: where });
     }
     throw validationProblem(parsed.error.issues, "query");
   }
@@ -221,45 +191,30 @@ export function fitRoutes(ctx: AppContext) {
     const type = c.req.header("content-type") ?? "";
     let request: FitOptions;
     if (/text\/csv/i.test(type)) {
-      try {
-        request = csvRequest(await c.req.text(), query, ctx.config.maxFitPoints);
-      } catch (error) {
-        throw error instanceof FitInputError ? fitProblem(error) : error;
-      }
+      request = csvRequest(await c.req.text(), query, ctx.config.maxFitPoints);
     } else {
       const optionKeys = Object.keys(query).filter((k) => k !== "format");
       if (optionKeys.length > 0) {
-        throw new ProblemError({
-          type: "about:blank",
-          title: statusTitle(422),
-          status: 422,
-          detail: `query ${optionKeys[0]}: with a JSON body, put options in the body`,
-          field: `query.${optionKeys[0]}`,
-        });
+        throw problem(
+          422,
+          `query ${optionKeys[0]}: with a JSON body, put options in the body`,
+          { field: `query.${optionKeys[0]}` },
+        );
       }
       // Parsed once by the route's zod validator; an omitted `bootstrap` stays undefined, so
       // the fitter can lower a default count and refuse an explicit one.
       const body: unknown = c.req.valid("json");
       if (typeof body !== "object" || body === null || !("points" in body)) {
-        throw new ProblemError({
-          type: "about:blank",
-          title: statusTitle(415),
-          status: 415,
-          detail: "Send the points as application/json or text/csv.",
-        });
+        throw problem(415, "Send the points as application/json or text/csv.");
       }
       request = body as FitOptions;
     }
-    let result;
-    try {
-      // On a fit worker, so this thread keeps answering while the fit runs (job_pool.ts).
-      result = await ctx.fitPool.run<ReturnType<typeof fitParsed>>("fitParsed", [
-        request,
-        { maxPoints: ctx.config.maxFitPoints, maxBootstrap: ctx.config.maxBootstrap },
-      ], { signal: c.req.raw.signal });
-    } catch (error) {
-      throw error instanceof FitInputError ? fitProblem(error) : error;
-    }
+    // On a fit worker, so this thread keeps answering while the fit runs (job_pool.ts); its
+    // FitInputError maps to problem+json like every library error (routes/problem.ts).
+    const result = await ctx.fitPool.run<ReturnType<typeof fitParsed>>("fitParsed", [
+      request,
+      { maxPoints: ctx.config.maxFitPoints, maxBootstrap: ctx.config.maxBootstrap },
+    ], { signal: c.req.raw.signal });
     if (wantsMarkdown(c, query.format)) {
       return c.body(result.markdown, 200, { "content-type": MARKDOWN });
     }

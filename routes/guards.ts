@@ -8,8 +8,14 @@ import type { Context, Hono, MiddlewareHandler } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { cors } from "hono/cors";
 import { methodNotAllowed } from "hono/method-not-allowed";
-import { LimitExceededError } from "../lib/service/limits.ts";
-import { PROBLEM_TYPES, ProblemError, problemResponse, statusTitle } from "./problem.ts";
+import { LimitExceededError } from "../lib/errors.ts";
+import {
+  CLIENT_CLOSED_STATUS,
+  isClientDisconnect,
+  problem,
+  PROBLEM_TYPES,
+  problemResponse,
+} from "./problem.ts";
 
 /**
  * Refuse bodies over `maxBytes` with a 413 naming `max_body_bytes`.
@@ -35,6 +41,31 @@ export function bodySizeLimit(maxBytes: number): MiddlewareHandler {
       });
     },
   });
+}
+
+/**
+ * Read a request's body before any handler does, so that a client that disconnects while
+ * sending it gets a 499 (its doing) rather than a 400 "malformed JSON" or a 500 from whichever
+ * handler read first (Deno's `BadResource: Cannot read body`). Handlers then read the cached body.
+ *
+ * @returns Hono middleware.
+ */
+export function readBodyFirst(): MiddlewareHandler {
+  return async function readBodyFirstMiddleware(c, next) {
+    if (c.req.raw.body !== null && !["GET", "HEAD", "OPTIONS"].includes(c.req.method)) {
+      try {
+        await c.req.arrayBuffer();
+      } catch (error) {
+        if (!isClientDisconnect(error) && !c.req.raw.signal.aborted) throw error;
+        throw problem(
+          CLIENT_CLOSED_STATUS,
+          "The client closed the connection before the request body arrived.",
+          { type: PROBLEM_TYPES.cancelled },
+        );
+      }
+    }
+    await next();
+  };
 }
 
 /**
@@ -83,22 +114,20 @@ export function bearerToken(token: string | undefined): MiddlewareHandler {
     const header = c.req.header("authorization");
     const match = header === undefined ? null : BEARER.exec(header);
     if (match === null) {
-      throw new ProblemError({
-        type: PROBLEM_TYPES.unauthorized,
-        title: statusTitle(401),
-        status: 401,
-        detail: "This endpoint needs an Authorization: Bearer <token> header (FLOPS_FIT_TOKEN).",
-        field: "authorization",
-      }, { "www-authenticate": 'Bearer realm="flops-fit"' });
+      throw problem(
+        401,
+        "This endpoint needs an Authorization: Bearer <token> header (FLOPS_FIT_TOKEN).",
+        { type: PROBLEM_TYPES.unauthorized, field: "authorization" },
+        { "www-authenticate": 'Bearer realm="flops-fit"' },
+      );
     }
     if (!(await constantTimeEqual(match[1]!, token))) {
-      throw new ProblemError({
-        type: PROBLEM_TYPES.unauthorized,
-        title: statusTitle(401),
-        status: 401,
-        detail: "The bearer token is not valid.",
-        field: "authorization",
-      }, { "www-authenticate": 'Bearer realm="flops-fit", error="invalid_token"' });
+      throw problem(
+        401,
+        "The bearer token is not valid.",
+        { type: PROBLEM_TYPES.unauthorized, field: "authorization" },
+        { "www-authenticate": 'Bearer realm="flops-fit", error="invalid_token"' },
+      );
     }
     await next();
   };
@@ -135,12 +164,12 @@ export function methodNotAllowedProblem(app: { routes: Hono["routes"] }): Middle
       const allow = methods.join(", ");
       return problemResponse(
         c,
-        new ProblemError({
-          type: "about:blank",
-          title: statusTitle(405),
-          status: 405,
-          detail: `${c.req.method} is not allowed on ${c.req.path}; allowed: ${allow}.`,
-        }, { allow }),
+        problem(
+          405,
+          `${c.req.method} is not allowed on ${c.req.path}; allowed: ${allow}.`,
+          {},
+          { allow },
+        ),
       );
     },
   });

@@ -4,7 +4,7 @@
  * @module
  */
 import { createRoute, z } from "@hono/zod-openapi";
-import { ensureBackend } from "../lib/backend/select.ts";
+import { probeBackend } from "../lib/backend/select.ts";
 import { limitsOf } from "../lib/service/limits.ts";
 import { AdapterReportSchema } from "../lib/train/request.ts";
 import { type AppContext, createRouter } from "./context.ts";
@@ -48,12 +48,15 @@ export const HealthSchema = z.object({
   }).openapi({ description: "The tfjs backend training runs on, and the GPU adapter seen." }),
 }).openapi("Health");
 
-/** The training backend as `/healthz` reports it (selecting it on first use). */
+/**
+ * The training backend as `/healthz` reports it: the one training workers select, found by a
+ * probe that starts nothing on this thread (no OpenBLAS load, no kernel build, no tfjs backend).
+ */
 async function backendReport(
   ctx: AppContext,
 ): Promise<z.infer<typeof HealthSchema>["backend"]> {
   try {
-    const b = await ensureBackend({ env: { FLOPS_FIT_BACKEND: ctx.config.backend } });
+    const b = await probeBackend({ env: { FLOPS_FIT_BACKEND: ctx.config.backend } });
     return {
       name: b.name,
       kind: b.kind,

@@ -20,9 +20,21 @@ import { datasetRoutes } from "./datasets.ts";
 import { familyRoutes } from "./families.ts";
 import { mountDocs } from "./docs.ts";
 import { fitRoutes } from "./fit.ts";
-import { bearerToken, bodySizeLimit, corsFor, methodNotAllowedProblem } from "./guards.ts";
+import {
+  bearerToken,
+  bodySizeLimit,
+  corsFor,
+  methodNotAllowedProblem,
+  readBodyFirst,
+} from "./guards.ts";
 import { healthRoutes } from "./health.ts";
-import { libraryProblem, ProblemError, problemResponse } from "./problem.ts";
+import {
+  isClientDisconnect,
+  libraryProblem,
+  problem,
+  ProblemError,
+  problemResponse,
+} from "./problem.ts";
 import { requestLog } from "./request_log.ts";
 
 import { planRoutes } from "./plan.ts";
@@ -94,7 +106,7 @@ export function createApp(options: AppOptions = {}): OpenAPIHono {
   };
   const log = options.log ?? ((line: string) => console.log(line));
   const app = new OpenAPIHono();
-  // Guards, outermost first: request id + access log, CORS, 405, auth, body size.
+  // Guards, outermost first: request id + access log, CORS, 405, auth, body size, body read.
   app.use(requestLog({ enabled: config.logRequests, write: log }));
   const cors = corsFor(config.corsOrigins);
   if (cors !== undefined) app.use(cors);
@@ -102,6 +114,7 @@ export function createApp(options: AppOptions = {}): OpenAPIHono {
   const auth = bearerToken(config.token);
   for (const path of PROTECTED_PATHS) app.use(path, auth);
   app.use(bodySizeLimit(config.maxBodyBytes));
+  app.use(readBodyFirst());
   app.route("/", datasetRoutes(ctx));
   app.route("/", healthRoutes(ctx));
   app.route("/", fitRoutes(ctx));
@@ -112,17 +125,12 @@ export function createApp(options: AppOptions = {}): OpenAPIHono {
   app.notFound((c) =>
     problemResponse(
       c,
-      new ProblemError({
-        type: "about:blank",
-        title: "Not found",
-        status: 404,
-        detail: `No route for ${c.req.method} ${c.req.path}.`,
-      }),
+      problem(404, `No route for ${c.req.method} ${c.req.path}.`),
     )
   );
   app.onError((error, c) => {
     const expected = error instanceof ProblemError || "getResponse" in error ||
-      libraryProblem(error) !== undefined;
+      libraryProblem(error) !== undefined || isClientDisconnect(error);
     if (!expected && config.logRequests) {
       // The error's class and first line only: no stack, no request data.
       log(JSON.stringify({

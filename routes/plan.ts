@@ -10,7 +10,7 @@ import { planSweep } from "../lib/plan/plan.ts";
 import { familyForSweep } from "../lib/plan/study.ts";
 import { ConfigError } from "../models/mod.ts";
 import { type AppContext, createRouter } from "./context.ts";
-import { ProblemError } from "./problem.ts";
+import { problem } from "./problem.ts";
 
 const Flops = z.number().positive().finite();
 
@@ -73,12 +73,7 @@ export function planRoutes(_ctx: AppContext) {
   return createRouter().openapi(route, (c) => {
     const body = c.req.valid("json");
     if (body.budgets === undefined && body.adaptive === undefined) {
-      throw new ProblemError({
-        title: "Invalid request",
-        status: 422,
-        detail: "Give budgets, adaptive results, or both.",
-        field: "budgets",
-      });
+      throw problem(422, "Give budgets, adaptive results, or both.", { field: "budgets" });
     }
     let family;
     try {
@@ -88,12 +83,7 @@ export function planRoutes(_ctx: AppContext) {
       });
     } catch (error) {
       const field = error instanceof ConfigError ? `model.${error.field}` : "family";
-      throw new ProblemError({
-        title: "Invalid request",
-        status: 422,
-        detail: (error as Error).message,
-        field,
-      });
+      throw problem(422, (error as Error).message, { field });
     }
     const template = {
       family,

@@ -10,19 +10,8 @@
 import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { z } from "zod";
-import {
-  JobCancelledError,
-  JobFailedError,
-  JobQueueFullError,
-  JobRejectedError,
-} from "../lib/service/job_pool.ts";
-import { LimitExceededError } from "../lib/service/limits.ts";
-import {
-  TrainingBusyError,
-  TrainingCancelledError,
-  TrainingFailedError,
-  TrainingUnavailableError,
-} from "../lib/service/training_pool.ts";
+import { fieldPath, FlopsFitError } from "../lib/errors.ts";
+import { WorkerFailedError } from "../lib/service/pool_errors.ts";
 
 /** Media type of every error body. */
 export const PROBLEM_CONTENT_TYPE = "application/problem+json";
@@ -113,21 +102,6 @@ export function statusTitle(status: number): string {
 }
 
 /**
- * Write a JSON pointer path as a readable field path: `["points", 3, "N"]` → `points[3].N`.
- *
- * @param path Path segments as zod reports them.
- * @returns The dotted path, or `(body)` for the root.
- */
-export function fieldPath(path: readonly PropertyKey[]): string {
-  let out = "";
-  for (const key of path) {
-    if (typeof key === "number") out += `[${key}]`;
-    else out += out === "" ? String(key) : `.${String(key)}`;
-  }
-  return out === "" ? "(body)" : out;
-}
-
-/**
  * Write path segments as an RFC 6901 JSON pointer fragment: `["points", 3]` → `#/points/3`.
  *
  * @param path Path segments.
@@ -159,14 +133,36 @@ export function validationProblem(
     ? `The request ${where} is invalid.`
     : `${where === "body" ? "" : `${where} `}${first.field}: ${first.detail}` +
       (errors.length > 1 ? ` (and ${issues.length - 1} more)` : "");
-  return new ProblemError({
-    type: "about:blank",
-    title: statusTitle(422),
-    status: 422,
-    detail,
-    ...(first === undefined ? {} : { field: first.field }),
-    errors,
-  });
+  return problem(422, detail, { ...(first === undefined ? {} : { field: first.field }), errors });
+}
+
+/**
+ * A problem document (by default `type: about:blank` and the status's standard title) — what
+ * handlers throw for a bad request that no library error describes.
+ *
+ * @param status HTTP status.
+ * @param detail What is wrong, naming the field.
+ * @param members Extension members (`field`, `limit`, …), or a `type`/`title` of its own.
+ * @param headers Extra response headers, e.g. `Retry-After`.
+ * @returns The error to throw.
+ *
+ * @example
+ * ```ts
+ * import { problem } from "./problem.ts";
+ * const err = problem(422, "offset 9 is past the end.", { field: "offset" });
+ * if (err.problem.title !== "Invalid request") throw new Error("unexpected");
+ * ```
+ */
+export function problem(
+  status: number,
+  detail: string,
+  members: Record<string, unknown> = {},
+  headers: Record<string, string> = {},
+): ProblemError {
+  return new ProblemError(
+    { type: "about:blank", title: statusTitle(status), ...members, status, detail },
+    headers,
+  );
 }
 
 /** Problem type URIs of the service's own failure classes (RFC 9457 §3.1.1). */
@@ -182,139 +178,89 @@ export const PROBLEM_TYPES = {
 } as const;
 
 /**
- * The problem document and headers for the library's own errors (limits, admission,
- * training failures), or `undefined` for anything else.
+ * The one table from the library's errors to problem documents: by error class name, the
+ * problem type and title (absent: `about:blank` and the status's title). Status, detail,
+ * `field`, `limit` and `Retry-After` come from the error itself ({@linkcode FlopsFitError}).
+ */
+const PROBLEM_TABLE: Record<string, { type: string; title?: string }> = {
+  LimitExceededError: { type: PROBLEM_TYPES.limit, title: "Limit exceeded" },
+  BusyError: { type: PROBLEM_TYPES.busy },
+  UnavailableError: { type: PROBLEM_TYPES.unavailable },
+  CancelledError: { type: PROBLEM_TYPES.cancelled },
+};
+
+/** Types and titles of a worker failure, by kind (a training's; a job's crash is a plain 500). */
+const WORKER_FAILURES = {
+  "out-of-memory": { type: PROBLEM_TYPES["out-of-memory"], title: "Training ran out of memory" },
+  invalid: { type: PROBLEM_TYPES.invalid, title: "Training request rejected" },
+  crashed: { type: PROBLEM_TYPES.crashed, title: "Training crashed" },
+} as const;
+
+/**
+ * The problem document and headers for the library's own errors (every
+ * {@linkcode FlopsFitError}: input errors, limits, admission, cancellation, worker failures),
+ * or `undefined` for anything else.
  *
  * @param error The thrown value.
  * @returns The problem+json error, or undefined.
  */
 export function libraryProblem(error: unknown): ProblemError | undefined {
-  if (error instanceof LimitExceededError) {
-    return new ProblemError({
-      type: PROBLEM_TYPES.limit,
-      title: error.status === 413 ? statusTitle(413) : "Limit exceeded",
-      status: error.status,
-      detail: error.message,
-      ...(error.field === undefined ? {} : { field: error.field }),
-      limit: {
-        name: error.limitName,
-        value: error.value,
-        ...(error.actual === undefined ? {} : { actual: error.actual }),
-      },
-    });
+  if (!(error instanceof FlopsFitError)) return undefined;
+  let entry: { type: string; title?: string } | undefined = PROBLEM_TABLE[error.name];
+  if (error instanceof WorkerFailedError) {
+    // A job that fails by its own refusal is a plain 4xx; a training's failures have types.
+    entry = error.subject === "training" ? WORKER_FAILURES[error.kind] : undefined;
   }
-  if (error instanceof JobQueueFullError) {
-    return new ProblemError({
-      type: PROBLEM_TYPES.busy,
-      title: statusTitle(429),
-      status: 429,
-      detail: error.message,
-      limit: { name: "max_queued_fits", value: error.queued },
-    }, { "retry-after": String(error.retryAfterS) });
-  }
-  if (error instanceof JobRejectedError) {
-    return new ProblemError({
-      // The job's extra members first, so they can never override the standard ones.
+  const status = error.status;
+  const title = status === 413 ? statusTitle(413) : entry?.title ?? statusTitle(status);
+  return new ProblemError(
+    {
+      // Extra members first, so they can never override the standard ones.
       ...error.extra,
-      type: "about:blank",
-      title: statusTitle(error.status),
-      status: error.status,
+      type: entry?.type ?? "about:blank",
+      title,
+      status,
       detail: error.message,
       ...(error.field === undefined ? {} : { field: error.field }),
-    });
-  }
-  if (error instanceof JobCancelledError) {
-    return new ProblemError({
-      type: PROBLEM_TYPES.cancelled,
-      title: statusTitle(499),
-      status: 499,
-      detail: error.message,
-    });
-  }
-  if (error instanceof JobFailedError) {
-    // A bug in the job, not the request: say so without internals.
-    return new ProblemError({
-      type: "about:blank",
-      title: statusTitle(500),
-      status: 500,
-      detail: "The computation failed unexpectedly; the server is unaffected.",
-    });
-  }
-  if (error instanceof TrainingBusyError) {
-    return new ProblemError({
-      type: PROBLEM_TYPES.busy,
-      title: statusTitle(429),
-      status: 429,
-      detail: error.message,
-      limit: { name: "max_concurrent_trainings", value: error.active },
-    }, { "retry-after": String(error.retryAfterS) });
-  }
-  if (error instanceof TrainingUnavailableError) {
-    return new ProblemError({
-      type: PROBLEM_TYPES.unavailable,
-      title: statusTitle(503),
-      status: 503,
-      detail: error.message,
-    }, { "retry-after": String(error.retryAfterS) });
-  }
-  if (error instanceof TrainingCancelledError) {
-    return new ProblemError({
-      type: PROBLEM_TYPES.cancelled,
-      title: statusTitle(499),
-      status: 499,
-      detail: error.message,
-    });
-  }
-  if (error instanceof TrainingFailedError) {
-    return new ProblemError({
-      // The trainer's extra members first, so they can never override the standard ones.
-      ...(error.workerError.extra ?? {}),
-      type: PROBLEM_TYPES[error.kind],
-      title: error.kind === "out-of-memory"
-        ? "Training ran out of memory"
-        : error.kind === "invalid"
-        ? "Training request rejected"
-        : "Training crashed",
-      status: error.status,
-      detail: error.message,
-      ...(error.workerError.field === undefined ? {} : { field: error.workerError.field }),
-    });
-  }
-  return undefined;
+      ...(error.limit === undefined ? {} : { limit: error.limit }),
+    },
+    error.retryAfterS === undefined ? {} : { "retry-after": String(error.retryAfterS) },
+  );
 }
 
-/** Limit names by the request field a bare numeric `limit` member was raised for. */
-const LIMIT_NAME_BY_FIELD: Record<string, string> = {
-  body: "max_body_bytes",
-  "(body)": "max_body_bytes",
-  points: "max_fit_points",
-  bootstrap: "max_bootstrap",
-  budget: "max_train_flops",
-  "budget.flops": "max_train_flops",
-  batch_size: "max_batch_size",
-};
+/** Status of a request whose client went away (nginx's convention; nobody reads it once gone). */
+export const CLIENT_CLOSED_STATUS = 499;
 
 /**
- * Give a bare numeric `limit` member (`"limit": 20000`) its name, so every problem carries
- * `limit: { name, value }`: the name comes from the field (`points` → `max_fit_points`), or is
- * `<field>_limit` for a limit that is not configurable.
+ * Whether a thrown value says the client disconnected while its body was being read: Deno's
+ * `BadResource: Cannot read body` / `Http: connection closed`, or an abort of the request signal.
  *
- * @param problem A problem whose `limit` is a number.
- * @returns The `{ name, value }` member.
+ * @param error The thrown value.
+ * @returns True for a client disconnect.
  */
-export function namedLimit(problem: Problem): { name: string; value: number } {
-  const field = typeof problem.field === "string" ? problem.field : "request";
-  return {
-    name: LIMIT_NAME_BY_FIELD[field] ?? `${field.replace(/\W+/g, "_")}_limit`,
-    value: problem.limit as number,
-  };
+export function isClientDisconnect(error: unknown): boolean {
+  if (error instanceof Deno.errors.BadResource || error instanceof Deno.errors.Interrupted) {
+    return true;
+  }
+  if (error instanceof Deno.errors.Http || error instanceof Deno.errors.ConnectionReset) {
+    return /connection|body|closed|reset/i.test(error.message);
+  }
+  if (error instanceof DOMException && error.name === "AbortError") return true;
+  // Hono wraps a failed body read in an HTTPException (400 "Malformed JSON…") with the cause.
+  if (error instanceof HTTPException && error.cause !== undefined) {
+    return isClientDisconnect(error.cause);
+  }
+  if (error instanceof Error && error.name === "BadResource") return true;
+  return error instanceof TypeError &&
+    /cannot read body|body.*(closed|aborted)/i.test(error.message);
 }
 
 /**
  * Build the problem+json response for any thrown value.
  *
  * - {@linkcode ProblemError}: its own document and headers.
- * - The library's limit, admission and training errors: see {@linkcode libraryProblem}.
+ * - The library's errors ({@linkcode FlopsFitError}): see {@linkcode libraryProblem}.
+ * - A client that disconnected while sending its body: 499.
  * - A JSON `SyntaxError` from reading a request body: 400.
  * - Hono's `HTTPException` (malformed JSON, body limit…): its status, with its message.
  * - Anything else: a bare 500 whose detail holds no internals.
@@ -345,6 +291,14 @@ export function problemResponse(c: Context, error: unknown): Response {
       detail: "The request body is not valid JSON.",
       field: "(body)",
     };
+  } else if (isClientDisconnect(error) || c.req.raw.signal.aborted) {
+    // The client went away while sending its body: its doing, not a server error.
+    problem = {
+      type: PROBLEM_TYPES.cancelled,
+      title: statusTitle(CLIENT_CLOSED_STATUS),
+      status: CLIENT_CLOSED_STATUS,
+      detail: "The client closed the connection before the request body arrived.",
+    };
   } else if (error instanceof HTTPException) {
     const status = error.status;
     const detail = /json/i.test(error.message) && status === 400
@@ -359,7 +313,6 @@ export function problemResponse(c: Context, error: unknown): Response {
       detail: "The server failed to handle this request.",
     };
   }
-  if (typeof problem.limit === "number") problem = { ...problem, limit: namedLimit(problem) };
   const instance = c.req.path;
   const body = JSON.stringify({ ...problem, instance });
   return new Response(body, {

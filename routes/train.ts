@@ -3,37 +3,31 @@
  * as one JSON document, or as a stream of progress events (`text/event-stream` or
  * `application/x-ndjson`) whose last event is the result.
  *
- * Every check (family, config divisibility, dataset, budget cap, memory) runs before training,
- * so bad input is a 4xx problem+json and never a half-run. The run itself goes through the
- * app's training pool (`lib/service/training_pool.ts`): at most K at once (the rest 429 with
- * `Retry-After`), each in its own Web Worker so this thread keeps answering, stopped at the
- * wall-time limit; a client that goes away terminates the worker, which frees all its memory.
+ * The request is planned once, on this thread — family, config divisibility, dataset, steps,
+ * micro-batch for the backend's memory, then the service's limits on the plan's exact cost — so
+ * bad input is a 4xx problem+json and never a half-run. The training worker trains that plan
+ * (`lib/service/train_entry.ts`). The run goes through the app's training pool
+ * (`lib/service/training_pool.ts`), which owns every deadline: at most K at once (the rest 429
+ * with `Retry-After`), each in its own Web Worker so this thread keeps answering, stopped at
+ * `timeout_s` (408) or the wall-time limit (422 `max_train_wall_s`); a client that goes away
+ * terminates the worker, which frees all its memory.
  *
  * @module
  */
 import { createRoute, z } from "@hono/zod-openapi";
-import { BackendError } from "../lib/backend/select.ts";
+import { probeBackend } from "../lib/backend/select.ts";
 import { registryResolver } from "../lib/train/datasets.ts";
-import { type DatasetResolver, TrainInputError } from "../lib/train/plan.ts";
+import { type DatasetResolver, planData, planTraining } from "../lib/train/plan.ts";
 import { TrainRequestSchema, TrainResultSchema } from "../lib/train/request.ts";
-import type { TrainRequest } from "../lib/train/request.ts";
-import { prepareTraining, TrainingError } from "../lib/train/train.ts";
-import type { TrainResult } from "../lib/train/request.ts";
+import type { TrainRequest, TrainResult } from "../lib/train/request.ts";
 import { checkTrainingLimits, limitsOf } from "../lib/service/limits.ts";
-import {
-  runTrainingInWorker,
-  TrainingFailedError,
-  type TrainingPool,
-} from "../lib/service/training_pool.ts";
+import { runTrainingInWorker, type TrainingPool } from "../lib/service/training_pool.ts";
 import { type AppContext, createRouter } from "./context.ts";
-import { libraryProblem, type Problem, ProblemError, statusTitle } from "./problem.ts";
+import { libraryProblem, type Problem, problem, ProblemError } from "./problem.ts";
 
 /** Media types of the streamed answers. */
 const SSE = "text/event-stream";
 const NDJSON = "application/x-ndjson";
-
-/** Status of a run the client cancelled (nginx's convention; nobody reads it once gone). */
-const CLIENT_CLOSED_STATUS = 499;
 
 const route = createRoute({
   method: "post",
@@ -65,64 +59,10 @@ export interface TrainRouteOptions {
   resolveDataset?: DatasetResolver;
 }
 
-/** A thrown value as a problem document. */
+/** A thrown value as a problem document: the library's errors by the one table, else a 500. */
 function toProblem(error: unknown): ProblemError {
   if (error instanceof ProblemError) return error;
-  // The request's own timeout_s fired inside the training worker.
-  const timedOut = error instanceof TrainingFailedError &&
-    error.workerError.name === "TimeoutError";
-  // Limits, admission, cancellation and worker failures from the training pool.
-  const fromPool = timedOut ? undefined : libraryProblem(error);
-  if (fromPool !== undefined) return fromPool;
-  if (error instanceof TrainInputError) {
-    return new ProblemError({
-      type: "about:blank",
-      title: statusTitle(error.status),
-      status: error.status,
-      detail: error.message,
-      field: error.field,
-      ...error.extra,
-    });
-  }
-  if (timedOut || (error instanceof DOMException && error.name === "TimeoutError")) {
-    return new ProblemError({
-      type: "about:blank",
-      title: statusTitle(408),
-      status: 408,
-      detail: "The run exceeded its timeout_s and was stopped.",
-      field: "timeout_s",
-    });
-  }
-  if (error instanceof DOMException && error.name === "AbortError") {
-    return new ProblemError({
-      type: "about:blank",
-      title: statusTitle(CLIENT_CLOSED_STATUS),
-      status: CLIENT_CLOSED_STATUS,
-      detail: "The run was cancelled.",
-    });
-  }
-  if (error instanceof BackendError) {
-    return new ProblemError({
-      type: "about:blank",
-      title: statusTitle(503),
-      status: 503,
-      detail: error.message,
-    });
-  }
-  if (error instanceof TrainingError) {
-    return new ProblemError({
-      type: "about:blank",
-      title: statusTitle(error.status),
-      status: error.status,
-      detail: error.message,
-    });
-  }
-  return new ProblemError({
-    type: "about:blank",
-    title: statusTitle(500),
-    status: 500,
-    detail: "Training failed.",
-  });
+  return libraryProblem(error) ?? problem(500, "Training failed.");
 }
 
 /** One event in the chosen streaming format. */
@@ -140,6 +80,7 @@ function streamRun(
     signal: AbortSignal;
     pool: TrainingPool;
     trainerOptions: Record<string, unknown>;
+    deadline?: { seconds: number; field: string };
   },
   instance: string,
 ): Response {
@@ -160,6 +101,7 @@ function streamRun(
         pool: options.pool,
         signal: abort.signal,
         trainerOptions: options.trainerOptions,
+        ...(options.deadline === undefined ? {} : { deadline: options.deadline }),
         onProgress: (event) => send((event as { type: string }).type, event as object),
       }).then(
         (result) => send("result", result),
@@ -192,7 +134,7 @@ function streamRun(
 /**
  * Routes for `/v1/train`.
  *
- * @param ctx Shared app context (the FLOP cap comes from `config.maxTrainFlops`).
+ * @param ctx Shared app context (limits from its configuration, the training pool).
  * @param options Dataset lookup.
  * @returns The router.
  */
@@ -203,30 +145,46 @@ export function trainRoutes(ctx: AppContext, options: TrainRouteOptions = {}) {
   return createRouter().openapi(route, async (c) => {
     const request = c.req.valid("json") as TrainRequest;
     const signal = c.req.raw.signal;
-    // What the worker's trainer gets: plain data only (the resolver is rebuilt in the worker).
-    const trainerOptions = {
-      maxTrainFlops: ctx.config.maxTrainFlops,
-      backend: { env: { FLOPS_FIT_BACKEND: ctx.config.backend } },
-      ...(ctx.config.dataDir === undefined ? {} : { dataDir: ctx.config.dataDir }),
-    };
-    const trainOptions = { ...trainerOptions, resolveDataset };
+    let trainerOptions: Record<string, unknown>;
     try {
-      const { plan } = await prepareTraining(request, trainOptions);
+      // Plan once, here: the backend's name and memory come from a probe that starts nothing
+      // (no OpenBLAS load, no kernel build, no tfjs backend on this thread).
+      const backendOptions = { env: { FLOPS_FIT_BACKEND: ctx.config.backend } };
+      const backend = await probeBackend(backendOptions);
+      const plan = planTraining(request, {
+        resolveDataset,
+        activationBudgetBytes: backend.activationBudgetBytes,
+        backendName: backend.name,
+      });
+      // The service's limits, on the plan's exact cost (the FLOP cap names max_train_flops
+      // whatever kind of budget was given).
       checkTrainingLimits(limitsOf(ctx.config), {
+        flops: plan.flops,
+        budgetField: plan.budgetField,
         params: plan.params.total,
         batchSize: plan.batchSize,
       });
       // Refuse now (429/503) rather than inside a 200 event stream.
       ctx.trainingPool.assertAdmissible();
+      // What the worker's trainer gets: the plan as plain data, trained as it is.
+      trainerOptions = {
+        plan: planData(plan),
+        backend: backendOptions,
+        ...(ctx.config.dataDir === undefined ? {} : { dataDir: ctx.config.dataDir }),
+      };
     } catch (error) {
       throw toProblem(error);
     }
+    // The pool owns every deadline: the request's timeout_s and the server's wall-time limit.
+    const deadline = request.timeout_s === undefined
+      ? undefined
+      : { seconds: request.timeout_s, field: "timeout_s" };
     const accept = c.req.header("accept") ?? "";
     const format = accept.includes(SSE) ? "sse" : accept.includes(NDJSON) ? "ndjson" : undefined;
     if (format !== undefined) {
       return streamRun(
         request,
-        { format, signal, pool: ctx.trainingPool, trainerOptions },
+        { format, signal, pool: ctx.trainingPool, trainerOptions, deadline },
         c.req.path,
       );
     }
@@ -235,6 +193,7 @@ export function trainRoutes(ctx: AppContext, options: TrainRouteOptions = {}) {
         pool: ctx.trainingPool,
         signal,
         trainerOptions,
+        ...(deadline === undefined ? {} : { deadline }),
       });
       return c.json(result, 200);
     } catch (error) {

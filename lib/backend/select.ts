@@ -11,7 +11,8 @@
 import * as tf from "@tensorflow/tfjs-core";
 import "@tensorflow/tfjs-backend-cpu";
 import { setWasmPaths } from "@tensorflow/tfjs-backend-wasm";
-import { blasBackendInfo, loadOpenBlas, registerBlasBackend } from "../kernels/mod.ts";
+import { FlopsFitError } from "../errors.ts";
+import { blasBackendInfo, findOpenBlas, loadOpenBlas, registerBlasBackend } from "./blas/mod.ts";
 
 // Production mode: no console warnings (tfjs-cpu greets every Node-like host with an advert for
 // tfjs-node) and no debug-only checks.
@@ -59,6 +60,11 @@ export interface BackendCandidate {
   activationBudgetBytes: number;
   /** Whether it is usable here, without initialising tfjs. */
   probe(): Promise<ProbeResult>;
+  /**
+   * Whether it is likely usable here, loading nothing (no library, no build, no tfjs): what the
+   * request thread asks ({@linkcode probeBackend}). Defaults to `probe`.
+   */
+  detect?(): Promise<ProbeResult>;
   /** Make the backend known to tfjs (register its factory); false when that fails. */
   register(): Promise<boolean>;
 }
@@ -186,7 +192,7 @@ export const BACKEND_CANDIDATES: BackendCandidate[] = [
     name: "blas",
     kind: "cpu",
     description:
-      "tfjs-cpu tensors with OpenBLAS matmuls (FFI) and fused native kernels (lib/kernels/)",
+      "tfjs-cpu tensors with OpenBLAS matmuls (FFI) and fused native kernels (lib/backend/blas/)",
     activationBudgetBytes: CPU_ACTIVATION_BUDGET_BYTES,
     probe() {
       const load = loadOpenBlas();
@@ -197,6 +203,14 @@ export const BACKEND_CANDIDATES: BackendCandidate[] = [
         usable: true,
         reason: `${info.library}, ${info.threads} threads; element-wise: ${info.native}`,
       });
+    },
+    detect() {
+      // Only whether the library is there: loading OpenBLAS and building the native kernels is
+      // the training worker's job (lib/backend/blas/native.ts builds them at install time).
+      const found = findOpenBlas();
+      return Promise.resolve(
+        found.ok ? { usable: true, reason: found.path } : { usable: false, reason: found.reason },
+      );
     },
     register: () => Promise.resolve(registerBlasBackend()),
   },
@@ -238,13 +252,16 @@ export interface SelectOptions {
   candidates?: BackendCandidate[];
 }
 
-/** A backend name that is not a candidate, or a named backend that cannot start. */
-export class BackendError extends Error {
+/** `Retry-After` when no backend can start: long enough for an operator to look. */
+const BACKEND_RETRY_AFTER_S = 60;
+
+/** A backend name that is not a candidate, or a named backend that cannot start (503). */
+export class BackendError extends FlopsFitError {
   /**
    * @param message What went wrong, in sentence case.
    */
   constructor(message: string) {
-    super(message);
+    super(message, { status: 503, retryAfterS: BACKEND_RETRY_AFTER_S });
     this.name = "BackendError";
   }
 }
@@ -325,6 +342,64 @@ function describe(
   };
   if (adapter !== undefined) info.adapter = adapter;
   return info;
+}
+
+/** Probes remembered per backend wanted (they only look at the host). */
+const probed = new Map<string, Promise<BackendInfo>>();
+
+/**
+ * Which backend {@linkcode selectBackend} would choose, found without starting it: each
+ * candidate's `detect` (no OpenBLAS load, no native build, no `tf.setBackend`). What the request
+ * thread needs to plan a run — the name and the activation budget — while training itself, and
+ * the real selection, happen in a training worker. Remembered per `FLOPS_FIT_BACKEND` value.
+ *
+ * @param options Override, environment, candidates.
+ * @returns The backend that would be selected (`candidates` says why).
+ * @throws {BackendError} When the named backend is unknown, or no candidate is usable.
+ */
+export function probeBackend(options: SelectOptions = {}): Promise<BackendInfo> {
+  const candidates = options.candidates ?? BACKEND_CANDIDATES;
+  const env = options.env ?? { [BACKEND_ENV_VAR]: Deno.env.get(BACKEND_ENV_VAR) };
+  const envName = env[BACKEND_ENV_VAR];
+  const wanted = options.override ?? (envName === "" ? undefined : envName);
+  const key = options.candidates === undefined ? `${wanted ?? ""}` : undefined;
+  const cachedProbe = key === undefined ? undefined : probed.get(key);
+  if (cachedProbe !== undefined) return cachedProbe;
+  const chosenBy = options.override !== undefined
+    ? "option"
+    : wanted !== undefined
+    ? "env"
+    : "auto";
+  const detect = (c: BackendCandidate) => c.detect?.() ?? c.probe();
+  const result = (async () => {
+    const report: BackendInfo["candidates"] = [];
+    if (wanted !== undefined) {
+      const candidate = candidates.find((c) => c.name === wanted);
+      if (candidate === undefined) {
+        throw new BackendError(
+          `Unknown backend ${wanted}; known: ${candidates.map((c) => c.name).join(", ")}.`,
+        );
+      }
+      const probe = await detect(candidate);
+      report.push({ name: candidate.name, usable: probe.usable, reason: probe.reason });
+      return describe(candidate, chosenBy, report, probe.adapter);
+    }
+    let softwareAdapter: AdapterInfo | undefined;
+    for (const candidate of candidates) {
+      const probe = await detect(candidate);
+      if (probe.adapter?.fallback) softwareAdapter = probe.adapter;
+      report.push({ name: candidate.name, usable: probe.usable, reason: probe.reason });
+      if (probe.usable) {
+        return describe(candidate, chosenBy, report, probe.adapter ?? softwareAdapter);
+      }
+    }
+    throw new BackendError("No tfjs backend is usable on this host.");
+  })();
+  if (key !== undefined) {
+    probed.set(key, result);
+    result.catch(() => probed.delete(key));
+  }
+  return result;
 }
 
 /**

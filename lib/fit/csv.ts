@@ -95,7 +95,7 @@ export function parsePointsCsv(text: string, maxPoints: number): CsvTable {
       throw new FitInputError(
         "points",
         `the CSV has more than ${maxPoints} points (the limit of one fit)`,
-        { status: 413, limit: maxPoints },
+        { status: 413, limit: { name: "max_fit_points", value: maxPoints } },
       );
     }
     const point: Partial<CsvPoint> = {};

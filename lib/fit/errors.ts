@@ -1,20 +1,20 @@
 /**
  * The one error the fitter throws for input it cannot fit.
  *
- * Library code has no HTTP in it: it throws {@linkcode FitInputError} with the
- * offending field and a sentence, and `routes/fit.ts` turns it into problem+json.
+ * Library code has no HTTP in it: it throws {@linkcode FitInputError} with the offending field, a
+ * sentence and, for a limit, its name and value (the error vocabulary of lib/errors.ts); the
+ * routes turn it into problem+json.
  *
  * @module
  */
+import { FlopsFitError, type LimitInfo } from "../errors.ts";
 
 /** Why a fit request was refused: the field at fault and what is wrong with it. */
-export class FitInputError extends Error {
+export class FitInputError extends FlopsFitError {
   /** Path of the offending field, e.g. `points[3].N`, `budgets`, or `(body)`. */
-  readonly field: string;
+  declare readonly field: string;
   /** Suggested HTTP status: 413 for a limit on size, 422 otherwise. */
-  readonly status: 413 | 422;
-  /** The limit that was exceeded, when one was. */
-  readonly limit?: number;
+  declare readonly status: 413 | 422;
 
   /**
    * @param field Path of the offending field.
@@ -24,12 +24,13 @@ export class FitInputError extends Error {
   constructor(
     field: string,
     message: string,
-    options: { status?: 413 | 422; limit?: number } = {},
+    options: { status?: 413 | 422; limit?: LimitInfo } = {},
   ) {
-    super(message);
+    super(message, {
+      field,
+      status: options.status ?? 422,
+      ...(options.limit === undefined ? {} : { limit: options.limit }),
+    });
     this.name = "FitInputError";
-    this.field = field;
-    this.status = options.status ?? 422;
-    if (options.limit !== undefined) this.limit = options.limit;
   }
 }

@@ -15,6 +15,7 @@
 import { runBacktest, splitBudgets } from "./backtest.ts";
 import { runBootstrap } from "./bootstrap.ts";
 import { FitInputError } from "./errors.ts";
+import { fieldPath } from "../errors.ts";
 import { fitIsoflop, MIN_PARABOLA_POINTS } from "./isoflop.ts";
 import { exponentsOf, fitParametric, logResiduals } from "./parametric.ts";
 import { estimateNoise } from "./noise.ts";
@@ -103,7 +104,10 @@ export function parseFitRequest(input: unknown, limits: FitLimits = {}): FitOpti
     throw new FitInputError(
       "points",
       `${raw.points.length} points exceed the limit of ${maxPoints} per fit`,
-      { status: 413, limit: maxPoints },
+      {
+        status: 413,
+        limit: { name: "max_fit_points", value: maxPoints, actual: raw.points.length },
+      },
     );
   }
   const parsed = FitRequestSchema.safeParse(input);
@@ -145,7 +149,10 @@ function fitOrThrow(opts: FitOptions, limits: FitLimits): FitResult {
     throw new FitInputError(
       "points",
       `${opts.points.length} points exceed the limit of ${maxPoints} per fit`,
-      { status: 413, limit: maxPoints },
+      {
+        status: 413,
+        limit: { name: "max_fit_points", value: maxPoints, actual: opts.points.length },
+      },
     );
   }
   const warnings: FitWarning[] = [];
@@ -156,7 +163,7 @@ function fitOrThrow(opts: FitOptions, limits: FitLimits): FitResult {
     throw new FitInputError(
       "bootstrap",
       `bootstrap = ${resamples} exceeds the limit of ${maxBootstrap} resamples`,
-      { limit: maxBootstrap },
+      { limit: { name: "max_bootstrap", value: maxBootstrap, actual: resamples } },
     );
   }
   const n = opts.points.length;
@@ -171,7 +178,7 @@ function fitOrThrow(opts: FitOptions, limits: FitLimits): FitResult {
         `bootstrap × points${passes === 2 ? " × 2 (the backtest's own bootstrap)" : ""} = ` +
           `${resamples} × ${n}${passes === 2 ? " × 2" : ""} exceeds ${maxPointFits}; ` +
           `ask for at most ${fitting} resamples`,
-        { limit: fitting },
+        { limit: { name: "max_bootstrap", value: fitting, actual: resamples } },
       );
     }
     resamples = Math.min(DEFAULT_BOOTSTRAP, fitting);
@@ -185,7 +192,7 @@ function fitOrThrow(opts: FitOptions, limits: FitLimits): FitResult {
       "multistart",
       `multistart "grid" runs 4,500 L-BFGS fits and allows at most ${MAX_GRID_POINTS} points; ` +
         `use "varpro" for ${n}`,
-      { limit: MAX_GRID_POINTS },
+      { limit: { name: "max_grid_points", value: MAX_GRID_POINTS, actual: n } },
     );
   }
   const m = opts.flops_per_param_token;
@@ -341,14 +348,4 @@ function checkFloor(E: FitOptions["E"], loss: Float64Array): void {
       );
     }
   }
-}
-
-/** `["points", 3, "N"]` → `points[3].N` (as routes/problem.ts writes fields). */
-function fieldPath(path: readonly PropertyKey[]): string {
-  let out = "";
-  for (const key of path) {
-    if (typeof key === "number") out += `[${key}]`;
-    else out += out === "" ? String(key) : `.${String(key)}`;
-  }
-  return out === "" ? "(body)" : out;
 }

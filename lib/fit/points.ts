@@ -10,6 +10,7 @@
  */
 import { FitInputError } from "./errors.ts";
 import type { FitPoint } from "./schema.ts";
+import { median } from "../stats.ts";
 
 /**
  * Fewest points accepted: Approach 3 has 5 parameters, and two budgets of three
@@ -188,18 +189,6 @@ export function groupBudgets(
     start = end;
   }
   return budgets.sort((a, b) => a.flops - b.flops);
-}
-
-/**
- * Median of a non-empty list.
- *
- * @param values Numbers.
- * @returns Their median (mean of the middle two for an even count).
- */
-export function median(values: readonly number[]): number {
-  const s = [...values].sort((a, b) => a - b);
-  const mid = s.length >> 1;
-  return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
 }
 
 /**

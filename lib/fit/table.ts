@@ -12,6 +12,7 @@ import type {
   SensitivityResult,
   TableRow,
 } from "./schema.ts";
+import { markdownTable } from "../markdown.ts";
 
 /** Inputs of {@linkcode buildTable}. */
 export interface TableInput {
@@ -137,12 +138,16 @@ export function renderMarkdown(
       `### ${titles[approach]}` +
         (withCi ? ` — ${Math.round(confidence * 100)} % bootstrap intervals in brackets` : ""),
       "",
-      "| C | N_opt | D_opt | D/N | predicted loss |" + (withPi ? " one new run |" : ""),
-      "| --- | --- | --- | --- | --- |" + (withPi ? " --- |" : ""),
-      ...mine.map((r) =>
-        `| ${num(r.C)} | ${cell(r.N, r.ci?.N)} | ${cell(r.D, r.ci?.D)} | ` +
-        `${cell(r.D_per_N, r.ci?.D_per_N)} | ${cell(r.loss, r.ci?.loss)} |` +
-        (withPi ? ` ${interval(r.prediction_interval)} |` : "")
+      markdownTable(
+        ["C", "N_opt", "D_opt", "D/N", "predicted loss", ...(withPi ? ["one new run"] : [])],
+        mine.map((r) => [
+          num(r.C),
+          cell(r.N, r.ci?.N),
+          cell(r.D, r.ci?.D),
+          cell(r.D_per_N, r.ci?.D_per_N),
+          cell(r.loss, r.ci?.loss),
+          ...(withPi ? [interval(r.prediction_interval)] : []),
+        ]),
       ),
       "",
     );
@@ -181,29 +186,43 @@ function signedPct(v: number | undefined): string {
  */
 export function renderBacktestMarkdown(backtest: BacktestResult, confidence: number): string {
   const level = Math.round(confidence * 100);
-  const lines = [
+  const rows = backtest.held_out.flatMap((h) =>
+    h.forecasts.map((f) => [
+      num(h.C),
+      h.extrapolation.toFixed(1),
+      APPROACH[f.approach],
+      cell(f.loss, f.ci?.loss),
+      interval(f.prediction_interval),
+      h.observed === null ? "—" : num(h.observed.loss),
+      signedPct(f.error_pct?.loss),
+      f.inside === null ? "—" : f.inside.loss ? "yes" : "no",
+      cell(f.N, f.ci?.N),
+      h.observed === null ? "—" : num(h.observed.N),
+      signedPct(f.error_pct?.N),
+    ])
+  );
+  return [
     `### Held-out forecast check — fitted on the ${backtest.train_budgets.length} budgets ≤ ` +
     `${num(backtest.hold_out_above)} FLOPs (${backtest.n_train_points} runs), ${level} % intervals`,
     "",
-    "| held-out C | × | approach | loss forecast | one new run | observed loss | error | inside | " +
-    "N_opt forecast | observed N_opt | error |",
-    "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
-  ];
-  for (const h of backtest.held_out) {
-    for (const f of h.forecasts) {
-      lines.push(
-        `| ${num(h.C)} | ${h.extrapolation.toFixed(1)} | ${APPROACH[f.approach]} | ` +
-          `${cell(f.loss, f.ci?.loss)} | ${interval(f.prediction_interval)} | ` +
-          `${h.observed === null ? "—" : num(h.observed.loss)} | ${
-            signedPct(f.error_pct?.loss)
-          } | ` +
-          `${f.inside === null ? "—" : f.inside.loss ? "yes" : "no"} | ${cell(f.N, f.ci?.N)} | ` +
-          `${h.observed === null ? "—" : num(h.observed.N)} | ${signedPct(f.error_pct?.N)} |`,
-      );
-    }
-  }
-  lines.push("");
-  return lines.join("\n");
+    markdownTable(
+      [
+        "held-out C",
+        "×",
+        "approach",
+        "loss forecast",
+        "one new run",
+        "observed loss",
+        "error",
+        "inside",
+        "N_opt forecast",
+        "observed N_opt",
+        "error",
+      ],
+      rows,
+    ),
+    "",
+  ].join("\n");
 }
 
 /**
@@ -220,13 +239,16 @@ export function renderSensitivityMarkdown(sensitivity: SensitivityResult): strin
   return [
     "### Leave-one-budget-out — how far each forecast moves when one budget is dropped",
     "",
-    "| approach | C | N_opt spread | loss spread | moves N_opt most | moves loss most |",
-    "| --- | --- | --- | --- | --- | --- |",
-    ...sensitivity.rows.map((r) =>
-      `| ${APPROACH[r.approach]} | ${num(r.C)} | ${pct(r.spread_pct.N)} | ${
-        pct(r.spread_pct.loss)
-      } | ` +
-      `${who(r.most_influential.N)} | ${who(r.most_influential.loss)} |`
+    markdownTable(
+      ["approach", "C", "N_opt spread", "loss spread", "moves N_opt most", "moves loss most"],
+      sensitivity.rows.map((r) => [
+        APPROACH[r.approach],
+        num(r.C),
+        pct(r.spread_pct.N),
+        pct(r.spread_pct.loss),
+        who(r.most_influential.N),
+        who(r.most_influential.loss),
+      ]),
     ),
     "",
   ].join("\n");

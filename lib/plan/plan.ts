@@ -10,8 +10,9 @@
  *   between buildable sizes);
  * - targets N_i = N* · W^(i/(n−1) − 1/2), i = 0…n−1, for width W (largest/smallest);
  * - each target snapped to the nearest buildable size in ln N, never twice;
- * - samples S = ⌊C / (F·B)⌋ · B in whole steps of the batch size B (`hyper.batch_size`, else 1),
- *   D = S · u, FLOPs spent S · F ∈ (C − F·B, C].
+ * - samples S = ⌊C / F / B⌋ · B in whole steps of the batch size B (`hyper.batch_size`, else the
+ *   trainer's default), rounded by the trainer's own `wholeSteps`, D = S · u, FLOPs spent
+ *   S · F ∈ (C − F·B, C].
  *
  * Adaptive planning lives in `adaptive.ts`.
  *
@@ -19,6 +20,8 @@
  */
 import type { FamilySize, SweepFamily } from "./family.ts";
 import { hashString } from "../random.ts";
+import { wholeSteps } from "../train/plan.ts";
+import { DEFAULT_BATCH_SIZE } from "../train/request.ts";
 
 /** The body of `POST /v1/train` for one point (any server speaking it can train the point). */
 export interface TrainRequest {
@@ -98,21 +101,15 @@ export interface PlanOptions extends PointTemplate {
 }
 
 /**
- * Slack when flooring C / (F·B) into steps, the trainer's own (`lib/train/plan.ts`), so a budget of
- * exactly k steps is not lost to float rounding.
- */
-const STEP_FLOOR_SLACK = 1e-9;
-
-/**
- * The batch size the points will train with: `hyper.batch_size` when set (the trainer spends
- * whole steps of it), else 1 (any sample count).
+ * The batch size the points will train with: `hyper.batch_size` when set, else the trainer's
+ * default ({@linkcode DEFAULT_BATCH_SIZE}); the trainer spends whole steps of it.
  *
  * @param template The point template.
  * @returns Samples per step.
  */
 export function batchSizeOf(template: PointTemplate): number {
   const b = template.hyper?.batch_size;
-  return typeof b === "number" && Number.isInteger(b) && b >= 1 ? b : 1;
+  return typeof b === "number" && Number.isInteger(b) && b >= 1 ? b : DEFAULT_BATCH_SIZE;
 }
 
 /** Chinchilla's compute-optimal tokens per parameter, the default grid centre. */
@@ -228,8 +225,8 @@ function gridFor(
   const points: PlannedPoint[] = [];
   const batch = batchSizeOf(options);
   for (const size of [...chosen].sort((a, b) => a.params - b.params)) {
-    // Whole optimiser steps, as the trainer spends them: S = ⌊C / (F·B)⌋ · B.
-    const samples = Math.floor(budget / (size.flopsPerSample * batch) + STEP_FLOOR_SLACK) * batch;
+    // Whole optimiser steps, as the trainer spends them: S = ⌊C / F / B⌋ · B.
+    const samples = wholeSteps(budget / size.flopsPerSample, batch) * batch;
     if (samples < 1) {
       warnings.push(
         `${options.family.sizeParam}=${size.size} needs ${fmt(size.flopsPerSample * batch)} ` +
@@ -240,6 +237,42 @@ function gridFor(
     points.push(makePoint(options, budget, size, samples));
   }
   return { budget_flops: budget, centre_params: centre, centre_from: from, points, warnings };
+}
+
+/**
+ * Add replicates: `replicates − 1` more seeds (seed + 1, seed + 2, …) of each grid's centre size
+ * (the point nearest the grid's centre in ln N), so the fit can estimate run-to-run noise from
+ * runs with the same N and D.
+ *
+ * @param grids Planned grids.
+ * @param options The family and point template the grids were planned with.
+ * @param replicates Seeds per centre point (1 adds nothing).
+ * @returns New grids with the replicate points appended.
+ */
+export function addReplicates(
+  grids: readonly BudgetGrid[],
+  options: PointTemplate & { family: SweepFamily },
+  replicates: number,
+): BudgetGrid[] {
+  if (replicates <= 1) return [...grids];
+  return grids.map((grid) => {
+    if (grid.points.length === 0) return grid;
+    const centre = grid.points.reduce((best, p) =>
+      Math.abs(Math.log(p.params / grid.centre_params)) <
+          Math.abs(Math.log(best.params / grid.centre_params))
+        ? p
+        : best
+    );
+    const size = options.family.sizes.find((f) => f.size === centre.size)!;
+    const extra = Array.from({ length: replicates - 1 }, (_, r) =>
+      makePoint(
+        { ...options, seed: (options.seed ?? 0) + r + 1 },
+        grid.budget_flops,
+        size,
+        centre.samples,
+      ));
+    return { ...grid, points: [...grid.points, ...extra] };
+  });
 }
 
 /**

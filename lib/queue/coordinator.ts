@@ -9,14 +9,19 @@
  * @module
  */
 import { outputDir, type SweepConfig } from "../sweep/config.ts";
-import { type BudgetGrid, type PlannedPoint, planSweep } from "../plan/plan.ts";
-import type { SweepFamily } from "../plan/family.ts";
+import type { PlannedPoint } from "../plan/plan.ts";
 import { createProgress, describe, formatDuration } from "../sweep/progress.ts";
-import { checkSweep, fitSweep, writeReport } from "../sweep/report.ts";
 import { openResultsLog, type ResultRecord } from "../sweep/results.ts";
 import type { RunSummary } from "../sweep/runner.ts";
-import { describePlan, type StudyEnvironment, type SweepOutcome } from "../sweep/sweep.ts";
-import { errorText, type OpenQueue, openQueue } from "./db.ts";
+import {
+  describePlan,
+  planStudy,
+  reportStudy,
+  type StudyEnvironment,
+  studyRecords,
+  type SweepOutcome,
+} from "../sweep/sweep.ts";
+import { errorText, type OpenQueue, openQueue, sleep } from "./db.ts";
 import { attachStudy, type JobPolicy, type PointRow, readPoints, studyJobs } from "./store.ts";
 
 /** Options of {@linkcode runQueuedSweep} and {@linkcode printQueueStatus}. */
@@ -48,29 +53,6 @@ export interface QueuedSweepOptions {
  */
 export function studyId(config: SweepConfig): string {
   return `${config.name}${config.mock ? "-mock" : ""}`;
-}
-
-/**
- * The study's grids, planned exactly as `runSweep` plans them.
- *
- * @param config The configuration.
- * @param family The planner's family.
- * @returns The grids.
- */
-export function planStudy(config: SweepConfig, family: SweepFamily): BudgetGrid[] {
-  return planSweep({
-    family,
-    budgets: config.budgets,
-    sizesPerBudget: config.sizes_per_budget,
-    width: config.width,
-    dataPerParam: config.data_per_param,
-    dataset: config.dataset,
-    seed: config.seed,
-    hyper: config.hyper,
-    ...(config.prior === undefined ? {} : { prior: config.prior }),
-    ...(config.sizes === undefined ? {} : { sizes: config.sizes }),
-    ...(config.model === undefined ? {} : { model: config.model }),
-  });
 }
 
 /**
@@ -167,35 +149,13 @@ export async function runQueuedSweep(
   for (const f of run.failed) write(`failed: ${f.key}: ${f.error}\n`);
   const log = await openResultsLog(`${dir}/results.jsonl`);
   log.close();
-  const keys = new Set(points.map((p) => p.key));
-  const records = [...log.records.values()].filter((r) => keys.has(r.key));
+  const records = studyRecords(grids, log.records.values());
   if (records.length === 0) {
     write(`no point of ${points.length} was recorded: nothing to fit.\n`);
     return { dir, grids, run, trainS };
   }
-  const sweep = fitSweep({
-    records,
-    budgets: config.budgets,
-    bootstrap: config.bootstrap,
-    seed: config.seed,
-    fitLoss: config.fit_loss,
-    ...(config.table_budgets === undefined ? {} : { tableBudgets: config.table_budgets }),
-  });
-  const entropy = env.dataset?.entropy_nats;
-  const summary = await writeReport(dir, sweep, {
-    name: config.name,
-    family: `${env.family.name} (size = ${env.family.sizeParam})`,
-    dataset: config.dataset,
-    dataUnit: env.family.dataUnit,
-    points: records.length,
-    mock: config.mock,
-    fitLoss: config.fit_loss,
-    wallS: records.reduce((s, r) => s + r.wall_s, 0),
-    ...(entropy === undefined ? {} : { entropyNats: entropy }),
-  });
-  write("\n" + summary);
-  write(`\nwrote ${dir}/{results.jsonl, fit.json, summary.md, report.html, *.svg}\n`);
-  return { dir, grids, run, sweep, checks: checkSweep(sweep.fit, entropy), summary, trainS };
+  const { sweep, summary } = await reportStudy(config, env, { dir, records, grids, write });
+  return { dir, grids, run, sweep, checks: sweep.checks, summary, trainS };
 }
 
 interface WatchInput {
@@ -458,16 +418,4 @@ export function formatStatus(
     `${counts.failed} failed` +
     (rows.length < planned ? ` (${planned - rows.length} of the plan not enqueued yet)` : "");
   return [head, ...lines].join("\n") + "\n";
-}
-
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      signal?.removeEventListener("abort", done);
-      resolve();
-    }
-    signal?.addEventListener("abort", done, { once: true });
-  });
 }

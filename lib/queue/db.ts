@@ -255,3 +255,24 @@ export function errorText(error: unknown): string {
   }
   return String(error);
 }
+
+/**
+ * Wait `ms` milliseconds, or less when `signal` aborts (it resolves then, never rejects): the
+ * pollers' and back-offs' wait, which a stopping worker or coordinator cuts short.
+ *
+ * @param ms Milliseconds.
+ * @param signal Ends the wait early.
+ * @returns When the time is up or the signal aborted.
+ */
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal?.aborted) return resolve();
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      signal?.removeEventListener("abort", done);
+      resolve();
+    }
+    signal?.addEventListener("abort", done, { once: true });
+  });
+}

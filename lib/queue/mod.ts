@@ -16,7 +16,6 @@
 export {
   formatStatus,
   jobPolicy,
-  planStudy,
   printQueueStatus,
   type QueuedSweepOptions,
   runQueuedSweep,

@@ -116,6 +116,12 @@ export async function queuedSweepMain(args: string[], cli: SweepCli): Promise<nu
     if (config.workers.length > 0) {
       throw new TypeError("--workers and --queue are exclusive: queue workers pull their points.");
     }
+    if (config.adaptive !== undefined) {
+      throw new TypeError(
+        "--adaptive (or `adaptive` in the sweep file) runs in-process or with --workers; " +
+          "a queued study trains its planned grids only.",
+      );
+    }
   } catch (error) {
     console.error(`sweep: ${redact((error as Error).message)}\n\n${cli.usage}${QUEUE_USAGE}`);
     return 2;

@@ -20,7 +20,7 @@ import { mockWorker } from "../sweep/mock.ts";
 import { httpWorker } from "../sweep/http_worker.ts";
 import { type RecordOptions, toRecord } from "../sweep/runner.ts";
 import { PermanentError, type TrainProgress, type Worker } from "../sweep/worker.ts";
-import { errorText, inTransaction, type OpenQueue, openQueue, QUEUE } from "./db.ts";
+import { errorText, inTransaction, type OpenQueue, openQueue, QUEUE, sleep } from "./db.ts";
 import { insertResult, type PointJob, readStudy } from "./store.ts";
 
 /** Options of {@linkcode startQueueWorker}. */
@@ -346,19 +346,6 @@ export async function startQueueWorker(options: QueueWorkerOptions): Promise<Que
       await queue.close();
     },
   };
-}
-
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal?.aborted) return resolve();
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      signal?.removeEventListener("abort", done);
-      resolve();
-    }
-    signal?.addEventListener("abort", done, { once: true });
-  });
 }
 
 /** Options of {@linkcode recordWithRetry}. */

@@ -9,7 +9,7 @@
  */
 import { z } from "zod";
 
-/** Environment variable → config field, documented in the README's configuration table. */
+/** Environment variable → config field, documented in the README's (generated) configuration table. */
 export const ENV_VARS = {
   port: "PORT",
   hostname: "HOST",
@@ -33,51 +33,75 @@ export const ENV_VARS = {
   dataDir: "FLOPS_FIT_DATA_DIR",
 } as const;
 
-/** Schema of the service configuration; each field's `.default` is the documented default. */
+/**
+ * Schema of the service configuration: each field's `.default` is its default and its
+ * `.describe()` its meaning — the README's configuration table is generated from them
+ * (`deno task docs`).
+ */
 export const ServiceConfigSchema = z.object({
-  /** TCP port to serve on. @default 8000 */
-  port: z.coerce.number().int().min(0).max(65535).default(8000),
-  /** Interface to bind. @default "0.0.0.0" */
-  hostname: z.string().min(1).default("0.0.0.0"),
-  /** Largest request body accepted, in bytes (larger → 413). @default 16 MiB */
-  maxBodyBytes: z.coerce.number().int().positive().default(16 * 1024 * 1024),
-  /** Most (N, D, loss) points one `/v1/fit` request may carry (more → 413). @default 20,000 */
-  maxFitPoints: z.coerce.number().int().positive().default(20_000),
-  /** Largest bootstrap resample count one fit may ask for (more → 422). @default 10,000 */
-  maxBootstrap: z.coerce.number().int().nonnegative().default(10_000),
-  /** Largest training budget one `/v1/train` request may ask for, in FLOPs. @default 1e15 */
-  maxTrainFlops: z.coerce.number().positive().default(1e15),
-  /** Largest model one `/v1/train` request may build, in parameters (more → 422). @default 50e6 */
-  maxModelParams: z.coerce.number().int().positive().default(50_000_000),
-  /** Largest batch size one `/v1/train` request may ask for, in samples (more → 422). @default 4096 */
-  maxBatchSize: z.coerce.number().int().positive().default(4096),
-  /** Longest wall time one training may run before it is stopped, in seconds (past it → 422). @default 3600 */
-  maxTrainWallS: z.coerce.number().positive().default(3600),
-  /** Trainings run at once by this process; the rest are answered 429 with `Retry-After`. @default 1 */
-  maxConcurrentTrainings: z.coerce.number().int().positive().default(1),
-  /** Workers that run fits off the request thread (started on demand, stopped when idle). @default 1 */
-  fitWorkers: z.coerce.number().int().positive().default(1),
-  /** Fits that may wait for a worker; one more is answered 429 with `Retry-After`. @default 64 */
-  maxQueuedFits: z.coerce.number().int().nonnegative().default(64),
-  /** Longest one fit may run before its worker is stopped, in seconds (past it → 422). @default 120 */
-  maxFitWallS: z.coerce.number().positive().default(120),
-  /** `Retry-After` seconds sent with a 429 when every training slot is taken. @default 30 */
-  retryAfterS: z.coerce.number().int().positive().default(30),
-  /** On SIGTERM, how long in-flight requests may run before trainings are cancelled, in seconds. @default 30 */
-  shutdownGraceS: z.coerce.number().nonnegative().default(30),
-  /** One JSON line per request on stdout ("false" or "0" silences it, e.g. in tests). @default true */
+  port: z.coerce.number().int().min(0).max(65535).default(8000).describe(
+    "TCP port to serve on.",
+  ),
+  hostname: z.string().min(1).default("0.0.0.0").describe(
+    "Interface to bind.",
+  ),
+  maxBodyBytes: z.coerce.number().int().positive().default(16 * 1024 * 1024).describe(
+    "Largest request body accepted, in bytes (larger → 413).",
+  ),
+  maxFitPoints: z.coerce.number().int().positive().default(20_000).describe(
+    "Most (N, D, loss) points one `/v1/fit` request may carry (more → 413).",
+  ),
+  maxBootstrap: z.coerce.number().int().nonnegative().default(10_000).describe(
+    "Largest bootstrap resample count one fit may ask for (more → 422).",
+  ),
+  maxTrainFlops: z.coerce.number().positive().default(1e15).describe(
+    "Largest training budget one `/v1/train` request may ask for, in FLOPs.",
+  ),
+  maxModelParams: z.coerce.number().int().positive().default(50_000_000).describe(
+    "Largest model one `/v1/train` request may build, in parameters (more → 422).",
+  ),
+  maxBatchSize: z.coerce.number().int().positive().default(4096).describe(
+    "Largest batch size one `/v1/train` request may ask for, in samples (more → 422).",
+  ),
+  maxTrainWallS: z.coerce.number().positive().default(3600).describe(
+    "Longest wall time one training may run before it is stopped, in seconds (past it → 422).",
+  ),
+  maxConcurrentTrainings: z.coerce.number().int().positive().default(1).describe(
+    "Trainings run at once by this process; the rest are answered 429 with `Retry-After`.",
+  ),
+  fitWorkers: z.coerce.number().int().positive().default(1).describe(
+    "Workers that run fits off the request thread (started on demand, stopped when idle).",
+  ),
+  maxQueuedFits: z.coerce.number().int().nonnegative().default(64).describe(
+    "Fits that may wait for a worker; one more is answered 429 with `Retry-After`.",
+  ),
+  maxFitWallS: z.coerce.number().positive().default(120).describe(
+    "Longest one fit may run before its worker is stopped, in seconds (past it → 422).",
+  ),
+  retryAfterS: z.coerce.number().int().positive().default(30).describe(
+    "`Retry-After` seconds sent with a 429 when every training slot is taken.",
+  ),
+  shutdownGraceS: z.coerce.number().nonnegative().default(30).describe(
+    "On SIGTERM, how long in-flight requests may run before trainings are cancelled, in seconds.",
+  ),
   logRequests: z.preprocess(
     (v) => typeof v === "string" ? !/^(false|0|no|off)$/i.test(v.trim()) : v,
     z.boolean(),
-  ).default(true),
-  /** Bearer token required for training and dataset preparation when set. @default unset */
-  token: z.string().min(1).optional(),
-  /** Comma-separated CORS origins ("*" for any); empty disables CORS headers. @default "" */
-  corsOrigins: z.string().default(""),
-  /** tfjs backend for training (`webgpu`, `blas`, `wasm`, `cpu`); unset chooses automatically. */
-  backend: z.string().min(1).optional(),
-  /** Dataset cache directory. @default $XDG_CACHE_HOME/flops-fit, else ~/.cache/flops-fit */
-  dataDir: z.string().min(1).optional(),
+  ).default(true).describe(
+    'One JSON line per request on stdout ("false" or "0" silences it, e.g. in tests).',
+  ),
+  token: z.string().min(1).optional().describe(
+    "Bearer token required for training and dataset preparation when set.",
+  ),
+  corsOrigins: z.string().default("").describe(
+    'Comma-separated CORS origins ("*" for any); empty disables CORS headers.',
+  ),
+  backend: z.string().min(1).optional().describe(
+    "tfjs backend for training (`webgpu`, `blas`, `wasm`, `cpu`); unset chooses automatically.",
+  ),
+  dataDir: z.string().min(1).optional().describe(
+    "Dataset cache directory (unset: `$XDG_CACHE_HOME/flops-fit`, else `~/.cache/flops-fit`).",
+  ),
 });
 
 /** Parsed service configuration. */

@@ -5,18 +5,20 @@
  * - Up to `size` workers, started on demand and stopped after `idleMs` without work (an idle
  *   server or a finished test holds none).
  * - Jobs beyond the busy workers wait in a queue of at most `maxQueued`; one more is refused
- *   with {@linkcode JobQueueFullError} (429 + `Retry-After`).
+ *   with a `BusyError` (429 + `Retry-After`).
  * - A job that runs past `maxWallS`, or whose caller's signal aborts, has its worker
  *   terminated (a synchronous fit cannot be interrupted otherwise); a fresh one replaces it.
- * - A job's own refusal (an error declaring a 4xx `status`) comes back as
- *   {@linkcode JobRejectedError} with its status, field and extra members; anything else as
- *   {@linkcode JobFailedError}. Neither carries a stack.
+ * - A job's own refusal (an error declaring a 4xx `status`) comes back as a `WorkerFailedError`
+ *   of kind `invalid` with its status, field, limit and extra members; a crash as kind `crashed`
+ *   (500). Neither carries a stack. The error classes are the training pool's
+ *   (`pool_errors.ts`).
  *
  * @module
  */
 import type { ServiceConfig } from "./config.ts";
-import { LimitExceededError, type LimitName } from "./limits.ts";
-import type { WorkerError } from "./worker_protocol.ts";
+import { LimitExceededError } from "../errors.ts";
+import type { LimitName } from "./limits.ts";
+import { BusyError, CancelledError, classifyWorkerError } from "./pool_errors.ts";
 import type { JobReply } from "./job_worker.ts";
 
 /** Options of {@linkcode JobPool}. */
@@ -31,70 +33,16 @@ export interface JobPoolOptions {
   maxWallS: number;
   /** Name of that limit in problems. */
   wallLimitName: LimitName;
+  /** Name of the queue bound in problems. @default "max_queued_fits" */
+  queueLimitName?: LimitName;
   /** `Retry-After` seconds when the queue is full. */
   retryAfterS: number;
   /** Stop a worker after this long without a job, in milliseconds. @default 10000 */
   idleMs?: number;
 }
 
-/** The job queue is full; try again later. */
-export class JobQueueFullError extends Error {
-  /** Suggested wait, in seconds. */
-  readonly retryAfterS: number;
-  /** Jobs waiting (= the queue bound). */
-  readonly queued: number;
-
-  /**
-   * @param queued Jobs waiting.
-   * @param retryAfterS Suggested wait, in seconds.
-   */
-  constructor(queued: number, retryAfterS: number) {
-    super(`${queued} jobs are already waiting for a worker; retry after ${retryAfterS} s.`);
-    this.name = "JobQueueFullError";
-    this.retryAfterS = retryAfterS;
-    this.queued = queued;
-  }
-}
-
-/** The job refused its input (it threw an error declaring a 4xx status). */
-export class JobRejectedError extends Error {
-  /** The declared status. */
-  readonly status: number;
-  /** The offending field, when named. */
-  readonly field: string | undefined;
-  /** Extra problem members (e.g. a numeric `limit`). */
-  readonly extra: Record<string, unknown>;
-
-  /** @param error The worker's error. */
-  constructor(error: WorkerError) {
-    super(error.message);
-    this.name = "JobRejectedError";
-    this.status = error.status ?? 422;
-    this.field = error.field;
-    this.extra = error.extra ?? {};
-  }
-}
-
-/** The job failed for a reason of its own (a bug, a crash); the pool is unaffected. */
-export class JobFailedError extends Error {
-  /** The worker's error (class name and first message line). */
-  readonly workerError: WorkerError;
-
-  /** @param error The worker's error. */
-  constructor(error: WorkerError) {
-    super(`The job failed: ${error.name}: ${error.message}`);
-    this.name = "JobFailedError";
-    this.workerError = error;
-  }
-}
-
-/** The caller went away before the job finished; its worker was stopped. */
-export class JobCancelledError extends Error {
-  constructor() {
-    super("The job was cancelled.");
-    this.name = "JobCancelledError";
-  }
-}
+/** What a cancelled job's caller is told. */
+const CANCELLED = "The job was cancelled.";
 
 interface Job {
   id: number;
@@ -152,7 +100,7 @@ export class JobPool {
 
   /** @param options Size, queue bound, limits. */
   constructor(options: JobPoolOptions) {
-    this.#options = { idleMs: 10_000, ...options };
+    this.#options = { idleMs: 10_000, queueLimitName: "max_queued_fits", ...options };
   }
 
   /** @returns Counters for `/healthz`. */
@@ -174,11 +122,11 @@ export class JobPool {
    * @param args Its arguments (structured-cloned).
    * @param options `signal` cancels the job (queued: dropped; running: worker stopped).
    * @returns The function's result.
-   * @throws {JobQueueFullError} When the queue is full (nothing started).
-   * @throws {JobRejectedError} When the function refused its input.
-   * @throws {LimitExceededError} When the job ran past the wall-time limit.
-   * @throws {JobCancelledError} When `signal` aborted.
-   * @throws {JobFailedError} For any other failure.
+   * @throws {BusyError} When the queue is full (nothing started).
+   * @throws {WorkerFailedError} When the function refused its input (`invalid`) or failed.
+   * @throws {LimitExceededError} When the job ran past the wall-time limit, or the function
+   *   reported a limit.
+   * @throws {CancelledError} When `signal` aborted.
    */
   run<T = unknown>(
     exportName: string,
@@ -189,9 +137,16 @@ export class JobPool {
     const free = this.#options.size - busy;
     if (free <= 0 && this.#queue.length >= this.#options.maxQueued) {
       this.#rejected++;
-      return Promise.reject(new JobQueueFullError(this.#queue.length, this.#options.retryAfterS));
+      const queued = this.#queue.length;
+      const retryAfterS = this.#options.retryAfterS;
+      return Promise.reject(
+        new BusyError(
+          `${queued} jobs are already waiting for a worker; retry after ${retryAfterS} s.`,
+          { limit: this.#options.queueLimitName, value: queued, retryAfterS },
+        ),
+      );
     }
-    if (options.signal?.aborted) return Promise.reject(new JobCancelledError());
+    if (options.signal?.aborted) return Promise.reject(new CancelledError(CANCELLED));
     const { promise, resolve, reject } = Promise.withResolvers<unknown>();
     const job: Job = {
       id: this.#nextId++,
@@ -208,13 +163,13 @@ export class JobPool {
     return promise as Promise<T>;
   }
 
-  /** Stop every worker now; running and queued jobs fail with {@linkcode JobCancelledError}. */
+  /** Stop every worker now; running and queued jobs fail with a `CancelledError`. */
   close(): void {
-    for (const job of this.#queue.splice(0)) this.#settle(job, new JobCancelledError());
+    for (const job of this.#queue.splice(0)) this.#settle(job, new CancelledError(CANCELLED));
     for (const slot of [...this.#slots]) {
       const job = slot.job;
       this.#retire(slot);
-      if (job) this.#settle(job, new JobCancelledError());
+      if (job) this.#settle(job, new CancelledError(CANCELLED));
     }
   }
 
@@ -245,7 +200,7 @@ export class JobPool {
         const rejected = error.status !== undefined && error.status < 500;
         if (rejected) this.#completed++;
         else this.#failed++;
-        this.#settle(job, rejected ? new JobRejectedError(error) : new JobFailedError(error));
+        this.#settle(job, classifyWorkerError(error, { subject: "job" }));
       }
       this.#dispatch();
     };
@@ -258,10 +213,10 @@ export class JobPool {
         this.#failed++;
         this.#settle(
           job,
-          new JobFailedError({
+          classifyWorkerError({
             name: "WorkerError",
             message: String(event.message ?? "worker failed").split("\n")[0]!.slice(0, 300),
-          }),
+          }, { subject: "job" }),
         );
       }
       this.#dispatch();
@@ -326,7 +281,7 @@ export class JobPool {
       this.#retire(slot);
     }
     this.#failed++;
-    this.#settle(job, new JobCancelledError());
+    this.#settle(job, new CancelledError(CANCELLED));
     this.#dispatch();
   }
 
@@ -356,6 +311,7 @@ export function fitPoolFromConfig(config: ServiceConfig): JobPool {
     maxQueued: config.maxQueuedFits,
     maxWallS: config.maxFitWallS,
     wallLimitName: "max_fit_wall_s",
+    queueLimitName: "max_queued_fits",
     retryAfterS: 1,
   });
 }

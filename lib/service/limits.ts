@@ -2,12 +2,12 @@
  * The service's limits: one table of names and values built from the configuration,
  * reported by `/healthz`, and one error type that names the limit a request went past.
  *
- * Library code (the fitter, the trainer, the training pool) throws
- * {@linkcode LimitExceededError}; the HTTP layer turns it into a 413 or 422
- * problem+json whose `limit` member says `{ name, value, actual }`.
+ * A request past a limit gets `LimitExceededError` (lib/errors.ts); the HTTP layer turns it into
+ * a 413 or 422 problem+json whose `limit` member says `{ name, value, actual }`.
  *
  * @module
  */
+import { LimitExceededError } from "../errors.ts";
 import type { ServiceConfig } from "./config.ts";
 
 /** Names of every limit, as reported by `/healthz` and in a problem's `limit.name`. */
@@ -55,56 +55,6 @@ export function limitsOf(config: ServiceConfig): Limits {
   };
 }
 
-/** Options of {@linkcode LimitExceededError}. */
-export interface LimitExceededOptions {
-  /** The limit's public name. */
-  name: LimitName;
-  /** The configured value of the limit. */
-  value: number;
-  /** What the request asked for or reached, when known. */
-  actual?: number;
-  /** The request field that went past the limit, e.g. `budget.flops`. */
-  field?: string;
-  /** HTTP status the service answers with: 413 for sizes, 422 for the rest. @default 422 */
-  status?: 413 | 422;
-}
-
-/**
- * A request went past one of the service's limits.
- *
- * @example
- * ```ts
- * import { LimitExceededError } from "./limits.ts";
- * const err = new LimitExceededError({ name: "max_batch_size", value: 64, actual: 128, field: "batch_size" });
- * if (err.status !== 422) throw new Error("unexpected");
- * ```
- */
-export class LimitExceededError extends Error {
-  /** The limit's public name. */
-  readonly limitName: LimitName;
-  /** The configured value. */
-  readonly value: number;
-  /** What the request asked for, when known. */
-  readonly actual: number | undefined;
-  /** The offending request field, when there is one. */
-  readonly field: string | undefined;
-  /** 413 or 422. */
-  readonly status: 413 | 422;
-
-  /** @param options What was exceeded. */
-  constructor(options: LimitExceededOptions) {
-    const asked = options.actual === undefined ? "" : ` (got ${options.actual})`;
-    const where = options.field === undefined ? "" : `${options.field}: `;
-    super(`${where}over the limit ${options.name} = ${options.value}${asked}.`);
-    this.name = "LimitExceededError";
-    this.limitName = options.name;
-    this.value = options.value;
-    this.actual = options.actual;
-    this.field = options.field;
-    this.status = options.status ?? 422;
-  }
-}
-
 /**
  * Throw {@linkcode LimitExceededError} when `actual` is above the limit's value.
  *
@@ -137,6 +87,8 @@ export function checkLimit(
 export interface TrainingCost {
   /** Total training FLOPs the request asks for. */
   flops?: number;
+  /** The request field that set the budget, e.g. `budget.steps` (named when over the cap). */
+  budgetField?: string;
   /** Parameter count of the model it builds. */
   params?: number;
   /** Samples per optimiser step. */
@@ -161,7 +113,7 @@ export interface TrainingCost {
  */
 export function checkTrainingLimits(limits: Limits, cost: TrainingCost): void {
   if (cost.flops !== undefined) {
-    checkLimit(limits, "max_train_flops", cost.flops, { field: "budget" });
+    checkLimit(limits, "max_train_flops", cost.flops, { field: cost.budgetField ?? "budget" });
   }
   if (cost.params !== undefined) {
     checkLimit(limits, "max_model_params", cost.params, { field: "size" });

@@ -4,24 +4,29 @@
  * Training is compute-bound and can take minutes, so it never runs on the thread that
  * answers requests. {@linkcode TrainingPool.run} starts a fresh worker
  * (`train_worker.ts`) per training and:
- * - refuses a training when K are already running ({@linkcode TrainingBusyError} → 429 with
- *   `Retry-After`) or the pool is closing ({@linkcode TrainingUnavailableError} → 503);
- * - terminates the worker — freeing its whole isolate, wasm heap included — when the caller's
- *   signal aborts (client gone: {@linkcode TrainingCancelledError}), when the wall-time limit
- *   passes ({@linkcode LimitExceededError} `max_train_wall_s`), or at shutdown;
+ * - refuses a training when K are already running ({@linkcode BusyError} → 429 with
+ *   `Retry-After`) or the pool is closing ({@linkcode UnavailableError} → 503);
+ * - owns every deadline: terminates the worker — freeing its whole isolate, wasm heap included —
+ *   when the caller's signal aborts (client gone: {@linkcode CancelledError}), when the request's
+ *   own `timeout_s` passes ({@linkcode DeadlineError}, 408), when the wall-time limit passes
+ *   ({@linkcode LimitExceededError} `max_train_wall_s`), or at shutdown;
  * - turns a crash inside the worker (a wasm `Aborted()`, an uncaught throw) into a
- *   {@linkcode TrainingFailedError} saying what happened, and leaves the server running.
+ *   `WorkerFailedError` saying what happened, and leaves the server running.
+ *
+ * The error classes are shared with the job pool (`pool_errors.ts`).
  *
  * @module
  */
 import type { ServiceConfig } from "./config.ts";
-import { LimitExceededError, type LimitName } from "./limits.ts";
+import { LimitExceededError } from "../errors.ts";
 import {
-  isOutOfMemory,
-  type WorkerError,
-  type WorkerRequest,
-  type WorkerResponse,
-} from "./worker_protocol.ts";
+  BusyError,
+  CancelledError,
+  classifyWorkerError,
+  DeadlineError,
+  UnavailableError,
+} from "./pool_errors.ts";
+import type { WorkerRequest, WorkerResponse } from "./worker_protocol.ts";
 
 /** A module and the function in it that trains one point: `fn(request, { signal, onProgress })`. */
 export interface TrainerRef {
@@ -62,6 +67,12 @@ export interface RunTrainingOptions {
   /** Trainer to run instead of the pool's default (tests use fixture modules). */
   trainer?: TrainerRef;
   /**
+   * The request's own time limit: the worker is stopped after `seconds` (or at the pool's
+   * wall-time limit, whichever comes first) and the run rejects with {@linkcode DeadlineError}
+   * naming `field`.
+   */
+  deadline?: { seconds: number; field: string };
+  /**
    * Extra options for the trainer function, e.g. `{ maxTrainFlops }`. They cross into the
    * worker by structured clone, so functions (a dataset resolver) cannot be passed.
    */
@@ -82,129 +93,8 @@ export interface TrainingPoolStats {
   rejected: number;
 }
 
-/** Every training slot is taken; try again after `retryAfterS`. */
-export class TrainingBusyError extends Error {
-  /** Suggested wait before retrying, in seconds. */
-  readonly retryAfterS: number;
-  /** Trainings running now (= the limit). */
-  readonly active: number;
-
-  /**
-   * @param active Trainings running.
-   * @param retryAfterS Suggested wait, in seconds.
-   */
-  constructor(active: number, retryAfterS: number) {
-    super(
-      `${active} training${active === 1 ? " is" : "s are"} already running ` +
-        `(max_concurrent_trainings = ${active}); retry after ${retryAfterS} s.`,
-    );
-    this.name = "TrainingBusyError";
-    this.active = active;
-    this.retryAfterS = retryAfterS;
-  }
-}
-
-/** The pool is shutting down and accepts no new training. */
-export class TrainingUnavailableError extends Error {
-  /** Suggested wait before retrying elsewhere, in seconds. */
-  readonly retryAfterS: number;
-
-  /**
-   * @param message What happened.
-   * @param retryAfterS Suggested wait, in seconds.
-   */
-  constructor(message: string, retryAfterS: number) {
-    super(message);
-    this.name = "TrainingUnavailableError";
-    this.retryAfterS = retryAfterS;
-  }
-}
-
-/** The caller's signal aborted (client went away); the worker was terminated. */
-export class TrainingCancelledError extends Error {
-  /** @param message What happened. */
-  constructor(message = "The training was cancelled and its worker stopped.") {
-    super(message);
-    this.name = "TrainingCancelledError";
-  }
-}
-
-/** Why a training failed inside its worker. */
-export type TrainingFailureKind = "out-of-memory" | "invalid" | "crashed";
-
-/** The training failed inside its worker; the worker is gone, the server is not. */
-export class TrainingFailedError extends Error {
-  /** `out-of-memory`: the model/batch does not fit; `invalid`: the trainer rejected the request; `crashed`: anything else. */
-  readonly kind: TrainingFailureKind;
-  /** Status to answer with: the trainer's own 4xx when it declared one, else 422. */
-  readonly status: number;
-  /** The worker's error: class name and first message line. */
-  readonly workerError: WorkerError;
-
-  /**
-   * @param kind Failure class.
-   * @param cause The worker's error.
-   */
-  constructor(kind: TrainingFailureKind, cause: WorkerError) {
-    const what = kind === "out-of-memory"
-      ? "The training ran out of memory (the model or batch does not fit in the heap); " +
-        "use a smaller model, a smaller batch_size or micro-batching."
-      : kind === "invalid"
-      ? "The trainer rejected the request."
-      : "The training crashed; the server is unaffected.";
-    super(`${what} ${cause.name}: ${cause.message}`.trim());
-    this.name = "TrainingFailedError";
-    this.kind = kind;
-    this.workerError = cause;
-    this.status = kind === "invalid" && cause.status !== undefined && cause.status < 500
-      ? cause.status
-      : 422;
-  }
-}
-
-/** `Retry-After` when no backend could start: long enough for an operator to look. */
-const BACKEND_RETRY_AFTER_S = 60;
-
-/** Error classes a trainer throws for a bad request (its own validation), as opposed to a crash. */
-const INVALID_REQUEST_ERRORS = new Set(["TypeError", "RangeError", "SyntaxError", "ZodError"]);
-
-/**
- * Turn a worker's error into the error {@linkcode TrainingPool.run} rejects with.
- *
- * @param error The worker's error.
- * @returns A {@linkcode LimitExceededError} when the trainer threw one, a
- *   {@linkcode TrainingUnavailableError} when no backend could start, else a
- *   {@linkcode TrainingFailedError}.
- */
-export function classifyWorkerError(error: WorkerError): Error {
-  if (error.limit !== undefined) {
-    const status = error.limit.status === 413 ? 413 : 422;
-    return new LimitExceededError({
-      name: error.limit.name as LimitName,
-      value: error.limit.value,
-      ...(error.limit.actual === undefined ? {} : { actual: error.limit.actual }),
-      ...(error.limit.field === undefined ? {} : { field: error.limit.field }),
-      status,
-    });
-  }
-  if (isOutOfMemory(error)) return new TrainingFailedError("out-of-memory", error);
-  if (error.name === "BackendError") {
-    // No compute backend could start in the worker: the server's fault, not the request's.
-    return new TrainingUnavailableError(
-      `No training backend is available: ${error.message}`,
-      BACKEND_RETRY_AFTER_S,
-    );
-  }
-  if (error.status === 503) {
-    // The trainer says a resource it needs is unavailable (e.g. a dataset that cannot be read).
-    return new TrainingUnavailableError(error.message, BACKEND_RETRY_AFTER_S);
-  }
-  const declared4xx = error.status !== undefined && error.status < 500;
-  if (INVALID_REQUEST_ERRORS.has(error.name) || declared4xx) {
-    return new TrainingFailedError("invalid", error);
-  }
-  return new TrainingFailedError("crashed", error);
-}
+/** What a cancelled training's caller is told. */
+const CANCELLED = "The training was cancelled and its worker stopped.";
 
 /** The worker script; one fresh worker per training. */
 const WORKER_URL = new URL("./train_worker.ts", import.meta.url);
@@ -266,13 +156,14 @@ export class TrainingPool {
    * @param request The training request, passed as-is (structured clone) to the trainer.
    * @param options Cancellation signal, progress callback, trainer override.
    * @returns The trainer's result.
-   * @throws {TrainingBusyError} When every slot is taken (nothing started).
-   * @throws {TrainingUnavailableError} When the pool is closing (nothing started), or the
+   * @throws {BusyError} When every slot is taken (nothing started).
+   * @throws {UnavailableError} When the pool is closing (nothing started), or the
    *   training was cancelled by {@linkcode cancelAll}.
-   * @throws {TrainingCancelledError} When `options.signal` aborts.
+   * @throws {CancelledError} When `options.signal` aborts.
+   * @throws {DeadlineError} When `options.deadline` passes first.
    * @throws {LimitExceededError} `max_train_wall_s` when the wall-time limit passes, or any
    *   limit the trainer itself enforced.
-   * @throws {TrainingFailedError} When the training failed or crashed in its worker.
+   * @throws {WorkerFailedError} When the training failed or crashed in its worker.
    */
   run<T = unknown>(request: unknown, options: RunTrainingOptions = {}): Promise<T> {
     try {
@@ -280,7 +171,7 @@ export class TrainingPool {
     } catch (error) {
       return Promise.reject(error);
     }
-    if (options.signal?.aborted) return Promise.reject(new TrainingCancelledError());
+    if (options.signal?.aborted) return Promise.reject(new CancelledError(CANCELLED));
     return this.#start<T>(request, options);
   }
 
@@ -288,20 +179,29 @@ export class TrainingPool {
    * Throw now if {@linkcode run} would refuse a training: lets a route answer 429/503 before
    * it commits to a 200 event stream. Call `run` in the same synchronous section.
    *
-   * @throws {TrainingUnavailableError} When the pool is closing.
-   * @throws {TrainingBusyError} When every slot is taken.
+   * @throws {UnavailableError} When the pool is closing.
+   * @throws {BusyError} When every slot is taken.
    */
   assertAdmissible(): void {
     if (this.#closed) {
       this.#rejected++;
-      throw new TrainingUnavailableError(
+      throw new UnavailableError(
         "The server is shutting down and accepts no new training.",
         this.#options.retryAfterS,
       );
     }
     if (this.#jobs.size >= this.#options.maxConcurrent) {
       this.#rejected++;
-      throw new TrainingBusyError(this.#jobs.size, this.#options.retryAfterS);
+      const active = this.#jobs.size;
+      throw new BusyError(
+        `${active} training${active === 1 ? " is" : "s are"} already running ` +
+          `(max_concurrent_trainings = ${active}); retry after ${this.#options.retryAfterS} s.`,
+        {
+          limit: "max_concurrent_trainings",
+          value: active,
+          retryAfterS: this.#options.retryAfterS,
+        },
+      );
     }
   }
 
@@ -342,18 +242,20 @@ export class TrainingPool {
       finish({ ok: false, error });
     };
 
-    const onAbort = () => job.stop(new TrainingCancelledError());
+    const onAbort = () => job.stop(new CancelledError(CANCELLED));
     options.signal?.addEventListener("abort", onAbort, { once: true });
-    const wallMs = this.#options.maxWallS * 1000;
+    // One timer for both deadlines: the request's own, when shorter, else the pool's wall limit.
+    const deadline = options.deadline;
+    const ownFirst = deadline !== undefined && deadline.seconds < this.#options.maxWallS;
     const timer = setTimeout(() => {
       job.stop(
-        new LimitExceededError({
+        ownFirst ? new DeadlineError(deadline.field, deadline.seconds) : new LimitExceededError({
           name: "max_train_wall_s",
           value: this.#options.maxWallS,
           actual: Math.round((performance.now() - startedMs) / 100) / 10,
         }),
       );
-    }, wallMs);
+    }, (ownFirst ? deadline.seconds : this.#options.maxWallS) * 1000);
 
     worker.onmessage = (event: MessageEvent<WorkerResponse>) => {
       const message = event.data;
@@ -404,19 +306,19 @@ export class TrainingPool {
     return promise;
   }
 
-  /** Refuse every new training from now on ({@linkcode TrainingUnavailableError}). */
+  /** Refuse every new training from now on ({@linkcode UnavailableError}). */
   close(): void {
     this.#closed = true;
   }
 
   /**
-   * Stop every running training now; each rejects with {@linkcode TrainingUnavailableError}.
+   * Stop every running training now; each rejects with {@linkcode UnavailableError}.
    *
    * @param reason Sentence sent to the clients of the cancelled trainings.
    */
   cancelAll(reason = "The server is shutting down; the training was cancelled."): void {
     for (const job of [...this.#jobs]) {
-      job.stop(new TrainingUnavailableError(reason, this.#options.retryAfterS));
+      job.stop(new UnavailableError(reason, this.#options.retryAfterS));
     }
   }
 

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import type { LimitInfo } from "../errors.ts";
 
 /** Parent → worker. */
 export type WorkerRequest =
@@ -23,8 +24,8 @@ export interface WorkerError {
   name: string;
   /** Its message's first line, at most {@linkcode MAX_ERROR_MESSAGE_CHARS} characters. */
   message: string;
-  /** `LimitExceededError` fields, when the thrown value had them. */
-  limit?: { name: string; value: number; actual?: number; field?: string; status?: number };
+  /** The limit the thrown value reported (`FlopsFitError.limit`). */
+  limit?: LimitInfo;
   /** An HTTP status the thrown value declared (e.g. the trainer's input errors, 4xx or 5xx). */
   status?: number;
   /** The request field the thrown value named. */
@@ -69,36 +70,32 @@ export function describeError(error: unknown): WorkerError {
   const firstLine = (message.split("\n").find((line) => line.trim() !== "") ?? "").trim();
   const out: WorkerError = { name, message: firstLine.slice(0, MAX_ERROR_MESSAGE_CHARS) };
   if (error instanceof Error) {
-    const e = error as Error & { status?: unknown; field?: unknown; extra?: unknown };
+    // The members of the error vocabulary (lib/errors.ts), read structurally so that a trainer
+    // module with its own classes can declare them too.
+    const e = error as Error & {
+      status?: unknown;
+      field?: unknown;
+      extra?: unknown;
+      limit?: unknown;
+    };
     if (typeof e.status === "number" && e.status >= 400 && e.status < 600) out.status = e.status;
     if (typeof e.field === "string") out.field = e.field.slice(0, MAX_ERROR_MESSAGE_CHARS);
-    if (typeof e.extra === "object" && e.extra !== null) {
+    if (typeof e.extra === "object" && e.extra !== null && Object.keys(e.extra).length > 0) {
       try {
         out.extra = JSON.parse(JSON.stringify(e.extra));
       } catch {
         // Not JSON-safe: leave it out rather than fail the error report.
       }
     }
-  }
-  if (error instanceof Error && typeof (error as { limit?: unknown }).limit === "number") {
-    // A bare numeric limit (e.g. the fitter's), named later from the field.
-    out.extra = { ...out.extra, limit: (error as unknown as { limit: number }).limit };
-  }
-  if (error instanceof Error && name === "LimitExceededError") {
-    const e = error as Error & {
-      limitName?: unknown;
-      value?: unknown;
-      actual?: unknown;
-      field?: unknown;
-      status?: unknown;
-    };
-    if (typeof e.limitName === "string" && typeof e.value === "number") {
+    const limit = e.limit as Partial<LimitInfo> | undefined;
+    if (
+      typeof limit === "object" && limit !== null && typeof limit.name === "string" &&
+      typeof limit.value === "number"
+    ) {
       out.limit = {
-        name: e.limitName,
-        value: e.value,
-        ...(typeof e.actual === "number" ? { actual: e.actual } : {}),
-        ...(typeof e.field === "string" ? { field: e.field } : {}),
-        ...(typeof e.status === "number" ? { status: e.status } : {}),
+        name: limit.name.slice(0, MAX_ERROR_MESSAGE_CHARS),
+        value: limit.value,
+        ...(typeof limit.actual === "number" ? { actual: limit.actual } : {}),
       };
     }
   }

@@ -38,6 +38,8 @@ and report.html into the output directory. Rerun the same command to resume.
   --timeout S             per-point timeout in seconds (default 3600)
   --bootstrap N           bootstrap resamples (default 200)
   --seed N                training and bootstrap seed (default 0)
+  --adaptive              train in rounds until every budget brackets its optimum
+                          (docs/adaptive_study.md)
   --mock                  losses from a known law plus noise, instantly
   --plan                  print and write the plan only
   -h, --help              this text
@@ -53,6 +55,8 @@ export interface CliRequest {
   overrides: Partial<SweepFile>;
   /** Plan only. */
   planOnly: boolean;
+  /** `--adaptive`: adaptive rounds, with the sweep file's settings when it has them. */
+  adaptive?: boolean;
   /** Print the usage. */
   help: boolean;
 }
@@ -84,6 +88,7 @@ export function parseCliArgs(args: string[]): CliRequest {
       bootstrap: { type: "string" },
       seed: { type: "string" },
       mock: { type: "boolean" },
+      adaptive: { type: "boolean" },
       plan: { type: "boolean" },
       help: { type: "boolean", short: "h" },
     },
@@ -115,6 +120,7 @@ export function parseCliArgs(args: string[]): CliRequest {
   if (values.seed !== undefined) overrides.seed = number("seed", values.seed);
   if (values.mock) overrides.mock = true;
   return {
+    ...(values.adaptive ? { adaptive: true } : {}),
     ...(values.preset === undefined ? {} : { preset: values.preset }),
     ...(values.config === undefined ? {} : { configFile: values.config }),
     overrides,
@@ -139,11 +145,19 @@ export async function configFromCli(request: CliRequest): Promise<SweepConfig> {
       throw new SyntaxError(`${request.configFile} is not valid JSON: ${(error as Error).message}`);
     }
   }
-  return resolveSweepConfig({
+  const config = resolveSweepConfig({
     ...(request.preset === undefined ? {} : { preset: request.preset }),
     ...(file === undefined ? {} : { file }),
     overrides: request.overrides,
   });
+  if (request.adaptive && config.adaptive === undefined) {
+    return resolveSweepConfig({
+      ...(request.preset === undefined ? {} : { preset: request.preset }),
+      ...(file === undefined ? {} : { file }),
+      overrides: { ...request.overrides, adaptive: {} },
+    });
+  }
+  return config;
 }
 
 /**
@@ -256,7 +270,7 @@ export async function main(args: string[]): Promise<number> {
     });
     if (request.planOnly) return 0;
     if (controller.signal.aborted) return 130;
-    return (outcome.run?.failed.length ?? 0) > 0 ? 1 : 0;
+    return (outcome.run?.failed.length ?? 0) > 0 || outcome.fitError !== undefined ? 1 : 0;
   } catch (error) {
     console.error(`sweep: ${(error as Error).message}`);
     return 1;

@@ -4,15 +4,26 @@
  *
  * @module
  */
+import { FitInputError } from "../fit/mod.ts";
 import type { DatasetInfo } from "../../data/types.ts";
 import { outputDir, type SweepConfig } from "./config.ts";
 import type { SweepFamily } from "../plan/family.ts";
 import { mockWorker } from "./mock.ts";
-import { type BudgetGrid, planSweep } from "../plan/plan.ts";
+import { addReplicates, type BudgetGrid, type PlannedPoint, planSweep } from "../plan/plan.ts";
 import { compact, createProgress } from "./progress.ts";
-import { checkSweep, fitSweep, type SweepChecks, type SweepFit, writeReport } from "./report.ts";
-import { openResultsLog } from "./results.ts";
+import { writeReport } from "./report.ts";
+import { fitSweep, type SweepChecks, type SweepFit } from "./sweep_fit.ts";
+import { openResultsLog, type ResultRecord } from "./results.ts";
 import { trainersLine } from "./trainers.ts";
+import {
+  appendRound,
+  formatRounds,
+  nextRound,
+  readRounds,
+  resolveAdaptive,
+  type RoundRecord,
+  type RoundStop,
+} from "./rounds.ts";
 import { httpWorker, runPoints, type RunSummary, type Worker } from "./runner.ts";
 
 /** What a study needs from the outside world (registries, the in-process trainer). */
@@ -55,6 +66,10 @@ export interface SweepOutcome {
   summary?: string;
   /** Seconds spent training in this invocation. */
   trainS?: number;
+  /** Adaptive rounds (round 0 = the planned grids), when the study is adaptive. */
+  rounds?: RoundRecord[];
+  /** Why the finished points could not be fitted, when they could not. */
+  fitError?: string;
 }
 
 /**
@@ -76,56 +91,65 @@ export async function runSweep(
   const tty = options.tty ?? Deno.stdout.isTerminal();
   const dir = outputDir(config);
   await Deno.mkdir(dir, { recursive: true });
-  const grids = planSweep({
-    family: env.family,
-    budgets: config.budgets,
-    sizesPerBudget: config.sizes_per_budget,
-    width: config.width,
-    dataPerParam: config.data_per_param,
-    dataset: config.dataset,
-    seed: config.seed,
-    hyper: config.hyper,
-    ...(config.prior === undefined ? {} : { prior: config.prior }),
-    ...(config.sizes === undefined ? {} : { sizes: config.sizes }),
-    ...(config.model === undefined ? {} : { model: config.model }),
-  });
+  const grids = planStudy(config, env.family);
   await Deno.writeTextFile(`${dir}/config.json`, JSON.stringify(config, null, 2) + "\n");
   await Deno.writeTextFile(`${dir}/plan.json`, JSON.stringify(grids, null, 2) + "\n");
   write(describePlan(config, env.family, grids, dir));
   if (options.planOnly) return { dir, grids };
 
-  const points = grids.flatMap((g) => g.points);
   const log = await openResultsLog(`${dir}/results.jsonl`);
-  let run: RunSummary;
+  let run: RunSummary = { skipped: 0, completed: 0, failed: [] };
+  let allGrids = grids;
+  let rounds: RoundRecord[] = [];
+  let stop: RoundStop | null = null;
   const started = performance.now();
   try {
     if (log.tornLine) write("results.jsonl ended in a torn line (a killed write); ignored it.\n");
-    const pending = points.filter((p) => !log.records.has(p.key));
-    if (pending.length < points.length) {
-      write(
-        `resuming: ${points.length - pending.length} of ${points.length} points already done\n`,
-      );
-    }
     const workers = await chooseWorkers(config, env);
-    const progress = createProgress({
-      points: pending,
-      skipped: points.length - pending.length,
-      tty,
-      write,
-    });
-    run = await runPoints(points, {
-      workers,
-      log,
-      retries: config.retries,
-      timeoutMs: config.timeout_s * 1000,
-      onEvent: (e) => progress.handle(e),
-      ...(options.backoffMs === undefined ? {} : { backoffMs: options.backoffMs }),
-      ...(options.signal === undefined ? {} : { signal: options.signal }),
-      // The train contract: an answer lacking a field the fit needs fails its point, naming it.
-      requireEvalLoss: config.fit_loss === "eval_loss" && !config.mock,
-      dataUnit: env.family.dataUnit,
-    });
-    progress.finish();
+    const train = async (points: PlannedPoint[]) => {
+      const pending = points.filter((p) => !log.records.has(p.key));
+      if (pending.length < points.length) {
+        write(
+          `resuming: ${points.length - pending.length} of ${points.length} points already done\n`,
+        );
+      }
+      const progress = createProgress({
+        points: pending,
+        skipped: points.length - pending.length,
+        tty,
+        write,
+      });
+      const summary = await runPoints(points, {
+        workers,
+        log,
+        retries: config.retries,
+        timeoutMs: config.timeout_s * 1000,
+        onEvent: (e) => progress.handle(e),
+        ...(options.backoffMs === undefined ? {} : { backoffMs: options.backoffMs }),
+        ...(options.signal === undefined ? {} : { signal: options.signal }),
+        // The train contract: an answer lacking a field the fit needs fails its point, naming it.
+        requireEvalLoss: config.fit_loss === "eval_loss" && !config.mock,
+        dataUnit: env.family.dataUnit,
+      });
+      progress.finish();
+      run = {
+        skipped: run.skipped + summary.skipped,
+        completed: run.completed + summary.completed,
+        failed: [...run.failed, ...summary.failed],
+      };
+    };
+    await train(grids.flatMap((g) => g.points));
+    if (config.adaptive !== undefined && !options.signal?.aborted && run.failed.length === 0) {
+      ({ rounds, stop } = await runRounds(config, env, {
+        dir,
+        planned: grids,
+        records: () => [...log.records.values()],
+        train,
+        write,
+        ...(options.signal === undefined ? {} : { signal: options.signal }),
+      }));
+      allGrids = rounds.flatMap((r) => r.grids);
+    }
   } finally {
     log.close();
   }
@@ -135,22 +159,125 @@ export async function runSweep(
       `stopped: ${log.records.size} points recorded in ${dir}/results.jsonl; ` +
         `rerun the same command to resume.\n`,
     );
-    return { dir, grids, run, trainS };
+    return { dir, grids: allGrids, run, trainS, rounds };
   }
   for (const f of run.failed) write(`failed: ${f.key}: ${f.error}\n`);
 
-  const keys = new Set(points.map((p) => p.key));
-  const records = [...log.records.values()].filter((r) => keys.has(r.key));
+  const records = studyRecords(allGrids, log.records.values());
+  let reported;
+  try {
+    reported = await reportStudy(config, env, {
+      dir,
+      records,
+      grids: allGrids,
+      write,
+      ...(config.adaptive === undefined
+        ? {}
+        : { rounds: formatRounds(rounds, stop, env.family.sizeParam) }),
+    });
+  } catch (error) {
+    if (!(error instanceof FitInputError)) throw error;
+    // The trained points are kept; only the fit is refused (too few budgets, no falling loss…).
+    write(
+      `cannot fit the study: ${error.message}\n` +
+        `(its ${records.length} points are kept in ${dir}/results.jsonl)\n`,
+    );
+    return { dir, grids: allGrids, run, trainS, rounds, fitError: error.message };
+  }
+  const { sweep, summary } = reported;
+  return { dir, grids: allGrids, run, sweep, checks: sweep.checks, summary, trainS, rounds };
+}
+
+/**
+ * The study's grids: the planner's IsoFLOP grids for the configuration plus its replicate
+ * seeds at each budget's centre size. The in-process sweep and the queue coordinator both plan
+ * with it, so both train the same points under the same keys.
+ *
+ * @param config The configuration.
+ * @param family The planner's family.
+ * @returns The grids.
+ */
+export function planStudy(config: SweepConfig, family: SweepFamily): BudgetGrid[] {
+  const template = {
+    family,
+    dataset: config.dataset,
+    seed: config.seed,
+    hyper: config.hyper,
+    ...(config.model === undefined ? {} : { model: config.model }),
+  };
+  const planned = planSweep({
+    ...template,
+    budgets: config.budgets,
+    sizesPerBudget: config.sizes_per_budget,
+    width: config.width,
+    dataPerParam: config.data_per_param,
+    ...(config.prior === undefined ? {} : { prior: config.prior }),
+    ...(config.sizes === undefined ? {} : { sizes: config.sizes }),
+  });
+  return addReplicates(planned, template, config.replicates);
+}
+
+/**
+ * The records of a study's planned points, from a results log that may hold others.
+ *
+ * @param grids The study's grids.
+ * @param records Every record of the log.
+ * @returns The study's records.
+ */
+export function studyRecords(
+  grids: readonly BudgetGrid[],
+  records: Iterable<ResultRecord>,
+): ResultRecord[] {
+  const keys = new Set(grids.flatMap((g) => g.points.map((p) => p.key)));
+  return [...records].filter((r) => keys.has(r.key));
+}
+
+/** Options of {@linkcode reportStudy}. */
+export interface ReportStudyOptions {
+  /** The output directory. */
+  dir: string;
+  /** The study's finished points. */
+  records: ResultRecord[];
+  /** The study's grids (their budgets are the swept ones). */
+  grids: readonly BudgetGrid[];
+  /** Where text goes. */
+  write: (text: string) => void;
+  /** The adaptive rounds as markdown lines, for adaptive studies. */
+  rounds?: string[];
+}
+
+/**
+ * Fit a study's finished points and write its report: the held-out forecast check when a
+ * budget stands ≥ 3× above the rest, E free and E fixed at the source's floor side by side,
+ * who trained which point. The in-process sweep and the queue coordinator end with it.
+ *
+ * @param config The configuration.
+ * @param env Family and dataset.
+ * @param options Records, grids, output.
+ * @returns The fit and the printed summary.
+ * @throws {FitInputError} When the points cannot be fitted.
+ */
+export async function reportStudy(
+  config: SweepConfig,
+  env: Pick<StudyEnvironment, "family" | "dataset">,
+  options: ReportStudyOptions,
+): Promise<{ sweep: SweepFit; summary: string }> {
+  const { dir, records, write } = options;
+  const budgets = [...new Set(options.grids.map((g) => g.budget_flops))].sort((x, y) => x - y);
+  // The floor the losses come from: the mock law's E, else the source's entropy when known.
+  const entropy = config.mock ? config.mock_law.E : env.dataset?.entropy_nats;
   const sweep = fitSweep({
     records,
-    budgets: config.budgets,
+    budgets,
     bootstrap: config.bootstrap,
     seed: config.seed,
     fitLoss: config.fit_loss,
     ...(config.table_budgets === undefined ? {} : { tableBudgets: config.table_budgets }),
+    ...(entropy === undefined ? {} : { entropyNats: entropy }),
+    ...(config.hold_out_above === undefined
+      ? {}
+      : { holdOutAbove: config.hold_out_above === false ? null : config.hold_out_above }),
   });
-  const entropy = env.dataset?.entropy_nats;
-  const wallS = records.reduce((s, r) => s + r.wall_s, 0);
   const trainedBy = trainersLine(records);
   const summary = await writeReport(dir, sweep, {
     name: config.name,
@@ -160,13 +287,91 @@ export async function runSweep(
     points: records.length,
     mock: config.mock,
     fitLoss: config.fit_loss,
-    wallS,
+    wallS: records.reduce((s, r) => s + r.wall_s, 0),
     ...(entropy === undefined ? {} : { entropyNats: entropy }),
     ...(trainedBy === undefined ? {} : { trainedBy }),
+    ...(options.rounds === undefined ? {} : { rounds: options.rounds }),
   });
   write("\n" + summary);
   write(`\nwrote ${dir}/{results.jsonl, fit.json, summary.md, report.html, *.svg}\n`);
-  return { dir, grids, run, sweep, checks: checkSweep(sweep.fit, entropy), summary, trainS };
+  return { sweep, summary };
+}
+
+/** What {@linkcode runRounds} needs from the sweep around it. */
+interface RoundsContext {
+  dir: string;
+  planned: BudgetGrid[];
+  records: () => ResultRecord[];
+  train: (points: PlannedPoint[]) => Promise<void>;
+  write: (text: string) => void;
+  signal?: AbortSignal;
+}
+
+/**
+ * The adaptive rounds after the planned grids: replay the rounds already in `rounds.jsonl`
+ * (training what is missing), then plan, log and train new ones until {@linkcode nextRound}
+ * stops.
+ */
+async function runRounds(
+  config: SweepConfig,
+  env: StudyEnvironment,
+  context: RoundsContext,
+): Promise<{ rounds: RoundRecord[]; stop: RoundStop | null }> {
+  const path = `${context.dir}/rounds.jsonl`;
+  const adaptive = resolveAdaptive(config.adaptive!, context.planned);
+  const rounds = await readRounds(path);
+  if (rounds.length === 0) {
+    const first: RoundRecord = {
+      round: 0,
+      kind: "planned",
+      grids: context.planned,
+      reasons: ["the planned grids"],
+      uncertainty: null,
+    };
+    await appendRound(path, first);
+    rounds.push(first);
+  } else {
+    rounds[0] = { ...rounds[0]!, grids: context.planned };
+    if (rounds.length > 1) {
+      context.write(`resuming: ${rounds.length - 1} adaptive round(s) logged\n`);
+    }
+  }
+  for (const r of rounds.slice(1)) {
+    if (context.signal?.aborted) return { rounds, stop: null };
+    await context.train(r.grids.flatMap((g) => g.points));
+  }
+  const fitFailed = () => context.records().length === 0;
+  while (!context.signal?.aborted && !fitFailed()) {
+    const next = nextRound({
+      family: env.family,
+      adaptive,
+      rounds,
+      records: context.records().filter((rec) =>
+        rounds.some((r) => r.grids.some((g) => g.points.some((p) => p.key === rec.key)))
+      ),
+      fitLoss: config.fit_loss,
+      sizesPerBudget: config.sizes_per_budget,
+      width: config.width,
+      dataset: config.dataset,
+      seed: config.seed,
+      hyper: config.hyper,
+      ...(config.model === undefined ? {} : { model: config.model }),
+    });
+    if ("stop" in next) {
+      context.write(`adaptive: stopped (${next.stop}): ${next.reason}\n`);
+      return { rounds, stop: next };
+    }
+    await appendRound(path, next);
+    rounds.push(next);
+    context.write(
+      `adaptive round ${next.round} (${next.kind}): ` +
+        next.grids.map((g) => `C=${g.budget_flops.toExponential(1)} +${g.points.length}`).join(
+          ", ",
+        ) + `\n` + next.reasons.map((r) => `  ${r}\n`).join(""),
+    );
+    await context.train(next.grids.flatMap((g) => g.points));
+  }
+  return { rounds, stop: null };
 }
 
 async function chooseWorkers(config: SweepConfig, env: StudyEnvironment): Promise<Worker[]> {

@@ -15,7 +15,7 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import type { NamedVariable } from "../../models/family.ts";
-import { fusedAdamWUpdate, hasFusedAdamW } from "../kernels/optimizer.ts";
+import { fusedAdamWUpdate, hasFusedAdamW } from "../ops/adamw.ts";
 
 /** Added to the norm before dividing, as PyTorch's `clip_grad_norm_`, so a zero norm is safe. */
 const CLIP_NORM_EPS = 1e-6;
@@ -91,7 +91,7 @@ export class AdamW {
         : tf.scalar(scale);
       const bias1 = 1 - Math.pow(beta1, t);
       const bias2 = 1 - Math.pow(beta2, t);
-      const fused = hasFusedAdamW(); // one kernel per parameter on blas (lib/kernels/optimizer.ts)
+      const fused = hasFusedAdamW(); // one kernel per parameter on blas (lib/ops/adamw.ts)
       this.#params.forEach((p, i) => {
         if (fused) {
           const [np, nm, nv] = fusedAdamWUpdate(

@@ -6,8 +6,9 @@
 export { AdamW } from "./adamw.ts";
 export type { AdamWOptions, StepOptions } from "./adamw.ts";
 export { defaultDatasetResolver, registryResolver } from "./datasets.ts";
-export { planTraining, TrainInputError } from "./plan.ts";
-export type { DatasetResolver, PlanOptions, TrainPlan } from "./plan.ts";
+export { planData, planTraining, resolvePlan } from "./plan.ts";
+export { TrainingError, TrainInputError } from "./errors.ts";
+export type { DatasetResolver, PlanData, PlanOptions, TrainPlan } from "./plan.ts";
 export {
   BudgetSchema,
   MAX_LEARNING_RATE,
@@ -17,5 +18,7 @@ export {
 export type { TrainProgress, TrainRequest, TrainRequestInput, TrainResult } from "./request.ts";
 export { learningRate, warmupStepsFor } from "./schedule.ts";
 export type { Schedule } from "./schedule.ts";
-export { prepareTraining, TrainingError, trainPoint } from "./train.ts";
+export { prepareTraining, runTraining, trainPoint } from "./train.ts";
+export { buildResult } from "./result.ts";
+export { evaluate } from "./evaluate.ts";
 export type { TrainOptions } from "./train.ts";

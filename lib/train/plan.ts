@@ -9,42 +9,15 @@ import { type AnyModelFamily, ConfigError, familyNames, getFamily } from "../../
 import { sixNFlopsPerSample } from "../../models/family.ts";
 import type { TrainRequest } from "./request.ts";
 import { type Schedule, warmupStepsFor } from "./schedule.ts";
+import { TrainInputError } from "./errors.ts";
 
 /** Looks a dataset up by name; `undefined` (or a throw, whose message is kept) when none has it. */
 export type DatasetResolver = (name: string) => Dataset | undefined;
-
-/** A request the trainer refuses; `field` names the offending request field. */
-export class TrainInputError extends Error {
-  /** Offending field as a dotted path, e.g. `config.heads`. */
-  readonly field: string;
-  /** HTTP status the route answers with. */
-  readonly status: number;
-  /** Extra problem members, e.g. `limit`. */
-  readonly extra: Record<string, unknown>;
-  /**
-   * @param field Offending field.
-   * @param message What is wrong, in sentence case.
-   * @param options HTTP status (default 422) and extra problem members.
-   */
-  constructor(
-    field: string,
-    message: string,
-    options: { status?: number; extra?: Record<string, unknown> } = {},
-  ) {
-    super(message);
-    this.name = "TrainInputError";
-    this.field = field;
-    this.status = options.status ?? 422;
-    this.extra = options.extra ?? {};
-  }
-}
 
 /** Options of {@linkcode planTraining}. */
 export interface PlanOptions {
   /** Dataset lookup. */
   resolveDataset: DatasetResolver;
-  /** Largest training budget accepted, in FLOPs. */
-  maxTrainFlops?: number;
   /** Bytes of activations one forward/backward may hold on the active backend. */
   activationBudgetBytes?: number;
   /** Backend name, for error messages. */
@@ -85,6 +58,54 @@ export interface TrainPlan {
   schedule: Schedule;
   /** Text sequence length, for text datasets. */
   context?: number;
+  /** The name the dataset was looked up by (what the request gave). */
+  datasetName: string;
+  /** Training FLOPs the run spends: steps · batch · flops_per_sample. */
+  flops: number;
+  /** The request field that set the budget, e.g. `budget.steps`. */
+  budgetField: string;
+  /** The activation budget the micro-batch was chosen for, in bytes. */
+  activationBudgetBytes: number;
+}
+
+/**
+ * A plan as plain data (the family and dataset by name), so that the request thread can plan and
+ * a training worker train that plan: it crosses `postMessage` by structured clone.
+ */
+export type PlanData = Omit<TrainPlan, "family" | "dataset"> & {
+  /** The family's name. */
+  family: string;
+  /** The dataset's name. */
+  dataset: string;
+};
+
+/**
+ * A plan as plain data.
+ *
+ * @param plan A plan from {@linkcode planTraining}.
+ * @returns The same plan with the family and dataset by name.
+ */
+export function planData(plan: TrainPlan): PlanData {
+  return { ...plan, family: plan.family.name, dataset: plan.datasetName };
+}
+
+/**
+ * The plan again from its plain data: the family and dataset looked up by name, nothing
+ * re-checked (the request was checked when it was planned).
+ *
+ * @param data What {@linkcode planData} gave.
+ * @param resolveDataset Dataset lookup.
+ * @returns The plan.
+ * @throws {TrainInputError} When the family or dataset is no longer known.
+ */
+export function resolvePlan(data: PlanData, resolveDataset: DatasetResolver): TrainPlan {
+  const family = getFamily(data.family);
+  if (family === undefined) throw new TrainInputError("family", `Unknown family ${data.family}.`);
+  const dataset = resolveDataset(data.dataset);
+  if (dataset === undefined) {
+    throw new TrainInputError("dataset", `Unknown dataset ${data.dataset}.`);
+  }
+  return { ...data, family, dataset };
 }
 
 /**
@@ -93,6 +114,18 @@ export interface TrainPlan {
  */
 const STEP_FLOOR_SLACK = 1e-9;
 
+/**
+ * The whole optimiser steps a sample count buys: ⌊samples / batch + 10⁻⁹⌋ (the slack keeps a budget
+ * of exactly k steps from losing one to float rounding). The sweep planner plans with this too.
+ *
+ * @param samples Samples wanted (fractional: budget / FLOPs per sample).
+ * @param batchSize Samples per step.
+ * @returns Steps (may be 0).
+ */
+export function wholeSteps(samples: number, batchSize: number): number {
+  return Math.floor(samples / batchSize + STEP_FLOOR_SLACK);
+}
+
 /** Held-out split names tried in order when the request names none. */
 const EVAL_SPLITS = ["validation", "val", "test"];
 
@@ -100,7 +133,8 @@ const EVAL_SPLITS = ["validation", "val", "test"];
  * Check a request and work out the run.
  *
  * @param request Parsed `POST /v1/train` body.
- * @param options Dataset lookup, FLOP cap, memory budget.
+ * @param options Dataset lookup, memory budget. (The server's FLOP cap is a service limit,
+ *   checked on the plan's `flops` by `checkTrainingLimits`.)
  * @returns The plan.
  * @throws {TrainInputError} naming the field of the first problem found.
  */
@@ -169,7 +203,7 @@ export function planTraining(request: TrainRequest, options: PlanOptions): Train
     : budget.kind === "samples"
     ? budget.value
     : budget.value / tokensPerSample;
-  const steps = Math.floor(samplesWanted / batchSize + STEP_FLOOR_SLACK);
+  const steps = wholeSteps(samplesWanted, batchSize);
   if (steps < 1) {
     throw new TrainInputError(
       `budget.${budget.kind}`,
@@ -178,14 +212,6 @@ export function planTraining(request: TrainRequest, options: PlanOptions): Train
     );
   }
   const flops = steps * batchSize * flopsPerSample;
-  if (options.maxTrainFlops !== undefined && flops > options.maxTrainFlops) {
-    throw new TrainInputError(
-      `budget.${budget.kind}`,
-      `The run would spend ${flops.toExponential(3)} FLOPs, above this server's limit of ` +
-        `${options.maxTrainFlops.toExponential(3)}.`,
-      { extra: { limit: options.maxTrainFlops } },
-    );
-  }
 
   const microBatchSize = chooseMicroBatch(request, family, config, options);
   const schedule: Schedule = {
@@ -213,6 +239,10 @@ export function planTraining(request: TrainRequest, options: PlanOptions): Train
     microBatchSize,
     evalBatchSize: request.eval.batch_size ?? batchSize,
     schedule,
+    datasetName,
+    flops,
+    budgetField: `budget.${budget.kind}`,
+    activationBudgetBytes: options.activationBudgetBytes ?? Number.POSITIVE_INFINITY,
   };
   if (family.modality === "text") plan.context = tokensPerSample;
   return plan;

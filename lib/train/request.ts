@@ -11,6 +11,9 @@ import { z } from "zod";
 /** Largest peak learning rate accepted: above this AdamW diverges for any model here. */
 export const MAX_LEARNING_RATE = 1;
 
+/** Examples per optimiser step when a request gives no `batch_size` (the planner plans with it). */
+export const DEFAULT_BATCH_SIZE = 32;
+
 /** Budget of a run: exactly one of FLOPs, optimiser steps, samples or tokens. */
 export const BudgetSchema = z.object({
   /** Training FLOPs (exact count: 3 × 2 × matmul MACs per sample × samples). */
@@ -68,7 +71,7 @@ export const TrainRequestSchema = z.object({
   /** Training budget. */
   budget: BudgetSchema,
   /** Examples per optimiser step. @default 32 */
-  batch_size: z.number().int().min(1).max(4096).default(32),
+  batch_size: z.number().int().min(1).max(4096).default(DEFAULT_BATCH_SIZE),
   /** Examples per forward/backward pass (gradient accumulation); must divide batch_size. */
   micro_batch_size: z.number().int().min(1).max(4096).optional(),
   /** Peak learning rate. @default 0.001 */

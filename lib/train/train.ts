@@ -1,6 +1,7 @@
 /**
  * `trainPoint`: train one sweep point (one model size on one budget) and report what it cost and
- * what loss it reached.
+ * what loss it reached. `runTraining` is the same without the in-process queue and `timeout_s`:
+ * what a training worker runs, whose pool owns every deadline.
  *
  * The loop, per optimiser step: for each micro-batch, forward + backward with
  * `tf.variableGrads`, summing gradients; then one AdamW update with the scheduled learning rate,
@@ -11,8 +12,6 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
-import type { Batch, Dataset } from "../../data/types.ts";
-import type { Model } from "../../models/family.ts";
 import {
   type BackendInfo,
   ensureBackend,
@@ -20,16 +19,20 @@ import {
   type SelectOptions,
 } from "../backend/select.ts";
 import { AdamW } from "./adamw.ts";
-import { float32Pool } from "../kernels/pool.ts";
-import { type DatasetResolver, planTraining, TrainInputError, type TrainPlan } from "./plan.ts";
+import { float32Pool } from "../backend/blas/pool.ts";
+import {
+  type DatasetResolver,
+  type PlanData,
+  planTraining,
+  resolvePlan,
+  type TrainPlan,
+} from "./plan.ts";
+import { explainFailure, TrainingError } from "./errors.ts";
+import { evaluate, nextBatch } from "./evaluate.ts";
+import { buildResult } from "./result.ts";
 import type { TrainProgress, TrainRequest, TrainResult } from "./request.ts";
 import { learningRate } from "./schedule.ts";
 import { defaultDatasetResolver } from "./datasets.ts";
-
-/** Steps averaged into the reported final train loss: at most this many… */
-const LOSS_WINDOW_MAX_STEPS = 20;
-/** …and at most this fraction of the run, so short runs are not averaged over their start. */
-const LOSS_WINDOW_FRACTION = 0.1;
 
 /** Options of {@linkcode trainPoint}. */
 export interface TrainOptions {
@@ -39,44 +42,25 @@ export interface TrainOptions {
   onProgress?: (event: TrainProgress) => void;
   /** Dataset lookup; defaults to the dataset registry. */
   resolveDataset?: DatasetResolver;
-  /** Largest training budget accepted, in FLOPs. */
-  maxTrainFlops?: number;
+  /**
+   * A plan made beforehand (on the request thread, by {@linkcode planTraining}): trained as it
+   * is, not planned again.
+   */
+  plan?: PlanData;
   /** Backend selection (first use only). */
   backend?: SelectOptions;
   /** Dataset cache directory; defaults to the registry's (`FLOPS_FIT_DATA_DIR` or the user cache). */
   dataDir?: string;
 }
 
-/** Training failed after it started (dataset unavailable, the wasm heap ran out…). */
-export class TrainingError extends Error {
-  /** HTTP status the route answers with: 503 when the dataset is unavailable, else 500. */
-  readonly status: number;
-  /** True when the backend itself crashed (and was replaced by a fresh instance). */
-  readonly crashed: boolean;
-  /**
-   * @param message What went wrong, in sentence case.
-   * @param options The cause and the HTTP status (default 500).
-   */
-  constructor(
-    message: string,
-    options: { cause?: unknown; status?: number; crashed?: boolean } = {},
-  ) {
-    super(message, { cause: options.cause });
-    this.name = "TrainingError";
-    this.status = options.status ?? 500;
-    this.crashed = options.crashed ?? false;
-  }
-}
-
 /** Runs train one at a time: they share tfjs's engine, and timings must not interleave. */
 let queue: Promise<unknown> = Promise.resolve();
 
 /**
- * Select the backend and check a request without training (what the route does before it
- * answers 200).
+ * Select the backend and check a request without training: the plan for this backend.
  *
  * @param request Parsed request.
- * @param options Dataset lookup, FLOP cap, backend selection.
+ * @param options Dataset lookup, backend selection.
  * @returns The plan and the backend.
  * @throws {TrainInputError} naming the offending field.
  */
@@ -85,9 +69,14 @@ export async function prepareTraining(
   options: TrainOptions = {},
 ): Promise<{ plan: TrainPlan; backend: BackendInfo }> {
   const backend = await ensureBackend(options.backend);
+  const resolveDataset = options.resolveDataset ?? defaultDatasetResolver;
+  if (options.plan !== undefined) {
+    const plan = resolvePlan(options.plan, resolveDataset);
+    checkPlanFits(plan, backend);
+    return { plan, backend };
+  }
   const plan = planTraining(request, {
-    resolveDataset: options.resolveDataset ?? defaultDatasetResolver,
-    maxTrainFlops: options.maxTrainFlops,
+    resolveDataset,
     activationBudgetBytes: backend.activationBudgetBytes,
     backendName: backend.name,
   });
@@ -95,10 +84,46 @@ export async function prepareTraining(
 }
 
 /**
+ * A plan made for another backend's memory must still fit this one's: the micro-batch's
+ * activations (micro · bytes per sample) within this backend's budget.
+ */
+function checkPlanFits(plan: TrainPlan, backend: BackendInfo): void {
+  if (backend.activationBudgetBytes >= plan.activationBudgetBytes) return;
+  const bytes = plan.microBatchSize * plan.family.activationBytesPerSample(plan.config);
+  if (bytes <= backend.activationBudgetBytes) return;
+  throw new TrainingError(
+    `The run was planned for ${(plan.activationBudgetBytes / 1e9).toFixed(2)} GB of ` +
+      `activations but trains on ${backend.name} (${
+        (backend.activationBudgetBytes / 1e9).toFixed(2)
+      } GB); retry with a smaller micro_batch_size.`,
+    { status: 503 },
+  );
+}
+
+/**
+ * Train one point now — its plan (`options.plan`, or planned here), on this thread's backend —
+ * with no queue and no deadline of its own: the caller owns them (a training worker's pool stops
+ * the worker at `timeout_s` or its wall limit).
+ *
+ * @param request The parsed request.
+ * @param options Cancellation, progress, the plan, dataset lookup, backend selection.
+ * @returns The run's result.
+ * @throws {TrainInputError} for a request that cannot run (before any training).
+ * @throws {TrainingError} when the backend fails mid-run.
+ */
+export async function runTraining(
+  request: TrainRequest,
+  options: TrainOptions = {},
+): Promise<TrainResult> {
+  const { plan, backend } = await prepareTraining(request, options);
+  return await runPlan(request, plan, backend, options);
+}
+
+/**
  * Train one sweep point.
  *
  * @param request The parsed `POST /v1/train` body.
- * @param options Cancellation, progress callback, dataset lookup, FLOP cap.
+ * @param options Cancellation, progress callback, dataset lookup.
  * @returns Parameters, FLOPs, losses, curve, throughput and backend of the run.
  * @throws {TrainInputError} for a request that cannot run (before any training).
  * @throws {DOMException} `AbortError` when `signal` aborts, `TimeoutError` past `timeout_s`.
@@ -124,8 +149,7 @@ export function trainPoint(
   const runOptions = { ...options, signal };
   const run = (async () => {
     await untilDoneOrAborted(previous, signal);
-    const { plan, backend } = await prepareTraining(request, runOptions);
-    return await runPlan(request, plan, backend, runOptions);
+    return await runTraining(request, runOptions);
   })();
   // The next run starts once this one has settled and the one before it has finished: a request
   // cancelled while queued leaves at once without letting the next jump ahead of a running one.
@@ -285,7 +309,7 @@ async function runPlan(
     }
     const final = diverged ? undefined : await evaluate(model, plan, request, options);
     if (final !== undefined) evals.push({ step: stepsDone, ...final.point });
-    return report({
+    return buildResult({
       request,
       plan,
       backend,
@@ -299,7 +323,7 @@ async function runPlan(
       diverged,
     });
   } catch (error) {
-    const explained = explain(error, backend, plan);
+    const explained = explainFailure(error, backend, plan);
     if (explained instanceof TrainingError && explained.crashed) {
       // The backend instance is dead (wasm abort): drop it and start a fresh one, so the
       // service keeps training the next request.
@@ -317,194 +341,4 @@ async function runPlan(
     // Buffers kept for this model's shapes would only hold memory the next training cannot use.
     float32Pool.clear();
   }
-}
-
-/** The next batch of an endless iterator. */
-async function nextBatch(batches: AsyncIterableIterator<Batch>): Promise<Batch> {
-  const next = await batches.next();
-  if (next.done) throw new TrainingError("The dataset stopped yielding batches.");
-  return next.value;
-}
-
-/** Held-out loss (and metric) over `eval.batches` batches, evaluated in micro-batches. */
-async function evaluate(
-  model: Model,
-  plan: TrainPlan,
-  request: TrainRequest,
-  options: TrainOptions,
-): Promise<{ point: { loss: number | null; accuracy?: number }; samples: number }> {
-  const signal = options.signal;
-  const micro = Math.min(plan.microBatchSize, plan.evalBatchSize);
-  const samplesWanted = request.eval.batches * plan.evalBatchSize;
-  const passes = Math.ceil(samplesWanted / micro);
-  const batches = (plan.dataset as Dataset).batches({
-    split: plan.evalSplit,
-    batchSize: micro,
-    seed: request.eval.seed,
-    context: plan.context,
-    ...(options.dataDir ? { dataDir: options.dataDir } : {}),
-  });
-  let lossSum = 0;
-  let metricSum = 0;
-  let hasMetric = false;
-  let samples = 0;
-  try {
-    for (let i = 0; i < passes; i++) {
-      signal?.throwIfAborted();
-      const batch = await nextBatch(batches);
-      const size = batch.shape[0];
-      const out = tf.tidy(() => {
-        const o = model.evaluate(batch);
-        return o.metric === undefined ? [o.loss] : [o.loss, o.metric];
-      });
-      const values = await Promise.all(out.map((t) => t.data()));
-      tf.dispose(out);
-      lossSum += values[0]![0]! * size;
-      if (values[1] !== undefined) {
-        hasMetric = true;
-        metricSum += values[1][0]! * size;
-      }
-      samples += size;
-    }
-  } finally {
-    await batches.return?.(undefined);
-  }
-  const loss = lossSum / samples;
-  return {
-    point: {
-      loss: Number.isFinite(loss) ? loss : null,
-      ...(hasMetric ? { accuracy: metricSum / samples } : {}),
-    },
-    samples,
-  };
-}
-
-/** Turn a backend crash into a clear error; pass cancellations and input errors through. */
-function explain(error: unknown, backend: BackendInfo, plan: TrainPlan): unknown {
-  if (
-    error instanceof DOMException && (error.name === "AbortError" || error.name === "TimeoutError")
-  ) {
-    return error;
-  }
-  if (error instanceof TrainInputError || error instanceof TrainingError) return error;
-  const text = String(error);
-  if (/memory access out of bounds|Aborted\(|out of memory|Cannot enlarge memory/i.test(text)) {
-    return new TrainingError(
-      `The ${backend.name} backend ran out of memory at micro-batch ${plan.microBatchSize}; ` +
-        `retry with a smaller micro_batch_size. (${text})`,
-      { cause: error, status: 503, crashed: true },
-    );
-  }
-  return new TrainingError(`Training failed on ${backend.name}: ${text}`, { cause: error });
-}
-
-interface ReportInput {
-  request: TrainRequest;
-  plan: TrainPlan;
-  backend: BackendInfo;
-  losses: Float64Array;
-  lrs: Float64Array;
-  stepMs: number[];
-  trainMs: number;
-  wallMs: number;
-  evals: TrainResult["evals"];
-  evalSamples: number;
-  diverged: boolean;
-}
-
-/** Median of a non-empty list. */
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-}
-
-/** Assemble the result. */
-function report(input: ReportInput): TrainResult {
-  const { request, plan, backend, losses, lrs } = input;
-  const steps = losses.length;
-  const samples = steps * plan.batchSize;
-  const flops = samples * plan.flopsPerSample;
-  const window = Math.max(
-    1,
-    Math.min(LOSS_WINDOW_MAX_STEPS, Math.ceil(steps * LOSS_WINDOW_FRACTION), steps),
-  );
-  let tail = 0;
-  for (let i = steps - window; i < steps; i++) tail += losses[i]!;
-  const finalLoss = tail / window;
-  const last = input.evals.at(-1);
-  const trainS = input.trainMs / 1000;
-  const result: TrainResult = {
-    family: plan.family.name,
-    config: plan.config,
-    dataset: { name: plan.dataset.info.name, split: plan.split, eval_split: plan.evalSplit },
-    seed: request.seed,
-    params: plan.params.total,
-    non_embedding_params: plan.params.nonEmbedding,
-    flops_per_sample: plan.flopsPerSample,
-    flops_per_sample_6n: plan.flopsPerSample6n,
-    tokens_per_sample: plan.tokensPerSample,
-    budget: plan.budget,
-    steps,
-    batch_size: plan.batchSize,
-    micro_batch_size: plan.microBatchSize,
-    samples,
-    tokens: samples * plan.tokensPerSample,
-    flops,
-    lr: {
-      peak: plan.schedule.peak,
-      min: plan.schedule.min,
-      warmup_steps: plan.schedule.warmupSteps,
-    },
-    loss: Number.isFinite(finalLoss) ? finalLoss : null,
-    loss_window_steps: window,
-    diverged: input.diverged,
-    eval_loss: last?.loss ?? null,
-    eval_samples: input.evalSamples,
-    curve: curve(losses, lrs, plan, request.curve_points),
-    evals: input.evals,
-    wall_s: input.wallMs / 1000,
-    train_s: trainS,
-    step_ms_median: steps > 0 ? median(input.stepMs) : 0,
-    samples_per_s: trainS > 0 ? samples / trainS : 0,
-    tokens_per_s: trainS > 0 ? (samples * plan.tokensPerSample) / trainS : 0,
-    model_flops_per_s: trainS > 0 ? flops / trainS : 0,
-    backend: {
-      name: backend.name,
-      kind: backend.kind,
-      description: backend.description,
-      ...(backend.adapter === undefined ? {} : { adapter: backend.adapter }),
-    },
-  };
-  if (last?.accuracy !== undefined) result.eval_accuracy = last.accuracy;
-  return result;
-}
-
-/**
- * The loss curve: every step when the run has at most `points` steps, else the steps averaged in
- * `ceil(steps / points)`-step bins, each point at its bin's last step.
- */
-function curve(
-  losses: Float64Array,
-  lrs: Float64Array,
-  plan: TrainPlan,
-  points: number,
-): TrainResult["curve"] {
-  const bin = Math.max(1, Math.ceil(losses.length / points));
-  const out: TrainResult["curve"] = [];
-  for (let start = 0; start < losses.length; start += bin) {
-    const end = Math.min(losses.length, start + bin);
-    let sum = 0;
-    for (let i = start; i < end; i++) sum += losses[i]!;
-    const mean = sum / (end - start);
-    const samples = end * plan.batchSize;
-    out.push({
-      step: end,
-      samples,
-      flops: samples * plan.flopsPerSample,
-      loss: Number.isFinite(mean) ? mean : null,
-      lr: lrs[end - 1]!,
-    });
-  }
-  return out;
 }

@@ -7,7 +7,7 @@
 
 import * as tf from "@tensorflow/tfjs-core";
 import "../../models/gradients.ts";
-import { registerBlasBackend } from "../../lib/kernels/mod.ts";
+import { registerBlasBackend } from "../../lib/backend/blas/mod.ts";
 import { BENCH_CONFIGS, makeTrainStep } from "./_train_step.ts";
 
 const [backend = "blas", id = "vit-a", stepsArg = "3"] = Deno.args;

@@ -10,16 +10,10 @@
 import * as tf from "@tensorflow/tfjs-core";
 import "../../models/gradients.ts";
 import { setWasmPaths } from "@tensorflow/tfjs-backend-wasm";
-import { blasBackendInfo, loadOpenBlas, registerBlasBackend } from "../../lib/kernels/mod.ts";
-import { CBLAS_NO_TRANS, CBLAS_ROW_MAJOR } from "../../lib/kernels/openblas.ts";
+import { blasBackendInfo, loadOpenBlas, registerBlasBackend } from "../../lib/backend/blas/mod.ts";
+import { CBLAS_NO_TRANS, CBLAS_ROW_MAJOR } from "../../lib/backend/blas/openblas.ts";
 import { attention } from "../../models/layers.ts";
-
-/** Median of a list of numbers. */
-export function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = s.length >> 1;
-  return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
-}
+import { median } from "../../lib/stats.ts";
 
 /**
  * OpenBLAS sgemm peak on this machine now: median GFLOP/s of `reps` n³ products through FFI.

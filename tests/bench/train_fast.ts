@@ -13,9 +13,10 @@
 import * as tf from "@tensorflow/tfjs-core";
 import "../../models/gradients.ts";
 import { selectBackend } from "../../lib/backend/select.ts";
-import { blasBackendInfo } from "../../lib/kernels/mod.ts";
+import { blasBackendInfo } from "../../lib/backend/blas/mod.ts";
 import { BENCH_CONFIGS, type BenchConfig, makeTrainStep } from "./_train_step.ts";
-import { measureSgemmPeak, median } from "./kernels.ts";
+import { measureSgemmPeak } from "./kernels.ts";
+import { median } from "../../lib/stats.ts";
 
 /** Rounds of (PyTorch, tfjs) per configuration; the report takes medians over them. */
 const DEFAULT_ROUNDS = 5;

@@ -33,6 +33,7 @@ Deno.test("getDataset() refuses traversal, and absolute paths when not allowed",
     "synthetic-text",
     "synthetic-text-order1",
     "synthetic-text-order3",
+    "synthetic-quanta",
     "synthetic-images",
   ]);
 });

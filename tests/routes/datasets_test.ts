@@ -31,6 +31,7 @@ Deno.test("GET /v1/datasets lists the registry with readiness and the synthetic 
     "synthetic-text",
     "synthetic-text-order1",
     "synthetic-text-order3",
+    "synthetic-quanta",
     "synthetic-images",
   ]);
   const byName = Object.fromEntries(datasets.map((d: { name: string }) => [d.name, d]));
@@ -39,6 +40,7 @@ Deno.test("GET /v1/datasets lists the registry with readiness and the synthetic 
   assert.equal(byName["synthetic-text"].ready, true);
   assert.ok(Math.abs(byName["synthetic-text"].entropy_nats - 1.0836) < 1e-3);
   assert.ok(Math.abs(byName["synthetic-images"].entropy_nats - 0.5448) < 1e-3);
+  assert.ok(Math.abs(byName["synthetic-quanta"].entropy_nats - 2.3070) < 1e-3);
 });
 
 Deno.test("GET /v1/datasets/{name} answers metadata, 404 for unknown names, 400 for traversal", async () => {

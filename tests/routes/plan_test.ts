@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { loadConfig } from "../../lib/service/config.ts";
 import { createApp } from "../../routes/mod.ts";
+import { DEFAULT_BATCH_SIZE } from "../../lib/train/request.ts";
 
 const app = createApp({ config: loadConfig({}) });
 
@@ -24,7 +25,12 @@ Deno.test("POST /v1/plan returns snapped grids whose points carry a train reques
       assert.equal(p.request.family, "gpt");
       assert.equal(p.request.size, p.size);
       assert.deepEqual(p.request.budget, { flops: grid.budget_flops });
-      assert.ok(p.flops <= grid.budget_flops && grid.budget_flops - p.flops < p.flops_per_sample);
+      // Whole steps of the trainer's default batch (no hyper.batch_size given), as it trains them.
+      assert.equal(p.samples % DEFAULT_BATCH_SIZE, 0);
+      assert.ok(
+        p.flops <= grid.budget_flops &&
+          grid.budget_flops - p.flops < DEFAULT_BATCH_SIZE * p.flops_per_sample,
+      );
     }
   }
 });
@@ -48,9 +54,35 @@ Deno.test("POST /v1/plan with adaptive results proposes a next budget", async ()
     adaptive: { results, target_budget: 1e15, bootstrap: 50 },
   });
   assert.equal(res.status, 200);
-  const body = await res.json();
-  assert.ok(body.adaptive.next.budget_flops > 1e13);
-  assert.ok(body.adaptive.current.spread_ln > 0);
+  const { adaptive } = await res.json();
+  // The candidates are the largest budget × 2, 3, 5, 10 (all below the target), each scored.
+  assert.deepEqual(adaptive.candidates.map((c: { budget_flops: number }) => c.budget_flops), [
+    2e13,
+    3e13,
+    5e13,
+    1e14,
+  ]);
+  // The proposal is the candidate that leaves the narrowest interval, narrower than today's.
+  const spreads = adaptive.candidates.map((c: { uncertainty: { spread_ln: number } }) =>
+    c.uncertainty.spread_ln
+  );
+  const best = spreads.indexOf(Math.min(...spreads));
+  assert.equal(adaptive.next.budget_flops, adaptive.candidates[best].budget_flops);
+  assert.ok(adaptive.current.spread_ln > 0);
+  assert.ok(Math.min(...spreads) < adaptive.current.spread_ln);
+  const [lo, hi] = adaptive.current.ci;
+  assert.ok(lo <= adaptive.current.n_opt && adaptive.current.n_opt <= hi);
+  // Its grid brackets the optimum the law's centres extrapolate to: ln N_opt linear in ln C,
+  // fitted through the three centres (2e4, 5e4, 1.2e5 at 1e11, 1e12, 1e13).
+  const lnC = [1e11, 1e12, 1e13].map(Math.log);
+  const lnN = [2e4, 5e4, 1.2e5].map(Math.log);
+  const meanC = lnC.reduce((a, b) => a + b) / 3;
+  const meanN = lnN.reduce((a, b) => a + b) / 3;
+  const slope = lnC.reduce((s, x, i) => s + (x - meanC) * (lnN[i]! - meanN), 0) /
+    lnC.reduce((s, x) => s + (x - meanC) ** 2, 0);
+  const predicted = Math.exp(meanN + slope * (Math.log(adaptive.next.budget_flops) - meanC));
+  const params = adaptive.next.points.map((p: { params: number }) => p.params);
+  assert.ok(Math.min(...params) < predicted && predicted < Math.max(...params), String(predicted));
 });
 
 Deno.test("POST /v1/plan answers problem+json 422s naming the field", async () => {

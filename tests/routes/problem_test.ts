@@ -2,9 +2,14 @@ import assert from "node:assert/strict";
 import { z } from "zod";
 import { Hono } from "hono";
 import { HTTPException } from "hono/http-exception";
+import { fieldPath, LimitExceededError } from "../../lib/errors.ts";
+import { BusyError, classifyWorkerError } from "../../lib/service/pool_errors.ts";
+import { TrainInputError } from "../../lib/train/errors.ts";
 import {
-  fieldPath,
+  isClientDisconnect,
   jsonPointer,
+  libraryProblem,
+  PROBLEM_TYPES,
   ProblemError,
   problemResponse,
   statusTitle,
@@ -68,21 +73,36 @@ Deno.test("problemResponse() answers 400 for a handler's failed JSON body parse"
   assert.equal((await res.json()).detail, "The request body is not valid JSON.");
 });
 
-Deno.test("problemResponse() names a bare numeric limit member after its field", async () => {
-  const app = new Hono();
-  app.get("/points", () => {
-    throw new ProblemError({ title: "x", status: 413, field: "points", limit: 10 });
-  });
-  app.get("/grid", () => {
-    throw new ProblemError({ title: "x", status: 422, field: "multistart", limit: 250 });
-  });
-  app.onError((e, c) => problemResponse(c, e));
-  assert.deepEqual((await (await app.request("/points")).json()).limit, {
-    name: "max_fit_points",
-    value: 10,
-  });
-  assert.deepEqual((await (await app.request("/grid")).json()).limit, {
-    name: "multistart_limit",
-    value: 250,
-  });
+Deno.test("libraryProblem() maps every library error by one table: type, title, status, field, limit, Retry-After", () => {
+  const busy = libraryProblem(
+    new BusyError("full.", { limit: "max_queued_fits", value: 64, retryAfterS: 1 }),
+  )!;
+  assert.equal(busy.problem.status, 429);
+  assert.equal(busy.problem.type, PROBLEM_TYPES.busy);
+  assert.deepEqual(busy.problem.limit, { name: "max_queued_fits", value: 64 });
+  assert.equal(busy.headers["retry-after"], "1");
+  const input = libraryProblem(new TrainInputError("config.heads", "3 does not divide 16."))!;
+  assert.deepEqual(
+    { type: input.problem.type, title: input.problem.title, field: input.problem.field },
+    { type: "about:blank", title: "Invalid request", field: "config.heads" },
+  );
+  const crash = { name: "Error", message: "bug" };
+  const jobCrash = libraryProblem(classifyWorkerError(crash, { subject: "job" }))!;
+  assert.equal(jobCrash.problem.status, 500);
+  assert.equal(jobCrash.problem.type, "about:blank");
+  const trainingCrash = libraryProblem(classifyWorkerError(crash))!;
+  assert.equal(trainingCrash.problem.status, 422);
+  assert.equal(trainingCrash.problem.type, PROBLEM_TYPES.crashed);
+  const limit = libraryProblem(
+    new LimitExceededError({ name: "max_body_bytes", value: 10, actual: 20, status: 413 }),
+  )!;
+  assert.equal(limit.problem.title, "Content too large");
+  assert.equal(libraryProblem(new Error("plain")), undefined);
+});
+
+Deno.test("isClientDisconnect() knows a body read cut short from a malformed body", () => {
+  assert.ok(isClientDisconnect(new Deno.errors.BadResource("Cannot read body")));
+  assert.ok(isClientDisconnect(new DOMException("gone", "AbortError")));
+  assert.ok(!isClientDisconnect(new SyntaxError("Unexpected token } in JSON")));
+  assert.ok(!isClientDisconnect(new HTTPException(400, { message: "Malformed JSON" })));
 });

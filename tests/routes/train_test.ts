@@ -3,6 +3,8 @@ import * as tf from "@tensorflow/tfjs-core";
 import { ensureBackend } from "../../lib/backend/select.ts";
 import { loadConfig } from "../../lib/service/config.ts";
 import { createApp } from "../../routes/mod.ts";
+import { planTraining } from "../../lib/train/plan.ts";
+import { TrainRequestSchema } from "../../lib/train/request.ts";
 import { resolveTiny } from "../lib/train/_tiny_data.ts";
 import { STRICT_TRAINER, strictResolver, TINY_TRAINER } from "../lib/train/_tiny_trainer.ts";
 
@@ -11,10 +13,16 @@ const app = createApp({
   config: loadConfig({
     FLOPS_FIT_MAX_TRAIN_FLOPS: "1e12",
     FLOPS_FIT_LOG_REQUESTS: "false",
+    FLOPS_FIT_BACKEND: "wasm",
   }),
   resolveDataset: resolveTiny,
   trainer: TINY_TRAINER,
 });
+
+/** The plan the route makes for `json` (the same function, on the same tiny datasets). */
+function planOf(json: Record<string, unknown>) {
+  return planTraining(TrainRequestSchema.parse(json), { resolveDataset: resolveTiny });
+}
 
 const body = {
   family: "gpt",
@@ -75,8 +83,34 @@ Deno.test("POST /v1/train answers 4xx problem+json naming the field before train
     const problem = await res.json();
     assert.equal(problem.field, field, JSON.stringify(problem));
   }
-  const capped = await (await post({ ...body, budget: { flops: 1e13 } })).json();
-  assert.deepEqual(capped.limit, { name: "max_train_flops", value: 1e12 });
+});
+
+Deno.test("POST /v1/train names max_train_flops over the FLOP cap, whatever the budget's kind", async () => {
+  // Each budget buys more than the 1e12 cap; the answer names the cap, the field that set the
+  // budget, and the run's exact FLOPs (whole steps, as planTraining counts them).
+  const perStep = planOf(body).flopsPerSample * body.batch_size;
+  const steps = Math.ceil(1e12 / perStep) + 1;
+  const tokensPerSample = planOf(body).tokensPerSample;
+  const budgets: Record<string, number>[] = [
+    { flops: steps * perStep },
+    { steps },
+    { samples: steps * body.batch_size },
+    { tokens: steps * body.batch_size * tokensPerSample },
+  ];
+  for (const budget of budgets) {
+    const res = await post({ ...body, budget });
+    assert.equal(res.status, 422, JSON.stringify(budget));
+    const problem = await res.json();
+    const kind = Object.keys(budget)[0]!;
+    assert.equal(problem.type, "urn:flops-fit:problem:limit-exceeded");
+    assert.equal(problem.field, `budget.${kind}`);
+    assert.deepEqual(problem.limit, {
+      name: "max_train_flops",
+      value: 1e12,
+      actual: planOf({ ...body, budget }).flops,
+    });
+    assert.ok(problem.limit.actual > 1e12);
+  }
 });
 
 Deno.test("POST /v1/train streams ndjson progress with the result last", async () => {
@@ -125,6 +159,7 @@ Deno.test("GET /healthz reports the training backend", async () => {
   const health = await (await app.request("/healthz")).json();
   assert.equal(health.backend.name, "wasm");
   assert.equal(health.backend.kind, "cpu");
+  assert.equal(health.backend.chosen_by, "env");
 });
 
 Deno.test("GET /openapi.json documents POST /v1/train", async () => {

@@ -39,7 +39,7 @@ Deno.test("parsePointsCsv() stops at the point limit with a 413", () => {
   assert.throws(() => parsePointsCsv(text, 10), (e: unknown) => {
     assert.ok(e instanceof FitInputError);
     assert.equal(e.status, 413);
-    assert.equal(e.limit, 10);
+    assert.deepEqual(e.limit, { name: "max_fit_points", value: 10 });
     return true;
   });
 });

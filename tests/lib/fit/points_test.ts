@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { FitInputError } from "../../../lib/fit/errors.ts";
-import { groupBudgets, median, preparePoints } from "../../../lib/fit/points.ts";
+import { groupBudgets, preparePoints } from "../../../lib/fit/points.ts";
+import { median } from "../../../lib/stats.ts";
 import { isoflopPoints, SIX_BUDGETS } from "./_synthetic.ts";
 
 const OPTS = { flopsPerParamToken: 6, budgetRelTol: 0.05 };

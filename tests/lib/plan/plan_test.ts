@@ -1,5 +1,18 @@
 import assert from "node:assert/strict";
-import { centreByRatio, planGrid, planSweep, pointKey, snapSizes } from "../../../lib/plan/plan.ts";
+import {
+  addReplicates,
+  batchSizeOf,
+  centreByRatio,
+  planGrid,
+  planSweep,
+  pointKey,
+  snapSizes,
+} from "../../../lib/plan/plan.ts";
+import { DEFAULT_BATCH_SIZE, TrainRequestSchema } from "../../../lib/train/request.ts";
+import { planTraining } from "../../../lib/train/plan.ts";
+import { PRESETS, resolveSweepConfig } from "../../../lib/sweep/config.ts";
+import { familyForSweep } from "../../../lib/plan/study.ts";
+import { getDataset } from "../../../data/mod.ts";
 import { toyFamily } from "./_family.ts";
 
 const family = toyFamily();
@@ -28,11 +41,16 @@ Deno.test("planSweep() spends each budget in whole steps: S = floor(C/(F·B))·B
   }
 });
 
-Deno.test("planSweep() spends each budget: S = floor(C/F), within one sample of C", () => {
+Deno.test("planSweep() without hyper.batch_size plans whole steps of the trainer's default batch", () => {
   const [grid] = planSweep({ family, budgets: [3e12], dataset: "x" });
+  assert.equal(batchSizeOf({ dataset: "x" }), DEFAULT_BATCH_SIZE);
   for (const p of grid!.points) {
-    assert.equal(p.samples, Math.floor(3e12 / p.flops_per_sample));
-    assert.ok(p.flops <= 3e12 && 3e12 - p.flops < p.flops_per_sample);
+    assert.equal(p.samples % DEFAULT_BATCH_SIZE, 0);
+    assert.equal(
+      p.samples,
+      Math.floor(3e12 / p.flops_per_sample / DEFAULT_BATCH_SIZE) * DEFAULT_BATCH_SIZE,
+    );
+    assert.ok(p.flops <= 3e12 && 3e12 - p.flops < DEFAULT_BATCH_SIZE * p.flops_per_sample);
     assert.equal(p.data, p.samples * 64);
     assert.deepEqual(p.request.budget, { flops: 3e12 });
   }
@@ -119,4 +137,63 @@ Deno.test("pointKey() is stable under key order and changes with any hyper-param
   assert.notEqual(pointKey(a), pointKey({ ...a, lr: 2e-3 }));
   assert.notEqual(pointKey(a), pointKey({ ...a, seed: 1 }));
   assert.match(pointKey(a), /^gpt\/d\/size=64\/C=1e\+11\/seed=0\/[0-9a-f]{8}$/);
+});
+
+Deno.test("planner and trainer agree on samples and FLOPs for every point of every preset", () => {
+  for (const preset of Object.keys(PRESETS)) {
+    const config = resolveSweepConfig({ preset });
+    const dataset = getDataset(config.dataset);
+    assert.equal(typeof config.family, "string", `${preset}: presets name registry families`);
+    const sweepFamily = familyForSweep(config.family as string, {
+      params: config.params,
+      data: dataset.info,
+      ...(config.model === undefined ? {} : { model: config.model }),
+    });
+    const grids = planSweep({
+      family: sweepFamily,
+      budgets: config.budgets,
+      dataset: config.dataset,
+      hyper: config.hyper,
+      ...(config.model === undefined ? {} : { model: config.model }),
+      sizesPerBudget: config.sizes_per_budget,
+      width: config.width,
+      dataPerParam: config.data_per_param,
+    });
+    let points = 0;
+    for (const point of grids.flatMap((g) => g.points)) {
+      const plan = planTraining(TrainRequestSchema.parse(point.request), {
+        resolveDataset: (name) => getDataset(name),
+      });
+      const where = `${preset} ${point.key}`;
+      assert.equal(plan.steps * plan.batchSize, point.samples, `samples of ${where}`);
+      assert.equal(plan.flopsPerSample, point.flops_per_sample, `FLOPs per sample of ${where}`);
+      assert.equal(plan.steps * plan.batchSize * plan.flopsPerSample, point.flops, where);
+      points++;
+    }
+    assert.ok(points >= config.budgets.length * 3, `${preset} planned ${points} points`);
+  }
+});
+
+Deno.test("addReplicates() adds seeds seed+1… of each grid's centre size with the same samples", () => {
+  const template = { family, dataset: "x", seed: 7, hyper: { batch_size: 4 } };
+  const grids = planSweep({ ...template, budgets: [1e12, 1e13] });
+  const more = addReplicates(grids, template, 3);
+  assert.deepEqual(addReplicates(grids, template, 1), grids);
+  for (const [i, grid] of more.entries()) {
+    const base = grids[i]!.points;
+    assert.equal(grid.points.length, base.length + 2);
+    const extra = grid.points.slice(base.length);
+    const centre = base.reduce((b, p) =>
+      Math.abs(Math.log(p.params / grid.centre_params)) <
+          Math.abs(Math.log(b.params / grid.centre_params))
+        ? p
+        : b
+    );
+    assert.deepEqual(extra.map((p) => p.request.seed), [8, 9]);
+    for (const p of extra) {
+      assert.equal(p.size, centre.size);
+      assert.equal(p.samples, centre.samples);
+      assert.notEqual(p.key, centre.key);
+    }
+  }
 });

@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { checkQueueUrl, QueueUrlError, redactText, redactUrl } from "../../../lib/queue/url.ts";
 import { splitQueueArgs, wantsQueue } from "../../../lib/queue/sweep_cli.ts";
 import { parseWorkerArgs } from "../../../lib/queue/worker_cli.ts";
-import { errorText, jobId } from "../../../lib/queue/db.ts";
+import { errorText, jobId, sleep } from "../../../lib/queue/db.ts";
 import { formatStatus, jobPolicy, studyId } from "../../../lib/queue/coordinator.ts";
 import { isConnectionError } from "../../../lib/queue/worker.ts";
 import { resolveSweepConfig } from "../../../lib/sweep/config.ts";
@@ -203,4 +203,16 @@ Deno.test("isConnectionError tells an outage from a refused statement", () => {
     errorText(new AggregateError([new Error("a"), new Error("a"), new Error("b")])),
     "a; b",
   );
+});
+
+Deno.test("sleep() waits, and an abort cuts the wait short without rejecting", async () => {
+  const t0 = performance.now();
+  await sleep(20);
+  assert.ok(performance.now() - t0 >= 15, "it waited");
+  const controller = new AbortController();
+  const waiting = sleep(60_000, controller.signal);
+  controller.abort();
+  await waiting; // resolves at once; a leaked 60 s timer would fail Deno's sanitizer
+  const aborted = AbortSignal.abort();
+  await sleep(60_000, aborted);
 });

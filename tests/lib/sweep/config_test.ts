@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
 import { configFromCli, parseCliArgs } from "../../../lib/sweep/cli.ts";
 import { outputDir, PRESETS, resolveSweepConfig } from "../../../lib/sweep/config.ts";
+import { checkableThreshold } from "../../../lib/fit/mod.ts";
+import { getDataset } from "../../../data/mod.ts";
 
 Deno.test("resolveSweepConfig() defaults to the gpt-synthetic preset with documented defaults", () => {
   const config = resolveSweepConfig();
@@ -60,4 +62,39 @@ Deno.test("parseCliArgs() rejects unknown flags and malformed numbers by name", 
   assert.throws(() => parseCliArgs(["--frobnicate"]), /frobnicate/);
   assert.throws(() => parseCliArgs(["--budgets", "1e9,lots"]), /--budgets: "lots"/);
   assert.throws(() => parseCliArgs(["--workers", "ftp://x"]), /ftp:\/\/x/);
+});
+
+Deno.test("--adaptive turns on adaptive rounds with the defaults, keeping a sweep file's settings", async () => {
+  const plain = await configFromCli(parseCliArgs([]));
+  assert.equal(plain.adaptive, undefined);
+  const flagged = await configFromCli(parseCliArgs(["--adaptive"]));
+  assert.deepEqual(flagged.adaptive, { max_rounds: 4, n_opt_ratio: 2, bootstrap: 200 });
+  const dir = await Deno.makeTempDir();
+  const file = `${dir}/study.json`;
+  await Deno.writeTextFile(
+    file,
+    JSON.stringify({ adaptive: { max_rounds: 2, target_flops: 1e12 } }),
+  );
+  const fromFile = await configFromCli(parseCliArgs(["--adaptive", "--config", file]));
+  assert.equal(fromFile.adaptive?.max_rounds, 2);
+  assert.equal(fromFile.adaptive?.target_flops, 1e12);
+  assert.throws(
+    () => resolveSweepConfig({ file: { adaptive: { n_opt_ratio: 1 } } }),
+    /adaptive\.n_opt_ratio/,
+  );
+  assert.throws(() => resolveSweepConfig({ file: { adaptive: { rounds: 3 } } }), /adaptive/);
+  assert.throws(() => resolveSweepConfig({ file: { replicates: 0 } }), /replicates/);
+  assert.throws(() => resolveSweepConfig({ file: { hold_out_above: -1 } }), /hold_out_above/);
+});
+
+Deno.test("the default study is a proof: ≥ 4 fitted budgets over ≥ 10× and one held out ≥ 10× above", () => {
+  const config = resolveSweepConfig();
+  const threshold = checkableThreshold(config.budgets)!;
+  const fitted = config.budgets.filter((b) => b <= threshold);
+  const held = config.budgets.filter((b) => b > threshold);
+  assert.ok(fitted.length >= 4, `${fitted.length} fitted budgets`);
+  assert.ok(Math.max(...fitted) / Math.min(...fitted) >= 10 * (1 - 1e-12));
+  assert.equal(held.length, 1);
+  assert.ok(held[0]! / Math.max(...fitted) >= 10 * (1 - 1e-12));
+  assert.equal(typeof getDataset(config.dataset).info.entropy_nats, "number");
 });

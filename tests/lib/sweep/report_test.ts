@@ -1,13 +1,9 @@
 import assert from "node:assert/strict";
 import { MockLawSchema } from "../../../lib/sweep/config.ts";
 import { lawLoss } from "../../../lib/sweep/mock.ts";
-import {
-  checkSweep,
-  fitSweep,
-  flopsPerParamToken,
-  formatTable,
-  markdownToHtml,
-} from "../../../lib/sweep/report.ts";
+import { checkSweep, fitSweep, flopsPerParamToken } from "../../../lib/sweep/sweep_fit.ts";
+import { formatSummary, formatTable } from "../../../lib/sweep/summary.ts";
+import { markdownToHtml } from "../../../lib/sweep/html.ts";
 import type { ResultRecord } from "../../../lib/sweep/results.ts";
 
 const law = MockLawSchema.parse({});
@@ -50,19 +46,22 @@ Deno.test("fitSweep() fits the sweep's runs with the sweep's own FLOPs multiplie
     bootstrap: 0,
     seed: 0,
     fitLoss: "loss",
+    holdOutAbove: null,
   });
   assert.equal(sweep.fit.flops_per_param_token, 10);
   // Noiseless points from the law: Approach 3 recovers it.
   assert.ok(Math.abs(sweep.fit.parametric.alpha - 0.34) < 1e-3);
   assert.ok(Math.abs(sweep.fit.parametric.E - law.E) < 1e-3);
-  const checks = checkSweep(sweep.fit, 1.0);
+  const checks = checkSweep(sweep.fit, { entropyNats: 1.0 });
+  assert.deepEqual(checks.forecasts, [], "holdOutAbove: null holds nothing out");
+  assert.equal(sweep.holdOutAbove, null);
   assert.equal(checks.positiveCurvature, true);
   assert.equal(checks.nOptRising, true);
   assert.ok(Math.abs(checks.entropyGap! - (sweep.fit.parametric.E - 1)) < 1e-12);
   const table = formatTable(sweep);
   assert.equal(table.split("\n").length, 2 + 2 * 6, "6 budgets × 2 approaches");
   assert.match(table, /\(×10\)/);
-  // Only the ×100 row is past 10× the data; the CI band's many budgets are not counted.
+  // Only the ×100 row is past 10× the data (the fitter's own warning over the table's budgets).
   const far = sweep.fit.warnings.filter((w) => w.code === "extrapolation");
   assert.equal(far.length, 1);
   assert.match(far[0]!.message, /^1 requested budget\(s\) exceed/);
@@ -77,4 +76,64 @@ Deno.test("markdownToHtml() renders headings, lists, tables and escapes HTML", (
   assert.match(html, /<th>h1<\/th><th>h2<\/th>/);
   assert.match(html, /<td>1<\/td><td>2<\/td>/);
   assert.match(html, /<p>text &amp; more<\/p>/);
+});
+
+Deno.test("fitSweep() holds out a budget 10× above the rest, scores both fits' forecasts, and the summary leads with them", () => {
+  const held: ResultRecord[] = [];
+  const C = 3e12, centre = 0.3 * C ** 0.45;
+  for (const f of [0.25, 0.5, 1, 2, 4]) {
+    const N = Math.round(centre * f), D = C / (10 * N);
+    held.push({
+      key: `${C}/${N}`,
+      budget_flops: C,
+      size: N,
+      N,
+      D,
+      C,
+      loss: lawLoss(law, N, D),
+      wall_s: 1,
+      worker: "w",
+      finished_at: "2026-01-01T00:00:00Z",
+      result: {},
+    } as ResultRecord);
+  }
+  const sweep = fitSweep({
+    records: [...records(), ...held],
+    budgets: [1e10, 3e10, 1e11, 3e11, 3e12],
+    bootstrap: 40,
+    seed: 0,
+    fitLoss: "loss",
+    entropyNats: law.E,
+  });
+  assert.equal(sweep.holdOutAbove, 3e11, "the 10× gap above 3e11 is detected");
+  assert.notEqual(sweep.constrained, null);
+  assert.equal(sweep.constrained!.parametric.E, law.E);
+  const forecasts = sweep.checks.forecasts;
+  assert.deepEqual(
+    forecasts.map((f) => `${f.fit}/${f.approach}`).sort(),
+    ["entropy/isoflop", "entropy/parametric", "free/isoflop", "free/parametric"],
+  );
+  for (const f of forecasts) {
+    assert.equal(f.C, sweep.fit.backtest!.held_out[0]!.C);
+    assert.ok(Math.abs(f.extrapolation - 10) < 0.5, `extrapolation ${f.extrapolation}`);
+    // Noiseless points from the law that Approach 3 fits: its forecast is exact to well under 1 %.
+    if (f.approach === "parametric") {
+      assert.ok(Math.abs(f.loss.errorPct) < 0.5, `${f.loss.errorPct}`);
+    }
+    assert.equal(f.loss.errorPct, 100 * (f.loss.predicted - f.loss.observed) / f.loss.observed);
+  }
+  const summary = formatSummary(sweep, {
+    name: "t",
+    family: "toy",
+    dataset: "law",
+    dataUnit: "tokens",
+    points: 25,
+    mock: true,
+    fitLoss: "loss",
+    entropyNats: law.E,
+  });
+  const sections = [...summary.matchAll(/^## (.*)$/gm)].map((m) => m[1]!);
+  assert.match(sections[0]!, /^Forecast check: 3\.0e12 held out \(10× above/);
+  assert.match(summary, /\| 3\.0e12 \| E = entropy \| 3 parametric \|/);
+  assert.match(summary, /E = entropy, Approach 3/);
 });

@@ -131,3 +131,18 @@ Deno.test("runSweep() against 3 worker processes, one killed mid-sweep, records 
     }
   }
 });
+
+Deno.test("replicates: k trains k seeds at each budget's centre size and the fit estimates noise from them", async () => {
+  const config = await mockConfig({ replicates: 3, budgets: [3e9, 1e10, 3e10], bootstrap: 0 });
+  const outcome = await runSweep(config, studyEnvironment(config), quiet);
+  for (const grid of outcome.grids) {
+    const seeds = grid.points.map((p) => p.request.seed);
+    assert.deepEqual(seeds.filter((s) => s > 0), [1, 2], `C=${grid.budget_flops}`);
+    assert.equal(grid.points.length, config.sizes_per_budget + 2);
+  }
+  const noise = outcome.sweep!.fit.noise;
+  assert.equal(noise.source, "replicates");
+  assert.equal(noise.n_replicate_groups, 3);
+  // The mock law's noise is 0.5 % multiplicative: σ of ln L ≈ 0.005.
+  assert.ok(noise.sd_log_loss! > 0.001 && noise.sd_log_loss! < 0.02, `${noise.sd_log_loss}`);
+});

@@ -1,5 +1,6 @@
 /**
- * `trainPoint` with the tests' tiny datasets, for training-pool workers: a worker receives
+ * The worker trainer (`runTraining`: the request thread's plan, no deadline of its own) with the
+ * tests' tiny datasets, for training-pool workers: a worker receives
  * only structured-cloneable options, so the dataset resolver is bound here, in the module the
  * worker imports (`createApp({ trainer: TINY_TRAINER })`).
  *
@@ -8,7 +9,7 @@
 import { ensureBackend } from "../../../lib/backend/select.ts";
 import type { TrainerRef } from "../../../lib/service/training_pool.ts";
 import type { TrainOptions } from "../../../lib/train/train.ts";
-import { trainPoint as realTrainPoint } from "../../../lib/train/train.ts";
+import { runTraining } from "../../../lib/train/train.ts";
 import type { TrainRequest, TrainResult } from "../../../lib/train/request.ts";
 import type { DatasetResolver } from "../../../lib/train/plan.ts";
 import { resolveTiny } from "./_tiny_data.ts";
@@ -31,7 +32,7 @@ export async function trainPoint(
   options: TrainOptions = {},
 ): Promise<TrainResult> {
   await ensureBackend({ override: "wasm" });
-  return await realTrainPoint(request, { ...options, resolveDataset: resolveTiny });
+  return await runTraining(request, { ...options, resolveDataset: resolveTiny });
 }
 
 /**
@@ -65,5 +66,5 @@ export async function trainPointStrict(
   options: TrainOptions = {},
 ): Promise<TrainResult> {
   await ensureBackend({ override: "wasm" });
-  return await realTrainPoint(request, { ...options, resolveDataset: strictResolver });
+  return await runTraining(request, { ...options, resolveDataset: strictResolver });
 }

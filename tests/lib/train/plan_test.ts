@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { BACKEND_CANDIDATES } from "../../../lib/backend/select.ts";
-import { planTraining, TrainInputError } from "../../../lib/train/plan.ts";
+import { planTraining } from "../../../lib/train/plan.ts";
+import { TrainInputError } from "../../../lib/train/errors.ts";
 import { TrainRequestSchema } from "../../../lib/train/request.ts";
 import type { Dataset } from "../../../data/types.ts";
 import { resolveTiny, TINY_DATASETS } from "./_tiny_data.ts";
@@ -16,12 +17,11 @@ const base = {
 
 function plan(
   body: Record<string, unknown>,
-  options: { budgetBytes?: number; maxFlops?: number } = {},
+  options: { budgetBytes?: number } = {},
 ) {
   return planTraining(TrainRequestSchema.parse({ ...base, ...body }), {
     resolveDataset: resolveTiny,
     activationBudgetBytes: options.budgetBytes,
-    maxTrainFlops: options.maxFlops,
   });
 }
 
@@ -39,6 +39,10 @@ Deno.test("planTraining() converts each budget kind into whole steps with the ex
   const p = plan({});
   const perStep = p.flopsPerSample * 8;
   assert.equal(p.steps, 3);
+  // The plan's FLOPs are what the service checks against its cap: whole steps, exactly.
+  assert.equal(p.flops, 3 * perStep);
+  assert.equal(p.budgetField, "budget.steps");
+  assert.equal(plan({ budget: { tokens: 16 * 8 * 7 } }).budgetField, "budget.tokens");
   assert.equal(plan({ budget: { flops: perStep * 5 } }).steps, 5);
   assert.equal(plan({ budget: { flops: perStep * 5.9 } }).steps, 5);
   assert.equal(plan({ budget: { samples: 41 } }).steps, 5);
@@ -58,7 +62,6 @@ Deno.test("planTraining() refuses, naming the field, what cannot run", () => {
   );
   assert.equal(fieldOf(() => plan({ config: { heads: 3 } })), "config.heads");
   assert.equal(fieldOf(() => plan({ budget: { flops: 10 } })), "budget.flops");
-  assert.equal(fieldOf(() => plan({ budget: { steps: 1000 } }, { maxFlops: 1e9 })), "budget.steps");
   assert.equal(fieldOf(() => plan({ micro_batch_size: 3 })), "micro_batch_size");
   assert.equal(fieldOf(() => plan({ eval: { split: "dev" } })), "eval.split");
 });

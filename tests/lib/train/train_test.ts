@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { float32Pool } from "../../../lib/kernels/pool.ts";
-import { registerBlasBackend } from "../../../lib/kernels/mod.ts";
+import { float32Pool } from "../../../lib/backend/blas/pool.ts";
+import { registerBlasBackend } from "../../../lib/backend/blas/mod.ts";
 import * as tf from "@tensorflow/tfjs-core";
 import { trainPoint, type TrainProgress, TrainRequestSchema } from "../../../lib/train/mod.ts";
 import { getDataset } from "../../../data/mod.ts";

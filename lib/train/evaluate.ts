@@ -1,0 +1,86 @@
+/**
+ * Held-out evaluation of a model during and after training.
+ *
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs-core";
+import type { Batch, Dataset } from "../../data/types.ts";
+import type { Model } from "../../models/family.ts";
+import { TrainingError } from "./errors.ts";
+import type { TrainPlan } from "./plan.ts";
+import type { TrainRequest } from "./request.ts";
+
+/**
+ * The next batch of an endless iterator.
+ *
+ * @param batches The dataset's batches.
+ * @returns The next batch.
+ * @throws {TrainingError} When the iterator ends.
+ */
+export async function nextBatch(batches: AsyncIterableIterator<Batch>): Promise<Batch> {
+  const next = await batches.next();
+  if (next.done) throw new TrainingError("The dataset stopped yielding batches.");
+  return next.value;
+}
+
+/**
+ * Held-out loss (and metric) over `eval.batches` batches, evaluated in micro-batches:
+ * loss = Σ_batches loss_b · n_b / Σ n_b (the sample-weighted mean).
+ *
+ * @param model The model.
+ * @param plan The run's plan (eval split, batch sizes, context).
+ * @param request The request (eval batches and seed).
+ * @param options Signal and data directory.
+ * @returns The eval point and the samples it used.
+ */
+export async function evaluate(
+  model: Model,
+  plan: TrainPlan,
+  request: TrainRequest,
+  options: { signal?: AbortSignal; dataDir?: string },
+): Promise<{ point: { loss: number | null; accuracy?: number }; samples: number }> {
+  const signal = options.signal;
+  const micro = Math.min(plan.microBatchSize, plan.evalBatchSize);
+  const samplesWanted = request.eval.batches * plan.evalBatchSize;
+  const passes = Math.ceil(samplesWanted / micro);
+  const batches = (plan.dataset as Dataset).batches({
+    split: plan.evalSplit,
+    batchSize: micro,
+    seed: request.eval.seed,
+    context: plan.context,
+    ...(options.dataDir ? { dataDir: options.dataDir } : {}),
+  });
+  let lossSum = 0;
+  let metricSum = 0;
+  let hasMetric = false;
+  let samples = 0;
+  try {
+    for (let i = 0; i < passes; i++) {
+      signal?.throwIfAborted();
+      const batch = await nextBatch(batches);
+      const size = batch.shape[0];
+      const out = tf.tidy(() => {
+        const o = model.evaluate(batch);
+        return o.metric === undefined ? [o.loss] : [o.loss, o.metric];
+      });
+      const values = await Promise.all(out.map((t) => t.data()));
+      tf.dispose(out);
+      lossSum += values[0]![0]! * size;
+      if (values[1] !== undefined) {
+        hasMetric = true;
+        metricSum += values[1][0]! * size;
+      }
+      samples += size;
+    }
+  } finally {
+    await batches.return?.(undefined);
+  }
+  const loss = lossSum / samples;
+  return {
+    point: {
+      loss: Number.isFinite(loss) ? loss : null,
+      ...(hasMetric ? { accuracy: metricSum / samples } : {}),
+    },
+    samples,
+  };
+}
