@@ -51,6 +51,9 @@ export const FitQuerySchema = z.object({
   bootstrap_method: z.enum(["residual", "points"]).optional().openapi({
     description: "CSV bodies: bootstrap resampling scheme.",
   }),
+  form: z.enum(["additive", "joint"]).optional().openapi({
+    description: "CSV bodies: Approach 3's law form.",
+  }),
   E_fixed: z.coerce.number().optional().openapi({ description: 'CSV bodies: E {"fixed": x}.' }),
   E_min: z.coerce.number().optional().openapi({ description: 'CSV bodies: E {"min": x}.' }),
   E_max: z.coerce.number().optional().openapi({ description: 'CSV bodies: E {"max": x}.' }),
@@ -143,6 +146,7 @@ function csvRequest(text: string, query: z.infer<typeof FitQuerySchema>, maxPoin
       "confidence",
       "flops_per_param_token",
       "bootstrap_method",
+      "form",
     ] as const
   ) {
     if (query[key] !== undefined) body[key] = query[key];

@@ -19,7 +19,13 @@ import { FitInputError } from "./errors.ts";
 import { fitIsoflop, fitParabola, isoflopOptimum } from "./isoflop.ts";
 import type { EConstraint } from "./law.ts";
 import { estimateNoise } from "./noise.ts";
-import { computeOptimal, fitParametric, type ParametricFit, predictLoss } from "./parametric.ts";
+import {
+  computeOptimal,
+  fitParametric,
+  type LawForm,
+  type ParametricFit,
+  predictLoss,
+} from "./parametric.ts";
 import { type Budget, type PointSet, subsetPoints } from "./points.ts";
 import { mulberry32 } from "../random.ts";
 import type {
@@ -48,6 +54,8 @@ export interface BacktestOptions {
   method?: "residual" | "points";
   /** Constraint on E. */
   E?: EConstraint;
+  /** Form of the Approach 3 law. @default "additive" */
+  form?: LawForm;
 }
 
 /** Fewest training budgets: two (Approach 3 cannot separate N and D on one). */
@@ -149,6 +157,7 @@ export function runBacktest(set: PointSet, options: BacktestOptions): BacktestRe
       huberDelta: options.huberDelta,
       multistart: "varpro",
       E: options.E,
+      form: options.form,
     });
   } catch (error) {
     if (!(error instanceof RangeError)) throw error;

@@ -267,7 +267,11 @@ export function runBootstrap(
   let failedIso = 0;
   const warm: Theta[] = [full.theta];
   const parModel = method === "residual"
-    ? parametricResidualModel(set, full, options.E?.fixed === undefined ? 5 : 4)
+    ? parametricResidualModel(
+      set,
+      full,
+      (options.E?.fixed === undefined ? 5 : 4) + (full.form === "joint" ? 1 : 0),
+    )
     : null;
   const isoModel = method === "residual" && isoflop !== null
     ? isoflopResidualModel(set, isoflop)
@@ -288,6 +292,7 @@ export function runBootstrap(
         weights: w,
         extraStarts: warm,
         E: options.E,
+        form: full.form,
       });
       const law = fit.law;
       if (!(law.alpha > 0 && law.beta > 0)) throw new RangeError("non-positive exponent");
@@ -344,7 +349,17 @@ export function runBootstrap(
   const predictions = (s: Samples) =>
     noise === null ? null : options.budgets.map((_, j) => s.interval(`P${j}`, conf));
   const isoOk = isoRuns && options.resamples - failedIso > 0;
-  const parKeys = ["E", "A", "B", "alpha", "beta", "a", "b", "G"];
+  const parKeys = [
+    "E",
+    "A",
+    "B",
+    "alpha",
+    "beta",
+    ...(full.form === "joint" ? ["gamma"] : []),
+    "a",
+    "b",
+    "G",
+  ];
   const isoKeys = ["a", "b", "k_N", "k_D", "E_frontier", "k_frontier", "gamma_frontier"]
     .filter((k) => iso.values.has(k));
   return {

@@ -2,6 +2,11 @@
  * The law L(N, D) = E + A/N^α + B/D^β and what follows from it: predicted loss, the
  * compute-optimal allocation, and residuals.
  *
+ * The `joint` form L(N, D) = E + (A/N^α + B/D^β)^γ (γ > 0; γ = 1 is the additive law above)
+ * nests Chinchilla's form and Kaplan et al. (2020, eq. 1.5) L = ((N_c/N)^(α_N/α_D) + D_c/D)^α_D
+ * (E = 0, β = 1, γ = α_D). Because x ↦ x^γ is increasing, both forms share the compute-optimal
+ * allocation of their inner terms A/N^α + B/D^β; only the loss there differs.
+ *
  * @module
  */
 
@@ -25,7 +30,7 @@ export interface EConstraint {
   max?: number;
 }
 
-/** θ = [a, b, e, α, β] with A = e^a, B = e^b, E = e^e. */
+/** θ = [a, b, e, α, β] with A = e^a, B = e^b, E = e^e; the joint form appends g = ln γ. */
 export type Theta = Float64Array;
 
 /** The fitted law in natural units. */
@@ -40,6 +45,8 @@ export interface Law {
   alpha: number;
   /** Data exponent. */
   beta: number;
+  /** Outer exponent γ of the joint form E + (A/N^α + B/D^β)^γ; absent for the additive form. */
+  gamma?: number;
 }
 
 /**
@@ -49,17 +56,19 @@ export interface Law {
  * @returns The law.
  */
 export function thetaToLaw(theta: ArrayLike<number>): Law {
-  return {
+  const law: Law = {
     E: Math.exp(theta[2]!),
     A: Math.exp(theta[0]!),
     B: Math.exp(theta[1]!),
     alpha: theta[3]!,
     beta: theta[4]!,
   };
+  if (theta.length > 5) law.gamma = Math.exp(theta[5]!);
+  return law;
 }
 
 /**
- * Loss the law predicts: E + A/N^α + B/D^β, computed as exp(LSE(...)) for range safety.
+ * Loss the law predicts: E + A/N^α + B/D^β, or E + (A/N^α + B/D^β)^γ for the joint form.
  *
  * @param law The law.
  * @param params N.
@@ -67,7 +76,8 @@ export function thetaToLaw(theta: ArrayLike<number>): Law {
  * @returns Predicted loss.
  */
 export function predictLoss(law: Law, params: number, data: number): number {
-  return law.E + law.A * Math.pow(params, -law.alpha) + law.B * Math.pow(data, -law.beta);
+  const inner = law.A * Math.pow(params, -law.alpha) + law.B * Math.pow(data, -law.beta);
+  return law.E + (law.gamma === undefined ? inner : Math.pow(inner, law.gamma));
 }
 
 /** Compute-optimal allocation of one budget. */
@@ -83,7 +93,7 @@ export interface Allocation {
 /**
  * Compute-optimal allocation under C = m·N·D (Hoffmann et al. eq. 4, with 6 → m):
  * N_opt = G·(C/m)^a, D_opt = G⁻¹·(C/m)^b, a = β/(α+β), b = α/(α+β),
- * G = (αA/(βB))^{1/(α+β)}.
+ * G = (αA/(βB))^{1/(α+β)}; the same for the joint form (it minimises the same inner sum).
  *
  * @param law The law (α, β > 0).
  * @param flops C.

@@ -207,7 +207,12 @@ function fitOrThrow(opts: FitOptions, limits: FitLimits): FitResult {
     splitBudgets(set.budgets, opts.backtest === true ? true : opts.backtest.hold_out_above);
   }
   const isoflop = fitIsoflop(set, set.budgets, undefined, E);
-  const fit = fitParametric(set, { huberDelta: opts.huber_delta, multistart: opts.multistart, E });
+  const fit = fitParametric(set, {
+    huberDelta: opts.huber_delta,
+    multistart: opts.multistart,
+    E,
+    form: opts.form,
+  });
   const law = fit.law;
   if (!(law.alpha > 0 && law.beta > 0)) {
     throw new FitInputError(
@@ -252,6 +257,7 @@ function fitOrThrow(opts: FitOptions, limits: FitLimits): FitResult {
     confidence: opts.confidence,
     method: opts.bootstrap_method,
     E,
+    form: opts.form,
   });
   // One quick refit per IsoFLOP budget: capped like the bootstrap, by points × refits.
   const refits = set.budgets.filter((bg) => bg.indices.length >= MIN_PARABOLA_POINTS).length;
@@ -294,6 +300,8 @@ function fitOrThrow(opts: FitOptions, limits: FitLimits): FitResult {
     isoflop,
     parametric: {
       ...law,
+      form: fit.form,
+      gamma: law.gamma ?? 1,
       a,
       b,
       G,
@@ -313,7 +321,7 @@ function fitOrThrow(opts: FitOptions, limits: FitLimits): FitResult {
     table,
     // The check leads whenever one was asked for: the table's worth is how well it held.
     markdown: (backtest === null ? "" : renderBacktestMarkdown(backtest, opts.confidence) + "\n") +
-      renderMarkdown(table, opts.confidence) +
+      renderMarkdown(table, opts.confidence, { form: fit.form }) +
       (sensitivity === null ? "" : "\n" + renderSensitivityMarkdown(sensitivity)),
     warnings,
     backtest,

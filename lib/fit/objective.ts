@@ -75,6 +75,79 @@ export function huberLogObjective(
   return f;
 }
 
+/**
+ * The joint-form objective f(θ) = Σ_i w_i · Huber_δ(LSE(γ·T_i, e) − ln L_i) with
+ * T_i = LSE(a − α·ln N_i, b − β·ln D_i), γ = e^g, i.e. ln(E + (A/N^α + B/D^β)^γ), and its
+ * gradient, in coordinates centred at (cN, cD). With ψ = Huber'_δ(r), σ = e^{γT}/(e^{γT} + e^e)
+ * and π = softmax(a − α ln N, b − β ln D): ∂f/∂a = Σ w ψ σ γ π₁, ∂f/∂α = −Σ w ψ σ γ π₁ ln N,
+ * ∂f/∂b = Σ w ψ σ γ π₂, ∂f/∂β = −Σ w ψ σ γ π₂ ln D, ∂f/∂e = Σ w ψ (1 − σ),
+ * ∂f/∂g = Σ w ψ σ γ T.
+ *
+ * @param theta [a', b', e, α, β, g] with a' = a − α·cN, b' = b − β·cD, g = ln γ.
+ * @param grad Receives ∇f (6 entries).
+ * @param xN ln N − cN.
+ * @param xD ln D − cD.
+ * @param lnLoss ln L.
+ * @param delta Huber δ.
+ * @param weights Per-point weights or undefined for all 1.
+ * @returns f(θ).
+ */
+export function jointLogObjective(
+  theta: Float64Array,
+  grad: Float64Array,
+  xN: Float64Array,
+  xD: Float64Array,
+  lnLoss: Float64Array,
+  delta: number,
+  weights?: Float64Array,
+): number {
+  const a = theta[0]!, b = theta[1]!, e = theta[2]!, alpha = theta[3]!, beta = theta[4]!;
+  const gamma = Math.exp(theta[5]!);
+  let f = 0, ga = 0, gb = 0, ge = 0, gal = 0, gbe = 0, gg = 0;
+  const n = lnLoss.length;
+  for (let i = 0; i < n; i++) {
+    const w = weights === undefined ? 1 : weights[i]!;
+    if (w === 0) continue;
+    const xn = xN[i]!, xd = xD[i]!;
+    const u = a - alpha * xn;
+    const v = b - beta * xd;
+    const mi = u > v ? u : v;
+    const eu = Math.exp(u - mi), ev = Math.exp(v - mi);
+    const t = mi + Math.log(eu + ev);
+    const gt = gamma * t;
+    const mo = gt > e ? gt : e;
+    const et = Math.exp(gt - mo), ee = Math.exp(e - mo);
+    const r = mo + Math.log(et + ee) - lnLoss[i]!;
+    let psi: number;
+    if (r > delta) {
+      f += w * delta * (r - 0.5 * delta);
+      psi = delta;
+    } else if (r < -delta) {
+      f += w * delta * (-r - 0.5 * delta);
+      psi = -delta;
+    } else {
+      f += w * 0.5 * r * r;
+      psi = r;
+    }
+    const sigma = et / (et + ee);
+    const q = w * psi * sigma * gamma / (eu + ev);
+    const pu = q * eu, pv = q * ev;
+    ga += pu;
+    gb += pv;
+    gal -= pu * xn;
+    gbe -= pv * xd;
+    ge += w * psi * (1 - sigma);
+    gg += w * psi * sigma * gt;
+  }
+  grad[0] = ga;
+  grad[1] = gb;
+  grad[2] = ge;
+  grad[3] = gal;
+  grad[4] = gbe;
+  grad[5] = gg;
+  return f;
+}
+
 /** Centred copies of the data plus the centres. */
 export interface Centred {
   xN: Float64Array;
@@ -104,24 +177,18 @@ export function centre(data: ParametricData, weights?: Float64Array): Centred {
   };
 }
 
-/** Original θ → centred θ. */
+/** Original θ → centred θ (a joint form's g = ln γ is copied unchanged). */
 export function toCentred(theta: ArrayLike<number>, c: Centred): Float64Array {
-  return Float64Array.of(
-    theta[0]! - theta[3]! * c.cN,
-    theta[1]! - theta[4]! * c.cD,
-    theta[2]!,
-    theta[3]!,
-    theta[4]!,
-  );
+  const out = Float64Array.from(theta);
+  out[0] = theta[0]! - theta[3]! * c.cN;
+  out[1] = theta[1]! - theta[4]! * c.cD;
+  return out;
 }
 
 /** Centred θ → original θ. */
 export function fromCentred(theta: ArrayLike<number>, c: Centred): Theta {
-  return Float64Array.of(
-    theta[0]! + theta[3]! * c.cN,
-    theta[1]! + theta[4]! * c.cD,
-    theta[2]!,
-    theta[3]!,
-    theta[4]!,
-  );
+  const out = Float64Array.from(theta);
+  out[0] = theta[0]! + theta[3]! * c.cN;
+  out[1] = theta[1]! + theta[4]! * c.cD;
+  return out;
 }

@@ -31,12 +31,25 @@
  * crossed and the law refitted (for an objective unimodal in e — its profile over e — the
  * constrained optimum lies on the bound the free optimum crossed).
  *
+ * The joint form (`form: "joint"`). L = E + (A/N^α + B/D^β)^γ, θ = (a, b, e, α, β, g = ln γ),
+ * minimised on the same Huber objective ({@link ./objective.ts} `jointLogObjective`): the additive
+ * fit above first (its starts and polish), then L-BFGS from that optimum rescaled to each γ in
+ * {@linkcode JOINT_GAMMAS} (inner a, b, α, β divided by γ, so that γ·(a/γ − α/γ·ln N) keeps the
+ * additive fit's N term) and from any extra 6-parameter starts; the lowest f, Newton-polished,
+ * wins. It is never worse on the fitted points than the additive fit (γ = 1 is a start).
+ *
  * @module
  */
 import { lbfgs, type LbfgsResult } from "./lbfgs.ts";
 import { type EConstraint, type Law, type ParametricData, type Theta, thetaToLaw } from "./law.ts";
 import { newtonPolish } from "./newton.ts";
-import { centre, fromCentred, huberLogObjective, toCentred } from "./objective.ts";
+import {
+  centre,
+  fromCentred,
+  huberLogObjective,
+  jointLogObjective,
+  toCentred,
+} from "./objective.ts";
 import {
   chinchillaGrid,
   distinctBest,
@@ -73,7 +86,12 @@ export interface ParametricFit {
   evaluations: number;
   /** E is fixed by the constraint, or sits on one of its bounds. */
   eAtBound: boolean;
+  /** The law's form: additive E + A/N^α + B/D^β, or joint E + (A/N^α + B/D^β)^γ. */
+  form: LawForm;
 }
+
+/** Form of the Approach 3 law: `additive` (Chinchilla) or `joint` (with an outer exponent γ). */
+export type LawForm = "additive" | "joint";
 
 /** Options of {@linkcode fitParametric}. */
 export interface ParametricOptions {
@@ -89,6 +107,8 @@ export interface ParametricOptions {
   quick?: boolean;
   /** Constraint on E; free when omitted. */
   E?: EConstraint;
+  /** Form of the law. @default "additive" */
+  form?: LawForm;
 }
 
 /**
@@ -105,6 +125,10 @@ export const POLISH_MAX_ITER = 3000;
 const VARPRO_POLISH = 6;
 /** Best Chinchilla-grid starts polished in a full fit. */
 const GRID_POLISH = 6;
+/** Starting γ of the joint form's polish (full fit), around γ = 1 (the additive optimum). */
+export const JOINT_GAMMAS = [0.2, 0.3, 0.45, 0.7, 1, 1.5, 2.5];
+/** Starting γ of a quick (bootstrap) joint refit, besides the warm starts. */
+const JOINT_GAMMAS_QUICK = [0.45, 1];
 
 /**
  * Fit Approach 3.
@@ -128,11 +152,93 @@ const GRID_POLISH = 6;
  */
 export function fitParametric(data: ParametricData, options: ParametricOptions): ParametricFit {
   const e = options.E;
-  if (e?.fixed !== undefined) return fitWithE(data, options, Math.log(e.fixed));
-  const free = fitWithE(data, options, undefined);
-  if (e?.min !== undefined && free.law.E < e.min) return fitWithE(data, options, Math.log(e.min));
-  if (e?.max !== undefined && free.law.E > e.max) return fitWithE(data, options, Math.log(e.max));
+  const fit = options.form === "joint" ? fitJointWithE : fitWithE;
+  if (e?.fixed !== undefined) return fit(data, options, Math.log(e.fixed));
+  const free = fit(data, options, undefined);
+  if (e?.min !== undefined && free.law.E < e.min) return fit(data, options, Math.log(e.min));
+  if (e?.max !== undefined && free.law.E > e.max) return fit(data, options, Math.log(e.max));
   return free;
+}
+
+/**
+ * The joint form with e = ln E free (`lnE` undefined) or held: the additive fit, then L-BFGS
+ * from its optimum rescaled to each starting γ and from the 6-parameter extra starts.
+ */
+function fitJointWithE(
+  data: ParametricData,
+  options: ParametricOptions,
+  lnE: number | undefined,
+): ParametricFit {
+  const extra = options.extraStarts ?? [];
+  const additive = fitWithE(data, {
+    ...options,
+    form: "additive",
+    extraStarts: extra.map((t) => t.slice(0, 5)),
+  }, lnE);
+  const c = centre(data, options.weights);
+  const fg6 = (t: Float64Array, g: Float64Array) =>
+    jointLogObjective(t, g, c.xN, c.xD, c.lnLoss, options.huberDelta, options.weights);
+  // With E fixed, optimise over (a', b', α, β, g): ∂f/∂e dropped.
+  const full6 = new Float64Array(6);
+  const g6 = new Float64Array(6);
+  const fg = lnE === undefined ? fg6 : (t: Float64Array, g: Float64Array) => {
+    full6[0] = t[0]!, full6[1] = t[1]!, full6[2] = lnE, full6[3] = t[2]!;
+    full6[4] = t[3]!, full6[5] = t[4]!;
+    const f = fg6(full6, g6);
+    g[0] = g6[0]!, g[1] = g6[1]!, g[2] = g6[3]!, g[3] = g6[4]!, g[4] = g6[5]!;
+    return f;
+  };
+  const reduce = (t: Float64Array) =>
+    lnE === undefined ? t : Float64Array.of(t[0]!, t[1]!, t[3]!, t[4]!, t[5]!);
+  const expand = (t: ArrayLike<number>) =>
+    lnE === undefined
+      ? Float64Array.from(t)
+      : Float64Array.of(t[0]!, t[1]!, lnE, t[2]!, t[3]!, t[4]!);
+  const t0 = toCentred(additive.theta, c);
+  const starts: Float64Array[] = (options.quick ? JOINT_GAMMAS_QUICK : JOINT_GAMMAS).map((gamma) =>
+    Float64Array.of(
+      t0[0]! / gamma,
+      t0[1]! / gamma,
+      t0[2]!,
+      t0[3]! / gamma,
+      t0[4]! / gamma,
+      Math.log(gamma),
+    )
+  );
+  for (const t of extra) if (t.length === 6) starts.push(toCentred(t, c));
+  let best: LbfgsResult | null = null;
+  let evaluations = additive.evaluations;
+  for (const s of starts) {
+    const res = lbfgs(fg, reduce(s), {
+      gtol: POLISH_GTOL,
+      ftol: POLISH_FTOL,
+      maxIterations: POLISH_MAX_ITER,
+    });
+    evaluations += res.evaluations;
+    if (
+      Number.isFinite(res.f) && res.x.every(Number.isFinite) &&
+      (best === null || res.f < best.f)
+    ) best = res;
+  }
+  if (best === null) throw new RangeError("no joint-form start gave a finite objective");
+  const polished = newtonPolish(fg, best.x);
+  const x = expand(polished.f < best.f ? polished.x : best.x);
+  const theta = fromCentred(x, c);
+  return {
+    law: thetaToLaw(theta),
+    theta,
+    objective: Math.min(polished.f, best.f),
+    converged: best.converged,
+    status: polished.steps > 0
+      ? `${best.status}; then ${polished.steps} Newton step(s)`
+      : best.status,
+    iterations: best.iterations,
+    nStarts: additive.nStarts + starts.length,
+    nPolished: additive.nPolished + starts.length,
+    evaluations,
+    eAtBound: lnE !== undefined,
+    form: "joint",
+  };
 }
 
 /** Drop θ's e (index 2): the coordinates of a fit with E fixed. */
@@ -225,5 +331,6 @@ function fitWithE(
     nPolished,
     evaluations,
     eAtBound: lnE !== undefined,
+    form: "additive",
   };
 }

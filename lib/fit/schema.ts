@@ -138,6 +138,13 @@ export const FitRequestSchema = z.object({
       "`varpro`: profile (α, β) on a fine grid, then polish the best starts with L-BFGS; " +
       "`grid`: L-BFGS from every one of Chinchilla's 4,500 starts (slow, for checking).",
   }),
+  form: z.enum(["additive", "joint"], {
+    error: 'form must be "additive" or "joint"',
+  }).default("additive").openapi({
+    description: "Approach 3's law: `additive` (Chinchilla) L = E + A/N^α + B/D^β, or `joint` " +
+      "L = E + (A/N^α + B/D^β)^γ with a fitted outer exponent γ (γ = 1 is the additive law; " +
+      "E = 0, β = 1 is Kaplan et al. 2020's form). See docs/fit_forecasts.md for when to use it.",
+  }),
   backtest: z.union([
     z.boolean(),
     z.object({
@@ -256,6 +263,10 @@ export const ParametricResultSchema = z.object({
   B: z.number(),
   alpha: z.number(),
   beta: z.number(),
+  form: z.enum(["additive", "joint"]).openapi({ description: "The law's form (request `form`)." }),
+  gamma: z.number().openapi({
+    description: "Outer exponent γ of the joint form E + (A/N^α + B/D^β)^γ; 1 when additive.",
+  }),
   a: z.number().openapi({ description: "β/(α+β): N_opt ∝ C^a." }),
   b: z.number().openapi({ description: "α/(α+β): D_opt ∝ C^b." }),
   G: z.number().openapi({ description: "(αA/(βB))^(1/(α+β)): N_opt = G·(C/m)^a." }),

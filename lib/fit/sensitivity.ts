@@ -67,6 +67,7 @@ export function runSensitivity(
         quick: true,
         extraStarts: [full.theta],
         E: options.E,
+        form: full.form,
       });
       if (fit.law.alpha > 0 && fit.law.beta > 0) law = fit.law;
     } catch {

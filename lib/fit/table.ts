@@ -107,6 +107,7 @@ function cell(v: number, ci: [number, number] | undefined): string {
  *
  * @param rows Table rows.
  * @param confidence Interval level, for the caption.
+ * @param options `form`: Approach 3's law form, for its caption (default additive).
  * @returns Markdown text.
  *
  * @example
@@ -116,10 +117,16 @@ function cell(v: number, ci: [number, number] | undefined): string {
  * if (!md.includes("| C | N_opt | D_opt | D/N | predicted loss |")) throw new Error("bad header");
  * ```
  */
-export function renderMarkdown(rows: readonly TableRow[], confidence: number): string {
+export function renderMarkdown(
+  rows: readonly TableRow[],
+  confidence: number,
+  options: { form?: "additive" | "joint" } = {},
+): string {
   const parts: string[] = [];
   const titles = {
-    parametric: "Approach 3 (parametric fit L = E + A/N^α + B/D^β)",
+    parametric: options.form === "joint"
+      ? "Approach 3 (parametric fit, joint form L = E + (A/N^α + B/D^β)^γ)"
+      : "Approach 3 (parametric fit L = E + A/N^α + B/D^β)",
     isoflop: "Approach 2 (IsoFLOP parabolas; loss frontier E + k·C^−γ)",
   } as const;
   for (const approach of ["parametric", "isoflop"] as const) {

@@ -51,7 +51,7 @@ export interface WarningInput {
   /** Approach 2 result. */
   isoflop: IsoflopResult | null;
   /** Approach 3 law and L-BFGS outcome. */
-  parametric: { law: Law; converged: boolean; status: string };
+  parametric: { law: Law; converged: boolean; status: string; form?: "additive" | "joint" };
   /** The table. */
   table: readonly TableRow[];
   /** Bootstrap summary. */
@@ -241,11 +241,15 @@ export function collectWarnings(input: WarningInput): FitWarning[] {
       if (f.inside === null || f.error_pct === null || f.inside.loss) continue;
       out.push({
         code: "backtest_miss",
-        message: `held-out budget ${h.label}: ${
-          f.approach === "parametric" ? "Approach 3" : "Approach 2"
-        } forecast the optimum loss ${f.error_pct.loss >= 0 ? "+" : ""}${
-          f.error_pct.loss.toFixed(2)
-        } % off, outside its interval`,
+        message:
+          `held-out budget ${h.label}: ${
+            f.approach === "parametric" ? "Approach 3" : "Approach 2"
+          } forecast the optimum loss ${f.error_pct.loss >= 0 ? "+" : ""}${
+            f.error_pct.loss.toFixed(2)
+          } % off, outside its interval` +
+          (f.approach === "parametric" && input.parametric.form !== "joint"
+            ? '; the additive law may be the wrong shape for these runs: compare form "joint"'
+            : ""),
       });
     }
   }

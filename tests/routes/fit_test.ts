@@ -128,6 +128,11 @@ Deno.test("POST /v1/fit takes CSV with options in the query, and answers markdow
   assert.match(text, /\| 3\.00e\+18 \| 3\.0 \| 3 \| /);
   assert.ok(text.indexOf("### Approach 3") > text.indexOf("### Held-out"));
   assert.match(text, /### Leave-one-budget-out[^]*\| 2 \| 3\.00e\+18 \| /);
+  const joint = await post(CSV, "text/csv", "/v1/fit?bootstrap=0&sensitivity=false&form=joint");
+  assert.equal(joint.status, 200);
+  const jfit = await joint.json();
+  assert.equal(jfit.parametric.form, "joint");
+  assert.match(jfit.markdown, /### Approach 3 \(parametric fit, joint form L = E \+ \(A\/N\^α/);
 });
 
 Deno.test("POST /v1/fit refuses every kind of bad input with a 4xx problem naming it", async () => {
@@ -228,6 +233,13 @@ Deno.test("POST /v1/fit refuses every kind of bad input with a 4xx problem namin
       422,
       /limit of 10000/,
       "bootstrap",
+    ],
+    [
+      JSON.stringify({ points: POINTS, form: "kaplan" }),
+      "application/json",
+      422,
+      /"additive" or "joint"/,
+      "form",
     ],
     ["{not json", "application/json", 400, /not valid JSON/],
     ["N,D\n1,2\n", "text/csv", 422, /lacks column "loss"/, "csv line 1"],
@@ -359,6 +371,9 @@ Deno.test("POST /v1/fit is in /openapi.json with its request and response schema
   assert.equal(request.huber_delta.default, 1e-3);
   assert.equal(request.sensitivity.default, true);
   assert.deepEqual(request.bootstrap_method.enum, ["residual", "points"]);
+  assert.deepEqual(request.form.enum, ["additive", "joint"]);
+  assert.equal(request.form.default, "additive");
+  assert.ok(schemas.ParametricResult.properties.gamma);
   assert.equal(request.backtest.anyOf.length, 2);
   assert.deepEqual(Object.keys(schemas.EConstraint.properties), ["fixed", "min", "max"]);
   const query = op.parameters.map((p: { name: string }) => p.name);

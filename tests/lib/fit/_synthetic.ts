@@ -4,7 +4,7 @@
  * @module
  */
 import { mulberry32, normalDraw } from "../../../lib/random.ts";
-import { computeOptimal, type Law } from "../../../lib/fit/parametric.ts";
+import { computeOptimal, type Law, predictLoss } from "../../../lib/fit/parametric.ts";
 import type { FitPoint } from "../../../lib/fit/schema.ts";
 
 /** Chinchilla's published law (Hoffmann et al. 2022, eq. 10). */
@@ -42,7 +42,9 @@ export function isoflopPoints(o: SweepOptions): FitPoint[] {
     for (let k = 0; k < o.perBudget; k++) {
       const N = nOpt * Math.exp(-o.halfWidth + (2 * o.halfWidth * k) / (o.perBudget - 1));
       const D = c / (6 * N);
-      const clean = law.E + law.A / N ** law.alpha + law.B / D ** law.beta;
+      const clean = law.gamma === undefined
+        ? law.E + law.A / N ** law.alpha + law.B / D ** law.beta
+        : predictLoss(law, N, D);
       out.push({ N, D, loss: clean * Math.exp((o.noiseSd ?? 0) * gauss()) });
     }
   }

@@ -3,11 +3,12 @@
  * fit the budgets ≤ C/10, forecast the optimum at C (the largest budget with a parabola minimum
  * from ≥ 5 runs). Measured on this code (see `tests/bench/fit.ts` for every held-out budget):
  * Approach 2 (loss frontier) +1.81 %, +0.69 %, +0.90 % on the three Marin 2026-03 sweeps at 10×,
- * −3.74 % on (Mis)Fitting at 6.8×, each inside its 95 % interval; Approach 3 +4.25 %, +4.25 %,
- * +4.56 %, +5.03 %, each outside its interval (the law fitted on small budgets saturates too
- * early: its E is 2.7–2.9 where the frontier's is 1.6–2.1). The tolerances below hold these
- * numbers so that a regression shows; they are not the issue's target of 1 %, which Approach 3
- * does not reach on these sweeps.
+ * −3.74 % on (Mis)Fitting at 6.8×, each inside its 95 % interval. Approach 3 with the default
+ * additive law +4.25 %, +4.25 %, +4.56 %, +5.03 %, each outside its interval: the additive form
+ * is misspecified on these sweeps (docs/fit_forecasts.md: it ties the frontier's decline to the
+ * within-budget trade-off; fitted on small budgets it levels off too early, E 2.7–3.0). With
+ * `form: "joint"` (L = E + (A/N^α + B/D^β)^γ) Approach 3 is −0.84 %, −1.35 %, +0.44 %, −1.26 %,
+ * each inside its interval. The bands below hold these numbers so that a regression shows.
  *
  * @module
  */
@@ -18,8 +19,10 @@ import { loadPublishedSweeps, tenfoldThreshold } from "./_isoflops.ts";
 const sweeps = loadPublishedSweeps();
 /** |error| of Approach 2's optimum-loss forecast (%), held: 1.81 % worst on Marin, 3.74 % on (Mis)Fitting. */
 const ISOFLOP_TOLERANCE_PCT = { marin: 2.5, misfitting: 4.5 };
-/** Approach 3's forecast runs high by 4.2–5.1 %: hold it within that band, above zero. */
+/** The additive law's forecast runs high by 4.2–5.1 %: hold it within that band, above zero. */
 const PARAMETRIC_RANGE_PCT: [number, number] = [3, 6];
+/** |error| of the joint form's forecast (%): 1.35 % worst. */
+const JOINT_TOLERANCE_PCT = 2;
 
 Deno.test({
   name: "held-out forecasts on published IsoFLOP sweeps: fit ≤ C/10, forecast the optimum at C",
@@ -47,6 +50,34 @@ Deno.test({
       assert.ok(iso!.inside!.loss, `${where}: observed outside Approach 2's interval`);
       const e = par!.error_pct!.loss;
       assert.ok(e > PARAMETRIC_RANGE_PCT[0] && e < PARAMETRIC_RANGE_PCT[1], `${where}: A3 ${e} %`);
+      assert.equal(par!.inside!.loss, false, `${where}: A3 additive now inside — update the docs`);
+    }
+  },
+});
+
+Deno.test({
+  name:
+    'held-out forecasts on published IsoFLOP sweeps: form "joint" within 2 %, inside its interval',
+  ignore: sweeps === null,
+  fn() {
+    for (const sweep of sweeps!) {
+      const fit = fitScalingLaws({
+        points: sweep.points,
+        budget_rel_tol: sweep.budgetRelTol,
+        backtest: { hold_out_above: tenfoldThreshold(sweep.points) },
+        bootstrap: 100,
+        sensitivity: false,
+        seed: 1,
+        form: "joint",
+      });
+      const held = fit.backtest!.held_out.filter((h) => h.observed !== null && h.n_points >= 5)
+        .at(-1)!;
+      const par = held.forecasts[0]!;
+      const where = `${sweep.experiment} at ${held.C.toPrecision(3)}`;
+      assert.equal(par.approach, "parametric");
+      const e = par.error_pct!.loss;
+      assert.ok(Math.abs(e) < JOINT_TOLERANCE_PCT, `${where}: A3 joint ${e} %`);
+      assert.ok(par.inside!.loss, `${where}: observed outside the joint form's interval`);
     }
   },
 });

@@ -43,3 +43,19 @@ Deno.test("thetaToLaw() exponentiates a, b, e and logResiduals() is ln L̂ − l
   });
   assert.ok(Math.abs(res[0]! + Math.log(1.01)) < 1e-12);
 });
+
+Deno.test("joint form: predictLoss() is E + (A/N^α + B/D^β)^γ and computeOptimal() its minimum", () => {
+  const law = { ...TRUTH, gamma: 0.4 };
+  const inner = TRUTH.A / 1e9 ** TRUTH.alpha + TRUTH.B / 2e10 ** TRUTH.beta;
+  assert.ok(relErr(predictLoss(law, 1e9, 2e10), TRUTH.E + inner ** 0.4) < 1e-14);
+  assert.ok(relErr(thetaToLaw([0, 0, 0, 0.3, 0.2, Math.log(0.4)]).gamma!, 0.4) < 1e-15);
+  const c = 1e21;
+  const opt = computeOptimal(law, c, 6);
+  let bestN = 0, bestL = Infinity;
+  for (let x = Math.log(opt.params) - 0.5; x < Math.log(opt.params) + 0.5; x += 1e-5) {
+    const L = predictLoss(law, Math.exp(x), c / (6 * Math.exp(x)));
+    if (L < bestL) [bestL, bestN] = [L, Math.exp(x)];
+  }
+  assert.ok(relErr(bestN, opt.params) < 1e-4, `${bestN} vs ${opt.params}`);
+  assert.ok(relErr(bestL, opt.loss) < 1e-10);
+});

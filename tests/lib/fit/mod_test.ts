@@ -115,6 +115,29 @@ Deno.test("fitScalingLaws() validates the forecast options, naming the field", (
   );
   refuses({ points: good, bootstrap_method: "cases" }, "bootstrap_method", /residual/);
   refuses({ points: good, sensitivity: "on" }, "sensitivity", /true or false/);
+  refuses({ points: good, form: "kaplan" }, "form", /"additive" or "joint"/);
+});
+
+Deno.test("fitScalingLaws() form joint reports γ, refits every stage in that form", () => {
+  const points = isoflopPoints({
+    budgets: SIX_BUDGETS,
+    perBudget: 5,
+    halfWidth: 1.2,
+    noiseSd: 0.003,
+    law: { E: 1.2, A: 406.4 ** 2, B: 410.7 ** 2, alpha: 0.34, beta: 0.28, gamma: 0.5 },
+  });
+  const fit = fitScalingLaws({ points, form: "joint", bootstrap: 40, backtest: true, seed: 3 });
+  assert.equal(fit.parametric.form, "joint");
+  assert.ok(Math.abs(fit.parametric.gamma - 0.5) < 0.1, `γ = ${fit.parametric.gamma}`);
+  const [lo, hi] = fit.bootstrap!.parametric.gamma!;
+  assert.ok(lo <= fit.parametric.gamma && fit.parametric.gamma <= hi, `γ CI [${lo}, ${hi}]`);
+  const par = fit.backtest!.held_out[0]!.forecasts[0]!;
+  assert.ok(Math.abs(par.error_pct!.loss) < 1, `backtest loss error ${par.error_pct!.loss} %`);
+  assert.ok(fit.sensitivity !== null);
+  const plain = fitScalingLaws({ points, bootstrap: 0, sensitivity: false });
+  assert.equal(plain.parametric.form, "additive");
+  assert.equal(plain.parametric.gamma, 1);
+  assert.ok(fit.parametric.objective < plain.parametric.objective);
 });
 
 Deno.test("fitScalingLaws() forecasts held-out budgets, with a known floor and replicates", () => {

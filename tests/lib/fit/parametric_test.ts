@@ -161,3 +161,42 @@ Deno.test("fitParametric() holds E fixed, and clamps it to a bound the free fit 
   assert.deepEqual(loose.law, free.law);
   assert.equal(loose.eAtBound, false);
 });
+
+/** A joint-form law: Chinchilla's inner terms under an outer exponent γ = 0.5. */
+const JOINT_TRUTH: Law = { ...TRUTH, E: 1.2, A: 406.4 ** 2, B: 410.7 ** 2, gamma: 0.5 };
+
+Deno.test("fitParametric() form joint recovers E, A, B, α, β, γ from noiseless points", () => {
+  const set = preparePoints(
+    isoflopPoints({ budgets: SIX_BUDGETS, perBudget: 9, halfWidth: 1.5, law: JOINT_TRUTH }),
+    OPTS,
+  );
+  const additive = fitParametric(set, { huberDelta: 1e-3, multistart: "varpro" });
+  const fit = fitParametric(set, { huberDelta: 1e-3, multistart: "varpro", form: "joint" });
+  assert.equal(fit.form, "joint");
+  assert.equal(fit.theta.length, 6);
+  assertLawClose(fit.law, JOINT_TRUTH, 1e-3);
+  assert.ok(relErr(fit.law.gamma!, 0.5) < 1e-3, `γ = ${fit.law.gamma}`);
+  // The additive law cannot represent it: its optimum is far worse on the same points.
+  assert.ok(fit.objective < 1e-10 && additive.objective > 1e3 * fit.objective);
+});
+
+Deno.test("fitParametric() form joint on additive data finds γ ≈ 1, never worse than additive", () => {
+  const set = preparePoints(
+    isoflopPoints({ budgets: SIX_BUDGETS.slice(0, 5), perBudget: 5, halfWidth: 1 }),
+    OPTS,
+  );
+  const additive = fitParametric(set, { huberDelta: 1e-3, multistart: "varpro" });
+  const fit = fitParametric(set, { huberDelta: 1e-3, multistart: "varpro", form: "joint" });
+  assert.ok(fit.objective <= additive.objective + 1e-15);
+  assert.ok(Math.abs(fit.law.gamma! - 1) < 1e-3, `γ = ${fit.law.gamma}`);
+  assertLawClose(fit.law, TRUTH, 1e-3);
+  // With E fixed at its true value the joint fit keeps it there.
+  const fixed = fitParametric(set, {
+    huberDelta: 1e-3,
+    multistart: "varpro",
+    form: "joint",
+    E: { fixed: 1.69 },
+  });
+  assert.equal(fixed.law.E, 1.69);
+  assert.ok(fixed.eAtBound && Math.abs(fixed.law.gamma! - 1) < 1e-3);
+});

@@ -106,4 +106,6 @@ Deno.test("collectWarnings() flags a fragile forecast and a missed backtest", ()
   const missed = fit.warnings.filter((w) => w.code === "backtest_miss");
   assert.equal(missed.length, 2, JSON.stringify(fit.warnings));
   assert.match(missed[0]!.message, /held-out budget 3\.00e\+19: Approach 3 .*outside its interval/);
+  assert.match(missed[0]!.message, /compare form "joint"/);
+  assert.doesNotMatch(missed[1]!.message, /form "joint"/);
 });
