@@ -18,9 +18,9 @@ import { FamilyDescriptionSchema, FamilyListSchema } from "../lib/plan/family_de
 import { describeFamily } from "../lib/plan/study.ts";
 import { ConfigError, familyNames, getFamily } from "../models/mod.ts";
 import { type AppContext, createRouter } from "./context.ts";
-import { ProblemError, statusTitle } from "./problem.ts";
+import { problem } from "./problem.ts";
 
-const problem = { "application/problem+json": { schema: z.object({}).passthrough() } };
+const problemContent = { "application/problem+json": { schema: z.object({}).passthrough() } };
 
 const TableQuery = z.object({
   dataset: z.string().min(1).max(1024).optional().openapi({
@@ -51,7 +51,7 @@ const listRoute = createRoute({
       description: "One FamilyDescription per family (default config when none is given).",
       content: { "application/json": { schema: FamilyListSchema } },
     },
-    422: { description: "Malformed `config` or unknown `dataset`.", content: problem },
+    422: { description: "Malformed `config` or unknown `dataset`.", content: problemContent },
   },
 });
 
@@ -69,23 +69,13 @@ const getRoute = createRoute({
       description: "The family's table.",
       content: { "application/json": { schema: FamilyDescriptionSchema } },
     },
-    404: { description: "No family of that name.", content: problem },
+    404: { description: "No family of that name.", content: problemContent },
     422: {
       description: "Malformed `config`, a config field the family rejects, or unknown `dataset`.",
-      content: problem,
+      content: problemContent,
     },
   },
 });
-
-function invalid(field: string, detail: string, status = 422): ProblemError {
-  return new ProblemError({
-    type: "about:blank",
-    title: statusTitle(status),
-    status,
-    detail,
-    field,
-  });
-}
 
 /** The fixed config and dataset metadata of a table request. */
 function tableOptions(
@@ -98,10 +88,10 @@ function tableOptions(
     try {
       parsed = JSON.parse(query.config);
     } catch (error) {
-      throw invalid("config", `config is not JSON: ${(error as Error).message}`);
+      throw problem(422, `config is not JSON: ${(error as Error).message}`, { field: "config" });
     }
     if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
-      throw invalid("config", "config must be a JSON object of config fields.");
+      throw problem(422, "config must be a JSON object of config fields.", { field: "config" });
     }
     model = parsed as Record<string, unknown>;
   }
@@ -113,7 +103,7 @@ function tableOptions(
         allowAbsolutePaths: false,
       }).info;
     } catch (error) {
-      throw invalid("dataset", (error as Error).message);
+      throw problem(422, (error as Error).message, { field: "dataset" });
     }
   }
   return { ...(model === undefined ? {} : { model }), ...(data === undefined ? {} : { data }) };
@@ -126,7 +116,7 @@ function describe(name: string, options: ReturnType<typeof tableOptions>) {
   } catch (error) {
     if (error instanceof ConfigError) {
       const field = error.field === "dataset" ? "dataset" : `config.${error.field}`;
-      throw invalid(field, error.message);
+      throw problem(422, error.message, { field });
     }
     throw error;
   }
@@ -155,18 +145,19 @@ export function familyRoutes(ctx: AppContext) {
       const { name } = c.req.valid("param");
       const family = getFamily(name);
       if (family === undefined) {
-        throw invalid(
-          "name",
-          `Unknown model family ${name}; known: ${familyNames().join(", ")}.`,
+        throw problem(
           404,
+          `Unknown model family ${name}; known: ${familyNames().join(", ")}.`,
+          { field: "name" },
         );
       }
       const options = tableOptions(c.req.valid("query"), dataDir);
       if (options.data !== undefined && options.data.modality !== family.modality) {
-        throw invalid(
-          "dataset",
+        throw problem(
+          422,
           `Family ${name} trains on ${family.modality} data; ${options.data.name} is ` +
             `${options.data.modality}.`,
+          { field: "dataset" },
         );
       }
       return c.json(describe(name, options), 200);

@@ -7,6 +7,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { planAdaptive } from "../lib/plan/adaptive.ts";
 import { planSweep } from "../lib/plan/plan.ts";
+import { FamilyDescriptionSchema, familyFromDescription } from "../lib/plan/family_description.ts";
 import { familyForSweep } from "../lib/plan/study.ts";
 import { ConfigError } from "../models/mod.ts";
 import { type AppContext, createRouter } from "./context.ts";
@@ -16,7 +17,11 @@ const Flops = z.number().positive().finite();
 
 /** Body of `POST /v1/plan`. */
 export const PlanRequestSchema = z.object({
-  family: z.string().min(1).openapi({ example: "gpt" }),
+  family: z.union([z.string().min(1), FamilyDescriptionSchema]).openapi({
+    description: "A registry family's name, or a whole FamilyDescription table (the answer of a " +
+      "trainer's `GET /v1/families/{name}`) for a family flops-fit does not have.",
+    example: "gpt",
+  }),
   dataset: z.string().min(1).default("synthetic-text"),
   budgets: z.array(Flops).min(1).max(64).optional().openapi({ example: [3e11, 1e12, 3e12] }),
   sizes_per_budget: z.number().int().min(3).max(25).default(5),
@@ -77,10 +82,14 @@ export function planRoutes(_ctx: AppContext) {
     }
     let family;
     try {
-      family = familyForSweep(body.family, {
-        params: body.params,
-        ...(body.model === undefined ? {} : { model: body.model }),
-      });
+      // A foreign family's table is planned from exactly as a registry family's (validated by
+      // the schema: ascending sizes, positive counts).
+      family = typeof body.family !== "string"
+        ? familyFromDescription(body.family, { params: body.params })
+        : familyForSweep(body.family, {
+          params: body.params,
+          ...(body.model === undefined ? {} : { model: body.model }),
+        });
     } catch (error) {
       const field = error instanceof ConfigError ? `model.${error.field}` : "family";
       throw problem(422, (error as Error).message, { field });

@@ -105,3 +105,48 @@ Deno.test("GET /openapi.json lists POST /v1/plan", async () => {
   const doc = await (await app.request("/openapi.json")).json();
   assert.ok(doc.paths["/v1/plan"].post);
 });
+
+Deno.test("POST /v1/plan plans a family flops-fit lacks from its inline table, and refuses a bad one by field", async () => {
+  // A toy table: params 100·s², exact FLOPs 6·params per sample (one token per sample).
+  const sizes = [8, 12, 16, 24, 32, 48, 64, 96, 128].map((s) => ({
+    size: s,
+    params: 100 * s * s,
+    flops_per_sample: 600 * s * s,
+  }));
+  const table = {
+    name: "toy",
+    size_param: "width",
+    data_unit: "samples",
+    units_per_sample: 1,
+    sizes,
+  };
+  const res = await post({
+    family: table,
+    dataset: "my-data",
+    budgets: [1e10],
+    sizes_per_budget: 3,
+    hyper: { batch_size: 1 },
+  });
+  assert.equal(res.status, 200);
+  const plan = await res.json();
+  assert.equal(plan.family, "toy");
+  assert.equal(plan.size_parameter, "width");
+  const points = plan.grids[0].points as {
+    size: number;
+    params: number;
+    samples: number;
+    flops: number;
+  }[];
+  assert.equal(points.length, 3);
+  for (const p of points) {
+    const row = sizes.find((s) => s.size === p.size)!;
+    assert.ok(row !== undefined, `size ${p.size} is one of the table's`);
+    assert.equal(p.params, row.params);
+    assert.equal(p.flops, p.samples * row.flops_per_sample, "FLOPs are the table's per sample");
+    assert.ok(p.flops <= 1e10 && p.flops > 1e10 - row.flops_per_sample, "spends its budget");
+  }
+  const descending = { ...table, sizes: [...sizes].reverse() };
+  const bad = await post({ family: descending, budgets: [1e10] });
+  assert.equal(bad.status, 422);
+  assert.match((await bad.json()).field, /^family/);
+});
