@@ -37,3 +37,11 @@ export type { TrainProgress, TrainRequest, TrainResult } from "./lib/train/mod.t
 export { FAMILIES, getFamily } from "./models/mod.ts";
 export type { ModelFamily } from "./models/mod.ts";
 export { ensureBackend, selectBackend } from "./lib/backend/select.ts";
+export {
+  describeFamily,
+  familyForSweep,
+  familyFromDescription,
+  parseFamilyDescription,
+  planSweep,
+} from "./lib/plan/mod.ts";
+export type { BudgetGrid, FamilyDescription, PlannedPoint, SweepFamily } from "./lib/plan/mod.ts";

@@ -6,8 +6,10 @@
  * @example
  * ```ts
  * import * as tf from "@tensorflow/tfjs-core";
+ * import "@tensorflow/tfjs-backend-cpu"; // any backend: the composite ops run everywhere
  * import { gelu } from "./mod.ts";
- * gelu(tf.tensor1d([-1, 0, 1])).print();
+ * const y = gelu(tf.tensor1d([-1, 0, 1])).dataSync();
+ * if (y[1] !== 0 || !(y[2]! > 0.84 && y[2]! < 0.85)) throw new Error("unexpected");
  * ```
  *
  * @module

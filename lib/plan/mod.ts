@@ -6,8 +6,9 @@
  * @example
  * ```ts
  * import { familyForSweep, planSweep } from "./mod.ts";
- * const family = familyForSweep("gpt", { model: { n_layer: 2, block_size: 64 } });
+ * const family = familyForSweep("gpt", { model: { depth: 2, context: 64 } });
  * const grids = planSweep({ family, budgets: [1e10, 1e11], dataset: "synthetic-text" });
+ * if (grids.length !== 2 || grids[0]!.points.length !== 5) throw new Error("unexpected");
  * ```
  *
  * @module
