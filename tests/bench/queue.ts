@@ -15,20 +15,16 @@ import { startTestPostgres } from "../lib/queue/_postgres.ts";
 import { postgresMissing } from "../lib/queue/_postgres.ts";
 import { type Child, startWorkers, stopWorkers } from "../lib/queue/_procs.ts";
 import { openQueue, QUEUE } from "../../lib/queue/db.ts";
-import { attachStudy } from "../../lib/queue/store.ts";
-import { studyId } from "../../lib/queue/coordinator.ts";
-import { planStudy } from "../../lib/sweep/sweep.ts";
+import { enqueueStudy, waitForResults } from "../lib/queue/_study.ts";
 import { resolveSweepConfig, type SweepConfig } from "../../lib/sweep/config.ts";
-import { studyEnvironment } from "../../lib/sweep/cli.ts";
+import { median } from "../../lib/stats.ts";
 import { machineLine } from "./report.ts";
 
 /** Worker counts measured. */
 const WORKERS = [1, 4, 16];
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)] ?? NaN;
-}
+/** Job policy of the measured studies: no retries, leases far longer than any point. */
+const POLICY = { retries: 0, timeoutS: 60, leaseS: 60, backoffS: 1 };
 
 function studyConfig(name: string, budgets: number[], sizesPerBudget: number): SweepConfig {
   return resolveSweepConfig({
@@ -67,25 +63,9 @@ export async function run(): Promise<string> {
         try {
           if (n === 1) idle = await idleLatency(queue);
           const config = studyConfig(`throughput-${n}`, budgets, 20);
-          const env = studyEnvironment(config);
-          const points = planStudy(config, env.family).flatMap((g) => g.points);
-          const study = studyId(config);
           const started = performance.now();
-          await attachStudy(queue.boss, queue.db, {
-            study,
-            config,
-            family: env.family,
-            points,
-            policy: { retries: 0, timeoutS: 60, leaseS: 60, backoffS: 1 },
-          });
-          while (true) {
-            const { rows: [row] } = await queue.db.executeSql(
-              "SELECT count(*)::int AS n FROM flops_fit.results WHERE study = $1",
-              [study],
-            );
-            if (row.n >= points.length) break;
-            await new Promise((r) => setTimeout(r, 20));
-          }
+          const { study, points } = await enqueueStudy(queue, config, POLICY);
+          await waitForResults(queue, study, points.length, 20);
           const elapsedS = (performance.now() - started) / 1000;
           const timing = await jobTimings(queue, study);
           rows.push(
@@ -163,26 +143,10 @@ async function idleLatency(
         mock_law: { delay_ms: 0 } as SweepConfig["mock_law"],
       },
     });
-    const env = studyEnvironment(config);
-    const points = planStudy(config, env.family).flatMap((g) => g.points);
-    const study = studyId(config);
     // Let the worker go idle (its next fetch finds nothing and it sleeps) before enqueueing.
     await new Promise((r) => setTimeout(r, 700 + 97 * i));
-    await attachStudy(queue.boss, queue.db, {
-      study,
-      config,
-      family: env.family,
-      points,
-      policy: { retries: 0, timeoutS: 60, leaseS: 60, backoffS: 1 },
-    });
-    while (true) {
-      const { rows: [row] } = await queue.db.executeSql(
-        "SELECT count(*)::int AS n FROM flops_fit.results WHERE study = $1",
-        [study],
-      );
-      if (row.n >= points.length) break;
-      await new Promise((r) => setTimeout(r, 10));
-    }
+    const { study, points } = await enqueueStudy(queue, config, POLICY);
+    await waitForResults(queue, study, points.length, 10);
     const t = await jobTimings(queue, study);
     claim.push(t.claimMs);
     record.push(t.runMs);

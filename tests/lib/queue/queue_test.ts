@@ -9,11 +9,11 @@ import assert from "node:assert/strict";
 import pg from "pg";
 import { postgresMissing, startTestPostgres, type TestPostgres } from "./_postgres.ts";
 import { type Child, spawnDeno, startWorkers, stopWorkers } from "./_procs.ts";
+import { enqueueStudy } from "./_study.ts";
 import { openQueue, QUEUE } from "../../../lib/queue/db.ts";
-import { attachStudy, type PointJob } from "../../../lib/queue/store.ts";
+import type { PointJob } from "../../../lib/queue/store.ts";
 import { recordResult, startQueueWorker } from "../../../lib/queue/worker.ts";
-import { runQueuedSweep, studyId } from "../../../lib/queue/coordinator.ts";
-import { planStudy } from "../../../lib/sweep/sweep.ts";
+import { runQueuedSweep } from "../../../lib/queue/coordinator.ts";
 import { resolveSweepConfig, type SweepFile } from "../../../lib/sweep/config.ts";
 import { studyEnvironment } from "../../../lib/sweep/cli.ts";
 import { toRecord } from "../../../lib/sweep/runner.ts";
@@ -309,17 +309,13 @@ Deno.test({
           const config = resolveSweepConfig({
             overrides: { name: "late", budgets: [3e11], sizes_per_budget: 3, mock: true },
           });
-          const env = studyEnvironment(config);
-          const points = planStudy(config, env.family).flatMap((g) => g.points);
           const queue = await openQueue(url, { role: "test", supervise: false });
           try {
-            const study = studyId(config);
-            await attachStudy(queue.boss, queue.db, {
-              study,
-              config,
-              family: env.family,
-              points,
-              policy: { retries: 3, timeoutS: 60, leaseS: 10, backoffS: 0 },
+            const { study, points } = await enqueueStudy(queue, config, {
+              retries: 3,
+              timeoutS: 60,
+              leaseS: 10,
+              backoffS: 0,
             });
             const take = async () => {
               for (let i = 0; i < 50; i++) {
