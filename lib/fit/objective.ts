@@ -14,6 +14,18 @@
  */
 import type { ParametricData, Theta } from "./law.ts";
 
+/** Huber_δ(r) = r²/2 for |r| ≤ δ, δ·(|r| − δ/2) otherwise. */
+function huber(r: number, delta: number): number {
+  if (r > delta) return delta * (r - 0.5 * delta);
+  if (r < -delta) return delta * (-r - 0.5 * delta);
+  return 0.5 * r * r;
+}
+
+/** Huber'_δ(r) = r clamped to [−δ, δ]. */
+function huberSlope(r: number, delta: number): number {
+  return r > delta ? delta : r < -delta ? -delta : r;
+}
+
 /**
  * The objective f(θ) and its gradient, in coordinates centred at (cN, cD).
  *
@@ -48,17 +60,8 @@ export function huberLogObjective(
     const eu = Math.exp(u - m), ev = Math.exp(v - m), ee = Math.exp(e - m);
     const s = eu + ev + ee;
     const r = m + Math.log(s) - lnLoss[i]!;
-    let psi: number;
-    if (r > delta) {
-      f += w * delta * (r - 0.5 * delta);
-      psi = delta;
-    } else if (r < -delta) {
-      f += w * delta * (-r - 0.5 * delta);
-      psi = -delta;
-    } else {
-      f += w * 0.5 * r * r;
-      psi = r;
-    }
+    f += w * huber(r, delta);
+    const psi = huberSlope(r, delta);
     const q = (w * psi) / s;
     const pu = q * eu, pv = q * ev;
     ga += pu;
@@ -118,17 +121,8 @@ export function jointLogObjective(
     const mo = gt > e ? gt : e;
     const et = Math.exp(gt - mo), ee = Math.exp(e - mo);
     const r = mo + Math.log(et + ee) - lnLoss[i]!;
-    let psi: number;
-    if (r > delta) {
-      f += w * delta * (r - 0.5 * delta);
-      psi = delta;
-    } else if (r < -delta) {
-      f += w * delta * (-r - 0.5 * delta);
-      psi = -delta;
-    } else {
-      f += w * 0.5 * r * r;
-      psi = r;
-    }
+    f += w * huber(r, delta);
+    const psi = huberSlope(r, delta);
     const sigma = et / (et + ee);
     const q = w * psi * sigma * gamma / (eu + ev);
     const pu = q * eu, pv = q * ev;
