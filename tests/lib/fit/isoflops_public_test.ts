@@ -24,21 +24,26 @@ const PARAMETRIC_RANGE_PCT: [number, number] = [3, 6];
 /** |error| of the joint form's forecast (%): 1.35 % worst. */
 const JOINT_TOLERANCE_PCT = 2;
 
+/** Fit a sweep's budgets ≤ C/10 in a form and return the largest held-out budget of ≥ 5 runs. */
+function largestHeldOut(sweep: NonNullable<typeof sweeps>[number], form: "additive" | "joint") {
+  const fit = fitScalingLaws({
+    points: sweep.points,
+    budget_rel_tol: sweep.budgetRelTol,
+    backtest: { hold_out_above: tenfoldThreshold(sweep.points) },
+    bootstrap: 100,
+    sensitivity: false,
+    seed: 1,
+    form,
+  });
+  return fit.backtest!.held_out.filter((h) => h.observed !== null && h.n_points >= 5).at(-1)!;
+}
+
 Deno.test({
   name: "held-out forecasts on published IsoFLOP sweeps: fit ≤ C/10, forecast the optimum at C",
   ignore: sweeps === null,
   fn() {
     for (const sweep of sweeps!) {
-      const fit = fitScalingLaws({
-        points: sweep.points,
-        budget_rel_tol: sweep.budgetRelTol,
-        backtest: { hold_out_above: tenfoldThreshold(sweep.points) },
-        bootstrap: 100,
-        sensitivity: false,
-        seed: 1,
-      });
-      const held = fit.backtest!.held_out.filter((h) => h.observed !== null && h.n_points >= 5)
-        .at(-1)!;
+      const held = largestHeldOut(sweep, "additive");
       assert.ok(held.extrapolation >= 6, `${sweep.experiment}: only ${held.extrapolation}×`);
       const [par, iso] = held.forecasts;
       const where = `${sweep.experiment} at ${held.C.toPrecision(3)}`;
@@ -61,17 +66,7 @@ Deno.test({
   ignore: sweeps === null,
   fn() {
     for (const sweep of sweeps!) {
-      const fit = fitScalingLaws({
-        points: sweep.points,
-        budget_rel_tol: sweep.budgetRelTol,
-        backtest: { hold_out_above: tenfoldThreshold(sweep.points) },
-        bootstrap: 100,
-        sensitivity: false,
-        seed: 1,
-        form: "joint",
-      });
-      const held = fit.backtest!.held_out.filter((h) => h.observed !== null && h.n_points >= 5)
-        .at(-1)!;
+      const held = largestHeldOut(sweep, "joint");
       const par = held.forecasts[0]!;
       const where = `${sweep.experiment} at ${held.C.toPrecision(3)}`;
       assert.equal(par.approach, "parametric");
