@@ -7,7 +7,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { planAdaptive } from "../lib/plan/adaptive.ts";
 import { planSweep } from "../lib/plan/plan.ts";
-import { FamilyDescriptionSchema, familyFromDescription } from "../lib/plan/family_description.ts";
+import { FamilyDescriptionSchema } from "../lib/plan/family_description.ts";
 import { familyForSweep } from "../lib/plan/study.ts";
 import { ConfigError } from "../models/mod.ts";
 import { type AppContext, createRouter } from "./context.ts";
@@ -82,14 +82,12 @@ export function planRoutes(_ctx: AppContext) {
     }
     let family;
     try {
-      // A foreign family's table is planned from exactly as a registry family's (validated by
-      // the schema: ascending sizes, positive counts).
-      family = typeof body.family !== "string"
-        ? familyFromDescription(body.family, { params: body.params })
-        : familyForSweep(body.family, {
-          params: body.params,
-          ...(body.model === undefined ? {} : { model: body.model }),
-        });
+      // A foreign family's table (validated by the schema: ascending sizes, positive counts) is
+      // planned from exactly as a registry family's.
+      family = familyForSweep(body.family, {
+        params: body.params,
+        ...(body.model === undefined ? {} : { model: body.model }),
+      });
     } catch (error) {
       const field = error instanceof ConfigError ? `model.${error.field}` : "family";
       throw problem(422, (error as Error).message, { field });

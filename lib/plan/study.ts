@@ -107,10 +107,11 @@ export function describeFamily(name: string, options: FamilyOptions = {}): Famil
 
 /**
  * The family as the planner sees it, with every buildable candidate size: the registry's table
- * ({@linkcode describeFamily}) read exactly as a foreign trainer's would be.
+ * ({@linkcode describeFamily}) read exactly as a foreign trainer's would be — or a foreign
+ * trainer's table itself, already validated.
  *
- * @param name Registry name (`gpt`, `vit`).
- * @param options Fixed config fields, dataset metadata, parameter count.
+ * @param name Registry name (`gpt`, `vit`), or a whole table.
+ * @param options Fixed config fields, dataset metadata (for a registry name), parameter count.
  * @returns The family.
  * @throws {RangeError} For an unknown family or one that builds none of the candidates.
  * @throws {ConfigError} When the fixed config fields themselves are invalid.
@@ -122,8 +123,10 @@ export function describeFamily(name: string, options: FamilyOptions = {}): Famil
  * if (gpt.dataUnit !== "tokens" || gpt.unitsPerSample !== 128) throw new Error("unexpected");
  * ```
  */
-export function familyForSweep(name: string, options: FamilyOptions = {}): SweepFamily {
-  return familyFromDescription(describeFamily(name, options), {
-    params: options.params ?? "non_embedding",
-  });
+export function familyForSweep(
+  name: string | FamilyDescription,
+  options: FamilyOptions = {},
+): SweepFamily {
+  const table = typeof name === "string" ? describeFamily(name, options) : name;
+  return familyFromDescription(table, { params: options.params ?? "non_embedding" });
 }

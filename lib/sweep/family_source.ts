@@ -14,7 +14,6 @@ import type { DatasetInfo } from "../../data/types.ts";
 import type { SweepFamily } from "../plan/family.ts";
 import {
   type FamilyDescription,
-  familyFromDescription,
   parseFamilyDescription,
   tableDifference,
 } from "../plan/family_description.ts";
@@ -43,7 +42,7 @@ export function familyFromConfig(
   if (typeof config.family !== "string") {
     const table = parseFamilyDescription(config.family, "the sweep file's `family`");
     return {
-      family: familyFromDescription(table, { params: config.params }),
+      family: familyForSweep(table, { params: config.params }),
       source: "the sweep file",
       registry: false,
       notes: [],
@@ -146,7 +145,7 @@ export async function resolveSweepFamily(
     );
   }
   return {
-    family: familyFromDescription(first, { params: config.params }),
+    family: familyForSweep(first, { params: config.params }),
     source: known.map((a) => a.url).join(", "),
     registry: false,
     notes: unreachable.map((a) =>
