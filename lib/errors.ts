@@ -8,6 +8,12 @@
  * @module
  */
 
+/**
+ * `Retry-After`, in seconds, when no training backend can start (or a resource the work needs is
+ * unavailable): long enough for an operator to look.
+ */
+export const BACKEND_RETRY_AFTER_S = 60;
+
 /** A limit a request went past: its public name, configured value and what was asked for. */
 export interface LimitInfo {
   /** Public name, e.g. `max_train_flops` (as `/healthz` lists it). */

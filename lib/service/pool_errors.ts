@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { FlopsFitError, LimitExceededError } from "../errors.ts";
+import { BACKEND_RETRY_AFTER_S, FlopsFitError, LimitExceededError } from "../errors.ts";
 import { isOutOfMemory, type WorkerError } from "./worker_protocol.ts";
 
 /** Every slot (or the queue) is full; try again after `retryAfterS` (429). */
@@ -112,9 +112,6 @@ export class WorkerFailedError extends FlopsFitError {
     this.workerError = cause;
   }
 }
-
-/** `Retry-After` when no backend could start: long enough for an operator to look. */
-const BACKEND_RETRY_AFTER_S = 60;
 
 /** Error classes a trainer throws for a bad request (its own validation), as opposed to a crash. */
 const INVALID_REQUEST_ERRORS = new Set(["TypeError", "RangeError", "SyntaxError", "ZodError"]);
