@@ -56,7 +56,7 @@ async function backendReport(
   ctx: AppContext,
 ): Promise<z.infer<typeof HealthSchema>["backend"]> {
   try {
-    const b = await probeBackend({ env: { FLOPS_FIT_BACKEND: ctx.config.backend } });
+    const b = await probeBackend({ choice: ctx.config.backend });
     return {
       name: b.name,
       kind: b.kind,

@@ -149,7 +149,7 @@ export function trainRoutes(ctx: AppContext, options: TrainRouteOptions = {}) {
     try {
       // Plan once, here: the backend's name and memory come from a probe that starts nothing
       // (no OpenBLAS load, no kernel build, no tfjs backend on this thread).
-      const backendOptions = { env: { FLOPS_FIT_BACKEND: ctx.config.backend } };
+      const backendOptions = { choice: ctx.config.backend };
       const backend = await probeBackend(backendOptions);
       const plan = planTraining(request, {
         resolveDataset,

@@ -1,17 +1,20 @@
 /**
  * Which tfjs backend trains: WebGPU on a hardware adapter, otherwise the fastest CPU path.
  *
- * Candidates form a registry ({@linkcode BACKEND_CANDIDATES}) in order of preference. Selection
- * walks it and takes the first candidate whose `probe` says it is usable here and whose `register`
- * succeeds; `FLOPS_FIT_BACKEND` (or the `override` option) names one directly. Adding a backend —
- * say a BLAS-backed CPU one — is one more entry in the array.
+ * Candidates form a registry ({@linkcode BACKEND_CANDIDATES}) in order of preference: WebGPU,
+ * the OpenBLAS-backed CPU path (`lib/backend/blas/`), wasm, plain JavaScript. Selection walks it
+ * and takes the first candidate whose `probe` says it is usable here and whose `register`
+ * succeeds; the configured {@linkcode BackendChoice} (`FLOPS_FIT_BACKEND`, parsed once by the
+ * program's configuration and passed down) or the `override` option names one directly. Adding a
+ * backend is one more entry in the array and one more name in `BACKEND_NAMES` (lib/config/).
  *
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
 import "@tensorflow/tfjs-backend-cpu";
 import { setWasmPaths } from "@tensorflow/tfjs-backend-wasm";
-import { FlopsFitError } from "../errors.ts";
+import { AUTO_BACKEND, type BackendChoice } from "../config/mod.ts";
+import { BACKEND_RETRY_AFTER_S, FlopsFitError } from "../errors.ts";
 import { blasBackendInfo, findOpenBlas, loadOpenBlas, registerBlasBackend } from "./blas/mod.ts";
 
 // Production mode: no console warnings (tfjs-cpu greets every Node-like host with an advert for
@@ -45,6 +48,12 @@ export interface ProbeResult {
   adapter?: AdapterInfo;
 }
 
+/** What a probe is told about the configured choice. */
+export interface ProbeContext {
+  /** Whether a software WebGPU adapter (llvmpipe) counts as usable (tests only). */
+  allowSoftwareAdapter: boolean;
+}
+
 /** One backend the selector may choose. */
 export interface BackendCandidate {
   /** tfjs backend name, e.g. `wasm`. */
@@ -59,12 +68,12 @@ export interface BackendCandidate {
    */
   activationBudgetBytes: number;
   /** Whether it is usable here, without initialising tfjs. */
-  probe(): Promise<ProbeResult>;
+  probe(context?: ProbeContext): Promise<ProbeResult>;
   /**
    * Whether it is likely usable here, loading nothing (no library, no build, no tfjs): what the
    * request thread asks ({@linkcode probeBackend}). Defaults to `probe`.
    */
-  detect?(): Promise<ProbeResult>;
+  detect?(context?: ProbeContext): Promise<ProbeResult>;
   /** Make the backend known to tfjs (register its factory); false when that fails. */
   register(): Promise<boolean>;
 }
@@ -129,15 +138,17 @@ export function hasGpuDeviceNode(): boolean | undefined {
 
 /**
  * Ask WebGPU for an adapter, without tfjs. On a Linux host without GPU device nodes it is not
- * asked at all: the only adapter there is a software one (llvmpipe), passed over anyway, and
- * starting it leaves rasteriser threads whose teardown can abort the process at exit
- * ("corrupted size vs. prev_size", about 1 exit in 20 here).
+ * asked at all unless software adapters are allowed: the only adapter there is a software one
+ * (llvmpipe), passed over anyway, and starting it leaves rasteriser threads whose teardown can
+ * abort the process at exit ("corrupted size vs. prev_size", about 1 exit in 20 here).
  */
-async function probeWebGpu(): Promise<ProbeResult> {
+async function probeWebGpu(
+  context: ProbeContext = { allowSoftwareAdapter: false },
+): Promise<ProbeResult> {
   // deno-lint-ignore no-explicit-any
   const gpu = (globalThis.navigator as any)?.gpu;
   if (gpu === undefined) return { usable: false, reason: "navigator.gpu is absent" };
-  if (hasGpuDeviceNode() === false) {
+  if (!context.allowSoftwareAdapter && hasGpuDeviceNode() === false) {
     return {
       usable: false,
       reason: `no GPU device on this host (none of ${GPU_DEVICE_NODES.join(", ")})`,
@@ -162,6 +173,9 @@ async function probeWebGpu(): Promise<ProbeResult> {
     fallback: Boolean(info.isFallbackAdapter ?? adapter.isFallbackAdapter ?? false) ||
       SOFTWARE_ADAPTER.test(description) || SOFTWARE_ADAPTER.test(String(info.device ?? "")),
   };
+  if (found.fallback && context.allowSoftwareAdapter) {
+    return { usable: true, reason: "software adapter, allowed", adapter: found };
+  }
   return found.fallback
     ? { usable: false, reason: `software adapter (${description || found.vendor})`, adapter: found }
     : { usable: true, adapter: found };
@@ -242,18 +256,18 @@ export const BACKEND_CANDIDATES: BackendCandidate[] = [
   },
 ];
 
-/** Options of {@linkcode selectBackend}. */
+/** Options of {@linkcode selectBackend} and {@linkcode probeBackend}. */
 export interface SelectOptions {
-  /** Backend name to use, overriding the environment and the automatic choice. */
+  /**
+   * The configured choice (`FLOPS_FIT_BACKEND`, `FLOPS_FIT_WEBGPU_ALLOW_SOFTWARE`, parsed once by
+   * the program's configuration). @default automatic, software adapters refused
+   */
+  choice?: BackendChoice;
+  /** Backend name to use, overriding the choice (tests, benchmarks). */
   override?: string;
-  /** Environment to read `FLOPS_FIT_BACKEND` from; defaults to `Deno.env`. */
-  env?: Record<string, string | undefined>;
   /** Candidates to choose among; defaults to {@linkcode BACKEND_CANDIDATES}. */
   candidates?: BackendCandidate[];
 }
-
-/** `Retry-After` when no backend can start: long enough for an operator to look. */
-const BACKEND_RETRY_AFTER_S = 60;
 
 /** A backend name that is not a candidate, or a named backend that cannot start (503). */
 export class BackendError extends FlopsFitError {
@@ -269,25 +283,41 @@ export class BackendError extends FlopsFitError {
 let current: BackendInfo | undefined;
 let pending: Promise<BackendInfo> | undefined;
 
+/** The backend a choice and an override name, if any, and how it was chosen. */
+function wantedBackend(
+  options: SelectOptions,
+): { wanted?: string; chosenBy: BackendInfo["chosenBy"]; allowSoftwareAdapter: boolean } {
+  const choice = options.choice ?? AUTO_BACKEND;
+  const allowSoftwareAdapter = choice.allowSoftwareAdapter === true;
+  if (options.override !== undefined) {
+    return { wanted: options.override, chosenBy: "option", allowSoftwareAdapter };
+  }
+  if (choice.mode === "named") {
+    return { wanted: choice.name, chosenBy: "env", allowSoftwareAdapter };
+  }
+  return { chosenBy: "auto", allowSoftwareAdapter };
+}
+
 /**
- * Choose, register and activate a backend (`tf.setBackend`).
- *
- * @param options Override, environment, candidates.
- * @returns What was selected.
- * @throws {BackendError} When the named backend is unknown or fails to initialise.
+ * The one walk over the candidates that {@linkcode selectBackend} and {@linkcode probeBackend}
+ * share: a named backend is looked at and taken (or refused); otherwise the first candidate that
+ * looks usable — and, when `start` is given, starts — is taken.
  */
-export async function selectBackend(options: SelectOptions = {}): Promise<BackendInfo> {
+async function walkCandidates(
+  options: SelectOptions,
+  steps: {
+    /** Whether a candidate is usable here (`probe`, or the cheaper `detect`). */
+    look: (candidate: BackendCandidate, context: ProbeContext) => Promise<ProbeResult>;
+    /** Register and activate it; absent when only looking. */
+    start?: (candidate: BackendCandidate) => Promise<boolean>;
+    /** The message when no candidate will do. */
+    none: string;
+  },
+): Promise<BackendInfo> {
   const candidates = options.candidates ?? BACKEND_CANDIDATES;
-  const env = options.env ?? { [BACKEND_ENV_VAR]: Deno.env.get(BACKEND_ENV_VAR) };
-  const envName = env[BACKEND_ENV_VAR];
-  const wanted = options.override ?? (envName === "" ? undefined : envName);
-  const chosenBy = options.override !== undefined
-    ? "option"
-    : wanted !== undefined
-    ? "env"
-    : "auto";
+  const { wanted, chosenBy, allowSoftwareAdapter } = wantedBackend(options);
+  const context: ProbeContext = { allowSoftwareAdapter };
   const report: BackendInfo["candidates"] = [];
-  let softwareAdapter: AdapterInfo | undefined;
   if (wanted !== undefined) {
     const candidate = candidates.find((c) => c.name === wanted);
     if (candidate === undefined) {
@@ -295,35 +325,50 @@ export async function selectBackend(options: SelectOptions = {}): Promise<Backen
         `Unknown backend ${wanted}; known: ${candidates.map((c) => c.name).join(", ")}.`,
       );
     }
-    const probe = await candidate.probe();
+    const probe = await steps.look(candidate, context);
     report.push({ name: candidate.name, usable: probe.usable, reason: probe.reason });
-    if (!(await candidate.register()) || !(await tf.setBackend(candidate.name))) {
+    if (steps.start !== undefined && !(await steps.start(candidate))) {
       throw new BackendError(`Backend ${wanted} failed to initialise.`);
     }
-    current = describe(candidate, chosenBy, report, probe.adapter);
-    return current;
+    return describe(candidate, chosenBy, report, probe.adapter);
   }
+  let softwareAdapter: AdapterInfo | undefined;
   for (const candidate of candidates) {
-    const probe = await candidate.probe();
+    const probe = await steps.look(candidate, context);
     if (probe.adapter?.fallback) softwareAdapter = probe.adapter;
-    if (!probe.usable) {
-      report.push({ name: candidate.name, usable: false, reason: probe.reason });
-      continue;
+    if (!probe.usable || steps.start === undefined) {
+      report.push({ name: candidate.name, usable: probe.usable, reason: probe.reason });
+      if (!probe.usable) continue;
+      return describe(candidate, chosenBy, report, probe.adapter ?? softwareAdapter);
     }
     let ok = false;
     try {
-      ok = (await candidate.register()) && (await tf.setBackend(candidate.name));
+      ok = await steps.start(candidate);
     } catch (error) {
       report.push({ name: candidate.name, usable: false, reason: String(error) });
       continue;
     }
     report.push({ name: candidate.name, usable: ok, reason: ok ? "selected" : "failed to start" });
-    if (ok) {
-      current = describe(candidate, chosenBy, report, probe.adapter ?? softwareAdapter);
-      return current;
-    }
+    if (ok) return describe(candidate, chosenBy, report, probe.adapter ?? softwareAdapter);
   }
-  throw new BackendError("No tfjs backend could be initialised.");
+  throw new BackendError(steps.none);
+}
+
+/**
+ * Choose, register and activate a backend (`tf.setBackend`).
+ *
+ * @param options The configured choice, an override, the candidates.
+ * @returns What was selected.
+ * @throws {BackendError} When the named backend is unknown or fails to initialise.
+ */
+export async function selectBackend(options: SelectOptions = {}): Promise<BackendInfo> {
+  current = await walkCandidates(options, {
+    look: (candidate, context) => candidate.probe(context),
+    start: async (candidate) =>
+      (await candidate.register()) && (await tf.setBackend(candidate.name)),
+    none: "No tfjs backend could be initialised.",
+  });
+  return current;
 }
 
 function describe(
@@ -344,57 +389,29 @@ function describe(
   return info;
 }
 
-/** Probes remembered per backend wanted (they only look at the host). */
+/** Probes remembered per choice (they only look at the host). */
 const probed = new Map<string, Promise<BackendInfo>>();
 
 /**
  * Which backend {@linkcode selectBackend} would choose, found without starting it: each
  * candidate's `detect` (no OpenBLAS load, no native build, no `tf.setBackend`). What the request
  * thread needs to plan a run — the name and the activation budget — while training itself, and
- * the real selection, happen in a training worker. Remembered per `FLOPS_FIT_BACKEND` value.
+ * the real selection, happen in a training worker. Remembered per choice.
  *
- * @param options Override, environment, candidates.
+ * @param options The configured choice, an override, the candidates.
  * @returns The backend that would be selected (`candidates` says why).
  * @throws {BackendError} When the named backend is unknown, or no candidate is usable.
  */
 export function probeBackend(options: SelectOptions = {}): Promise<BackendInfo> {
-  const candidates = options.candidates ?? BACKEND_CANDIDATES;
-  const env = options.env ?? { [BACKEND_ENV_VAR]: Deno.env.get(BACKEND_ENV_VAR) };
-  const envName = env[BACKEND_ENV_VAR];
-  const wanted = options.override ?? (envName === "" ? undefined : envName);
-  const key = options.candidates === undefined ? `${wanted ?? ""}` : undefined;
+  const key = options.candidates === undefined
+    ? JSON.stringify([options.override ?? null, options.choice ?? AUTO_BACKEND])
+    : undefined;
   const cachedProbe = key === undefined ? undefined : probed.get(key);
   if (cachedProbe !== undefined) return cachedProbe;
-  const chosenBy = options.override !== undefined
-    ? "option"
-    : wanted !== undefined
-    ? "env"
-    : "auto";
-  const detect = (c: BackendCandidate) => c.detect?.() ?? c.probe();
-  const result = (async () => {
-    const report: BackendInfo["candidates"] = [];
-    if (wanted !== undefined) {
-      const candidate = candidates.find((c) => c.name === wanted);
-      if (candidate === undefined) {
-        throw new BackendError(
-          `Unknown backend ${wanted}; known: ${candidates.map((c) => c.name).join(", ")}.`,
-        );
-      }
-      const probe = await detect(candidate);
-      report.push({ name: candidate.name, usable: probe.usable, reason: probe.reason });
-      return describe(candidate, chosenBy, report, probe.adapter);
-    }
-    let softwareAdapter: AdapterInfo | undefined;
-    for (const candidate of candidates) {
-      const probe = await detect(candidate);
-      if (probe.adapter?.fallback) softwareAdapter = probe.adapter;
-      report.push({ name: candidate.name, usable: probe.usable, reason: probe.reason });
-      if (probe.usable) {
-        return describe(candidate, chosenBy, report, probe.adapter ?? softwareAdapter);
-      }
-    }
-    throw new BackendError("No tfjs backend is usable on this host.");
-  })();
+  const result = walkCandidates(options, {
+    look: (candidate, context) => candidate.detect?.(context) ?? candidate.probe(context),
+    none: "No tfjs backend is usable on this host.",
+  });
   if (key !== undefined) {
     probed.set(key, result);
     result.catch(() => probed.delete(key));
@@ -409,7 +426,7 @@ export function probeBackend(options: SelectOptions = {}): Promise<BackendInfo> 
  * @returns What is active.
  */
 export function ensureBackend(options: SelectOptions = {}): Promise<BackendInfo> {
-  const wanted = options.override;
+  const wanted = wantedBackend(options).wanted;
   if (
     current !== undefined && tf.getBackend() === current.name &&
     (wanted === undefined || wanted === current.name)
