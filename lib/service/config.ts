@@ -1,118 +1,71 @@
 /**
- * Service configuration, read once from the environment.
+ * The server's configuration, read once from the environment.
  *
- * One zod schema holds every setting's default and meaning; {@linkcode loadConfig}
- * is the only place that reads `Deno.env`. Routes and library code receive the
- * parsed object, never the environment.
+ * Its settings are fields of the one settings schema (`lib/config/`), where each has its default
+ * and meaning; {@linkcode loadConfig} reads them. Routes and library code receive the parsed
+ * object, never the environment; the backend choice arrives parsed ({@linkcode BackendChoice}).
  *
  * @module
  */
-import { z } from "zod";
+import {
+  type BackendChoice,
+  backendChoiceOf,
+  ENV_VARS,
+  loadSettings,
+  processEnvironment,
+  type Settings,
+  SettingsSchema,
+} from "../config/mod.ts";
 
-/** Environment variable → config field, documented in the README's (generated) configuration table. */
-export const ENV_VARS = {
-  port: "PORT",
-  hostname: "HOST",
-  maxBodyBytes: "FLOPS_FIT_MAX_BODY_BYTES",
-  maxFitPoints: "FLOPS_FIT_MAX_FIT_POINTS",
-  maxBootstrap: "FLOPS_FIT_MAX_BOOTSTRAP",
-  maxTrainFlops: "FLOPS_FIT_MAX_TRAIN_FLOPS",
-  maxModelParams: "FLOPS_FIT_MAX_MODEL_PARAMS",
-  maxBatchSize: "FLOPS_FIT_MAX_BATCH_SIZE",
-  maxTrainWallS: "FLOPS_FIT_MAX_TRAIN_WALL_S",
-  maxConcurrentTrainings: "FLOPS_FIT_MAX_CONCURRENT_TRAININGS",
-  fitWorkers: "FLOPS_FIT_FIT_WORKERS",
-  maxQueuedFits: "FLOPS_FIT_MAX_QUEUED_FITS",
-  maxFitWallS: "FLOPS_FIT_MAX_FIT_WALL_S",
-  retryAfterS: "FLOPS_FIT_RETRY_AFTER_S",
-  shutdownGraceS: "FLOPS_FIT_SHUTDOWN_GRACE_S",
-  logRequests: "FLOPS_FIT_LOG_REQUESTS",
-  token: "FLOPS_FIT_TOKEN",
-  corsOrigins: "FLOPS_FIT_CORS_ORIGINS",
-  backend: "FLOPS_FIT_BACKEND",
-  dataDir: "FLOPS_FIT_DATA_DIR",
-} as const;
+export { ENV_VARS };
+
+/** The settings the server reads. */
+const SERVER_FIELDS = [
+  "port",
+  "hostname",
+  "maxBodyBytes",
+  "maxFitPoints",
+  "maxBootstrap",
+  "maxTrainFlops",
+  "maxModelParams",
+  "maxBatchSize",
+  "maxTrainWallS",
+  "maxConcurrentTrainings",
+  "fitWorkers",
+  "maxQueuedFits",
+  "maxFitWallS",
+  "retryAfterS",
+  "shutdownGraceS",
+  "logRequests",
+  "token",
+  "corsOrigins",
+  "backend",
+  "webgpuAllowSoftware",
+  "dataDir",
+] as const;
 
 /**
- * Schema of the service configuration: each field's `.default` is its default and its
- * `.describe()` its meaning — the README's configuration table is generated from them
- * (`deno task docs`).
+ * Schema of every setting (the server's and the other programs'): each field's `.default` is its
+ * default and its `.describe()` its meaning — the README's configuration table is generated from
+ * them (`deno task docs`).
  */
-export const ServiceConfigSchema = z.object({
-  port: z.coerce.number().int().min(0).max(65535).default(8000).describe(
-    "TCP port to serve on.",
-  ),
-  hostname: z.string().min(1).default("0.0.0.0").describe(
-    "Interface to bind.",
-  ),
-  maxBodyBytes: z.coerce.number().int().positive().default(16 * 1024 * 1024).describe(
-    "Largest request body accepted, in bytes (larger → 413).",
-  ),
-  maxFitPoints: z.coerce.number().int().positive().default(20_000).describe(
-    "Most (N, D, loss) points one `/v1/fit` request may carry (more → 413).",
-  ),
-  maxBootstrap: z.coerce.number().int().nonnegative().default(10_000).describe(
-    "Largest bootstrap resample count one fit may ask for (more → 422).",
-  ),
-  maxTrainFlops: z.coerce.number().positive().default(1e15).describe(
-    "Largest training budget one `/v1/train` request may ask for, in FLOPs.",
-  ),
-  maxModelParams: z.coerce.number().int().positive().default(50_000_000).describe(
-    "Largest model one `/v1/train` request may build, in parameters (more → 422).",
-  ),
-  maxBatchSize: z.coerce.number().int().positive().default(4096).describe(
-    "Largest batch size one `/v1/train` request may ask for, in samples (more → 422).",
-  ),
-  maxTrainWallS: z.coerce.number().positive().default(3600).describe(
-    "Longest wall time one training may run before it is stopped, in seconds (past it → 422).",
-  ),
-  maxConcurrentTrainings: z.coerce.number().int().positive().default(1).describe(
-    "Trainings run at once by this process; the rest are answered 429 with `Retry-After`.",
-  ),
-  fitWorkers: z.coerce.number().int().positive().default(1).describe(
-    "Workers that run fits off the request thread (started on demand, stopped when idle).",
-  ),
-  maxQueuedFits: z.coerce.number().int().nonnegative().default(64).describe(
-    "Fits that may wait for a worker; one more is answered 429 with `Retry-After`.",
-  ),
-  maxFitWallS: z.coerce.number().positive().default(120).describe(
-    "Longest one fit may run before its worker is stopped, in seconds (past it → 422).",
-  ),
-  retryAfterS: z.coerce.number().int().positive().default(30).describe(
-    "`Retry-After` seconds sent with a 429 when every training slot is taken.",
-  ),
-  shutdownGraceS: z.coerce.number().nonnegative().default(30).describe(
-    "On SIGTERM, how long in-flight requests may run before trainings are cancelled, in seconds.",
-  ),
-  logRequests: z.preprocess(
-    (v) => typeof v === "string" ? !/^(false|0|no|off)$/i.test(v.trim()) : v,
-    z.boolean(),
-  ).default(true).describe(
-    'One JSON line per request on stdout ("false" or "0" silences it, e.g. in tests).',
-  ),
-  token: z.string().min(1).optional().describe(
-    "Bearer token required for training and dataset preparation when set.",
-  ),
-  corsOrigins: z.string().default("").describe(
-    'Comma-separated CORS origins ("*" for any); empty disables CORS headers.',
-  ),
-  backend: z.string().min(1).optional().describe(
-    "tfjs backend for training (`webgpu`, `blas`, `wasm`, `cpu`); unset chooses automatically.",
-  ),
-  dataDir: z.string().min(1).optional().describe(
-    "Dataset cache directory (unset: `$XDG_CACHE_HOME/flops-fit`, else `~/.cache/flops-fit`).",
-  ),
-});
+export const ServiceConfigSchema = SettingsSchema;
 
-/** Parsed service configuration. */
-export type ServiceConfig = z.infer<typeof ServiceConfigSchema>;
+/** Parsed service configuration; `backend` is the parsed choice. */
+export type ServiceConfig =
+  & Omit<Pick<Settings, typeof SERVER_FIELDS[number]>, "backend" | "webgpuAllowSoftware">
+  & {
+    /** Which backend trains (`FLOPS_FIT_BACKEND`, `FLOPS_FIT_WEBGPU_ALLOW_SOFTWARE`). */
+    backend: BackendChoice;
+  };
 
 /**
  * Build the configuration from environment variables (see {@linkcode ENV_VARS}).
  *
- * @param env Variables to read; defaults to `Deno.env.toObject()`.
+ * @param env Variables to read; defaults to the process environment.
  * @returns The validated configuration with defaults filled in.
- * @throws {TypeError} When a variable is set to an invalid value; the message names it.
+ * @throws {TypeError} When a variable is set to an invalid value (an unknown backend name
+ *   included); the message names it.
  *
  * @example
  * ```ts
@@ -122,18 +75,8 @@ export type ServiceConfig = z.infer<typeof ServiceConfigSchema>;
  * ```
  */
 export function loadConfig(
-  env: Record<string, string | undefined> = Deno.env.toObject(),
+  env: Record<string, string | undefined> = processEnvironment(),
 ): ServiceConfig {
-  const raw: Record<string, string> = {};
-  for (const [field, name] of Object.entries(ENV_VARS)) {
-    const value = env[name];
-    if (value !== undefined && value !== "") raw[field] = value;
-  }
-  const parsed = ServiceConfigSchema.safeParse(raw);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    const field = String(issue.path[0]) as keyof typeof ENV_VARS;
-    throw new TypeError(`Invalid environment variable ${ENV_VARS[field]}: ${issue.message}`);
-  }
-  return parsed.data;
+  const { backend, webgpuAllowSoftware, ...rest } = loadSettings(SERVER_FIELDS, env);
+  return { ...rest, backend: backendChoiceOf({ backend, webgpuAllowSoftware }) };
 }
