@@ -6,30 +6,8 @@
  *
  * @module
  */
-
-/** Environment variable naming the cache directory. */
-export const DATA_DIR_ENV = "FLOPS_FIT_DATA_DIR";
-
-/**
- * The cache directory.
- *
- * @param override Directory given explicitly (wins when set).
- * @param env Environment to read; defaults to the process environment.
- * @returns An absolute or home-relative path; not created.
- */
-export function resolveDataDir(
-  override?: string,
-  env: Record<string, string | undefined> = Deno.env.toObject(),
-): string {
-  if (override !== undefined && override !== "") return override;
-  const explicit = env[DATA_DIR_ENV];
-  if (explicit !== undefined && explicit !== "") return explicit;
-  const xdg = env.XDG_CACHE_HOME;
-  if (xdg !== undefined && xdg !== "") return `${xdg}/flops-fit`;
-  const home = env.HOME ?? env.USERPROFILE;
-  if (home !== undefined && home !== "") return `${home}/.cache/flops-fit`;
-  return ".cache/flops-fit";
-}
+/** The cache directory, resolved by the configuration (`lib/config/`). */
+export { resolveDataDir } from "../lib/config/mod.ts";
 
 /**
  * Check a relative path for traversal: no empty, `.` or `..` segments, no absolute start, no

@@ -9,7 +9,7 @@
  */
 
 import { hashString } from "../../random.ts";
-import { withEnvDefaults } from "./_env.ts";
+import { loadNativeSettings, withEnvDefaults } from "../../config/mod.ts";
 
 /**
  * Flags the library is built with; part of the cache key. The math flags let gcc vectorise the
@@ -170,7 +170,7 @@ export function buildNative(): string {
   }
   Deno.mkdirSync(CACHE_DIR, { recursive: true });
   const tmp = `${path}.${Deno.pid}.tmp`;
-  const compiler = Deno.env.get("CC") || "cc";
+  const compiler = loadNativeSettings().compiler;
   const compile = (extra: string[]) => {
     try {
       return new Deno.Command(compiler, {
@@ -204,12 +204,8 @@ export function loadNative(): NativeLoad {
 }
 
 function tryLoad(): NativeLoad {
-  try {
-    if (Deno.env.get("FLOPS_FIT_NATIVE") === "0") {
-      return { ok: false, reason: "disabled by FLOPS_FIT_NATIVE=0" };
-    }
-  } catch {
-    // No env permission: try anyway.
+  if (!loadNativeSettings().native) {
+    return { ok: false, reason: "disabled by FLOPS_FIT_NATIVE=0" };
   }
   let path: string;
   try {

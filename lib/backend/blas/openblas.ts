@@ -9,7 +9,7 @@
  * @module
  */
 
-import { withEnvDefaults } from "./_env.ts";
+import { loadNativeSettings, withEnvDefaults } from "../../config/mod.ts";
 
 /** Where Debian and other distributions put the pthread OpenBLAS, tried in order. */
 const OPENBLAS_CANDIDATES: readonly string[] = [
@@ -113,12 +113,7 @@ export function findOpenBlas(
   if (typeof Deno?.dlopen !== "function") {
     return { ok: false, reason: "Deno.dlopen is unavailable" };
   }
-  let envPath: string | undefined;
-  try {
-    envPath = Deno.env.get("FLOPS_FIT_OPENBLAS") || undefined;
-  } catch {
-    // No --allow-env: search the known locations.
-  }
+  const envPath = loadNativeSettings().openblas;
   const paths = [options.path, envPath, ...OPENBLAS_CANDIDATES].filter((p): p is string =>
     !!p && p.includes("/")
   );
@@ -139,12 +134,7 @@ function tryLoad(options: { path?: string; threads?: number }): OpenBlasLoad {
   if (typeof Deno?.dlopen !== "function") {
     return { ok: false, reason: "Deno.dlopen is unavailable" };
   }
-  let envPath: string | undefined;
-  try {
-    envPath = Deno.env.get("FLOPS_FIT_OPENBLAS") || undefined;
-  } catch {
-    // No --allow-env: search the known locations.
-  }
+  const envPath = loadNativeSettings().openblas;
   return withEnvDefaults({
     OPENBLAS_NUM_THREADS: String(options.threads ?? navigator.hardwareConcurrency ?? 1),
     // OpenBLAS's idle workers busy-wait 2^28 cycles (~0.1 s) after every call by default, taking

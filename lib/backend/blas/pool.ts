@@ -15,6 +15,7 @@
  *
  * @module
  */
+import { loadNativeSettings } from "../../config/mod.ts";
 
 /** What the pool knows of one buffer it handed out. */
 interface Ownership {
@@ -164,18 +165,8 @@ function isWhole(a: Float32Array): boolean {
  * {@linkcode DEFAULT_POOL_CAP_BYTES}.
  */
 export function poolCapFromEnv(): number {
-  let raw: string | undefined;
-  try {
-    raw = Deno.env.get("FLOPS_FIT_POOL_MB");
-  } catch {
-    return DEFAULT_POOL_CAP_BYTES; // no --allow-env
-  }
-  if (raw === undefined || raw.trim() === "") return DEFAULT_POOL_CAP_BYTES;
-  const mb = Number(raw);
-  if (!Number.isFinite(mb) || mb < 0) {
-    throw new RangeError(`FLOPS_FIT_POOL_MB must be a number of MiB ≥ 0, got "${raw}".`);
-  }
-  return Math.floor(mb * 1024 * 1024);
+  const { poolMb } = loadNativeSettings();
+  return poolMb === undefined ? DEFAULT_POOL_CAP_BYTES : Math.floor(poolMb * 1024 * 1024);
 }
 
 /** The pool shared by the `blas` backend and its kernels. */

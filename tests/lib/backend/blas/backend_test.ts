@@ -78,7 +78,7 @@ Deno.test(`selectBackend() can name blas, which sits before wasm in the registry
 });
 
 Deno.test("withEnvDefaults() sets unset variables only for the load, and keeps set ones", async () => {
-  const { withEnvDefaults } = await import("../../../../lib/backend/blas/_env.ts");
+  const { withEnvDefaults } = await import("../../../../lib/config/mod.ts");
   Deno.env.set("FF_TEST_KEEP", "mine");
   Deno.env.delete("FF_TEST_ADD");
   const seen = withEnvDefaults(
