@@ -13,6 +13,7 @@
  * @module
  */
 import type { Db as IDatabase, Job, PgBoss } from "pg-boss";
+import type { BackendChoice } from "../config/mod.ts";
 import type { SweepFamily } from "../plan/family.ts";
 import type { PlannedPoint } from "../plan/plan.ts";
 import type { SweepConfig } from "../sweep/config.ts";
@@ -41,6 +42,10 @@ export interface QueueWorkerOptions {
   pollIntervalS?: number;
   /** The in-process trainer (loaded on first use). @default lib/sweep/local.ts */
   localWorker?: () => Promise<Worker>;
+  /** Which backend the default in-process trainer uses. @default automatic */
+  backend?: BackendChoice;
+  /** Dataset cache directory of the default in-process trainer. @default the registry's */
+  dataDir?: string;
   /** Where log lines go. @default stderr */
   log?: (line: string) => void;
   /** Name recorded with each result. @default `<hostname>:<pid>` */
@@ -82,7 +87,11 @@ export async function startQueueWorker(options: QueueWorkerOptions): Promise<Que
   const { boss, db } = queue;
   const progressMs = (options.progressIntervalS ?? 2) * 1000;
   const loadLocal = options.localWorker ??
-    (async () => (await import("../sweep/local.ts")).localWorker());
+    (async () =>
+      (await import("../sweep/local.ts")).localWorker({
+        ...(options.backend === undefined ? {} : { backend: options.backend }),
+        ...(options.dataDir === undefined ? {} : { dataDir: options.dataDir }),
+      }));
   const studies = new Map<string, Promise<{ config: SweepConfig; family: SweepFamily }>>();
   let local: Promise<Worker> | undefined;
   const localGate = gate();

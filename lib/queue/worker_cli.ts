@@ -10,6 +10,8 @@ import { QueueConnectionError } from "./db.ts";
 import { QueueUrlError, redactText } from "./url.ts";
 import { startQueueWorker } from "./worker.ts";
 import { parseWorkerList } from "../sweep/http_worker.ts";
+import { ENV_VARS } from "../config/mod.ts";
+import { loadQueueWorkerConfig, type QueueWorkerConfig } from "./worker_config.ts";
 
 /** The usage text of `deno task worker --help`. */
 export const WORKER_USAGE = `deno task worker --queue URL [options]
@@ -46,13 +48,14 @@ export interface WorkerArgs {
  * Parse the worker's command line.
  *
  * @param args `Deno.args`.
- * @param env Environment lookup (for `FLOPS_FIT_QUEUE`). @default Deno.env.get
+ * @param env Environment lookup (for `FLOPS_FIT_QUEUE`). @default the worker's configuration
  * @returns The flags.
  * @throws {TypeError} For an unknown flag, a malformed value or a missing `--queue`.
  */
 export function parseWorkerArgs(
   args: string[],
-  env: (name: string) => string | undefined = (name) => Deno.env.get(name),
+  env: (name: string) => string | undefined = (name) =>
+    name === ENV_VARS.queue ? loadQueueWorkerConfig().queue : undefined,
 ): WorkerArgs {
   const { values } = parseArgs({
     args,
@@ -113,8 +116,10 @@ function trainerUrl(text: string): string {
  */
 export async function main(args: string[]): Promise<number> {
   let parsed: WorkerArgs;
+  let settings: QueueWorkerConfig;
   try {
-    parsed = parseWorkerArgs(args);
+    settings = loadQueueWorkerConfig();
+    parsed = parseWorkerArgs(args, (name) => name === ENV_VARS.queue ? settings.queue : undefined);
   } catch (error) {
     console.error(`worker: ${(error as Error).message}\n\n${WORKER_USAGE}`);
     return 2;
@@ -123,7 +128,7 @@ export async function main(args: string[]): Promise<number> {
     console.log(WORKER_USAGE);
     return 0;
   }
-  const token = Deno.env.get("FLOPS_FIT_TOKEN");
+  const { token, backend, dataDir } = settings;
   let worker;
   try {
     worker = await startQueueWorker({
@@ -132,6 +137,8 @@ export async function main(args: string[]): Promise<number> {
       superviseIntervalS: parsed.superviseIntervalS,
       ...(parsed.trainerUrl === undefined ? {} : { trainerUrl: parsed.trainerUrl }),
       ...(token ? { token } : {}),
+      backend,
+      ...(dataDir === undefined ? {} : { dataDir }),
     });
   } catch (error) {
     console.error(`worker: ${redactText((error as Error).message, parsed.url)}`);

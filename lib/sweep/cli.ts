@@ -13,6 +13,7 @@ import { parseWorkerList } from "./runner.ts";
 import { getDataset, UnknownDatasetError } from "../../data/mod.ts";
 import { getFamily } from "../../models/mod.ts";
 import { localWorker } from "./local.ts";
+import { DEFAULT_SWEEP_CLI_CONFIG, loadSweepCliConfig, type SweepCliConfig } from "./cli_config.ts";
 import { familyFromConfig, resolveSweepFamily } from "./family_source.ts";
 import type { DatasetInfo } from "../../data/types.ts";
 import { runSweep, type StudyEnvironment } from "./sweep.ts";
@@ -165,10 +166,14 @@ export async function configFromCli(request: CliRequest): Promise<SweepConfig> {
  * inline in the sweep file (a family only the workers know needs {@linkcode loadStudyEnvironment}).
  *
  * @param config The configuration.
+ * @param settings The CLI's configuration (backend, token, data directory). @default nothing set
  * @returns The study environment.
  * @throws {RangeError} For an unknown dataset or family.
  */
-export function studyEnvironment(config: SweepConfig): StudyEnvironment {
+export function studyEnvironment(
+  config: SweepConfig,
+  settings: SweepCliConfig = DEFAULT_SWEEP_CLI_CONFIG,
+): StudyEnvironment {
   const dataset = datasetInfo(config);
   const resolved = familyFromConfig(config, dataset);
   if (resolved === undefined) {
@@ -176,7 +181,22 @@ export function studyEnvironment(config: SweepConfig): StudyEnvironment {
       `Unknown model family "${config.family}" (its table must come from the workers).`,
     );
   }
-  return { family: resolved.family, ...(dataset === undefined ? {} : { dataset }), localWorker };
+  return {
+    family: resolved.family,
+    ...(dataset === undefined ? {} : { dataset }),
+    ...trainerSettings(settings),
+  };
+}
+
+/** The in-process trainer and the token, as the CLI's configuration sets them. */
+function trainerSettings(
+  settings: SweepCliConfig,
+): Pick<StudyEnvironment, "localWorker" | "token"> {
+  const { token, backend, dataDir } = settings;
+  return {
+    localWorker: () => localWorker({ backend, ...(dataDir === undefined ? {} : { dataDir }) }),
+    ...(token === undefined ? {} : { token }),
+  };
 }
 
 /**
@@ -184,14 +204,16 @@ export function studyEnvironment(config: SweepConfig): StudyEnvironment {
  * when neither `models/` nor the sweep file has it.
  *
  * @param config The configuration.
+ * @param settings The CLI's configuration (backend, token, data directory). @default nothing set
  * @returns The environment, and notes on where the family came from.
  * @throws {RangeError} For an unknown dataset or family, or workers that disagree.
  */
 export async function loadStudyEnvironment(
   config: SweepConfig,
+  settings: SweepCliConfig = DEFAULT_SWEEP_CLI_CONFIG,
 ): Promise<StudyEnvironment & { notes: string[] }> {
   const dataset = datasetInfo(config);
-  const token = Deno.env.get("FLOPS_FIT_TOKEN");
+  const token = settings.token;
   const resolved = await resolveSweepFamily(config, {
     ...(dataset === undefined ? {} : { dataset }),
     ...(token ? { token } : {}),
@@ -201,7 +223,7 @@ export async function loadStudyEnvironment(
   return {
     family: resolved.family,
     ...(dataset === undefined ? {} : { dataset }),
-    localWorker,
+    ...trainerSettings(settings),
     notes,
   };
 }
@@ -229,6 +251,13 @@ function datasetInfo(config: SweepConfig): DatasetInfo | undefined {
  * @returns The exit status.
  */
 export async function main(args: string[]): Promise<number> {
+  let settings: SweepCliConfig;
+  try {
+    settings = loadSweepCliConfig();
+  } catch (error) {
+    console.error(`sweep: ${(error as Error).message}`);
+    return 2;
+  }
   if (args.some((a) => a === "--queue" || a.startsWith("--queue=") || a === "--status")) {
     // Queue mode (lib/queue), loaded only when asked for: plain sweeps never load pg-boss.
     const { queuedSweepMain } = await import("../queue/sweep_cli.ts");
@@ -239,7 +268,7 @@ export async function main(args: string[]): Promise<number> {
         const config = await configFromCli(request);
         return { config, help: request.help, planOnly: request.planOnly };
       },
-      environment: studyEnvironment,
+      environment: (config) => studyEnvironment(config, settings),
     });
   }
   let config: SweepConfig;
@@ -262,7 +291,7 @@ export async function main(args: string[]): Promise<number> {
   };
   Deno.addSignalListener("SIGINT", onSignal);
   try {
-    const env = await loadStudyEnvironment(config);
+    const env = await loadStudyEnvironment(config, settings);
     for (const note of env.notes) console.log(`sweep: ${note}`);
     const outcome = await runSweep(config, env, {
       signal: controller.signal,

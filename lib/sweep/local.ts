@@ -4,14 +4,24 @@
  *
  * @module
  */
+import type { BackendChoice } from "../config/mod.ts";
 import { PermanentError, statusError, type Worker } from "./worker.ts";
+
+/** Options of {@linkcode localWorker}: what the program's configuration says. */
+export interface LocalWorkerOptions {
+  /** Which backend trains. @default automatic */
+  backend?: BackendChoice;
+  /** Dataset cache directory. @default the registry's */
+  dataDir?: string;
+}
 
 /**
  * Create the in-process worker (one point at a time: tfjs runs one engine per process).
  *
+ * @param options Backend choice and data directory, from the program's configuration.
  * @returns The worker, named `in-process`.
  */
-export async function localWorker(): Promise<Worker> {
+export async function localWorker(options: LocalWorkerOptions = {}): Promise<Worker> {
   const train = await import("../train/mod.ts");
   return {
     name: "in-process",
@@ -28,6 +38,8 @@ export async function localWorker(): Promise<Worker> {
       try {
         const result = await train.trainPoint(parsed.data, {
           signal,
+          ...(options.backend === undefined ? {} : { backend: { choice: options.backend } }),
+          ...(options.dataDir === undefined ? {} : { dataDir: options.dataDir }),
           onProgress: (event) => {
             if (event.type !== "progress") return;
             onProgress?.({

@@ -34,6 +34,8 @@ export interface StudyEnvironment {
   dataset?: DatasetInfo;
   /** The in-process trainer, created on first use (not needed for `--mock` or `--workers`). */
   localWorker?: () => Promise<Worker>;
+  /** Bearer token sent to trainer URLs (`--workers`), from the program's configuration. */
+  token?: string;
 }
 
 /** Options of {@linkcode runSweep}. */
@@ -377,7 +379,7 @@ async function runRounds(
 async function chooseWorkers(config: SweepConfig, env: StudyEnvironment): Promise<Worker[]> {
   if (config.mock) return [mockWorker(env.family, config.mock_law)];
   if (config.workers.length > 0) {
-    const token = Deno.env.get("FLOPS_FIT_TOKEN");
+    const token = env.token;
     return config.workers.map((url) =>
       httpWorker(url, { concurrency: config.concurrency, ...(token ? { token } : {}) })
     );
