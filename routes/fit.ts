@@ -22,42 +22,9 @@ import {
 import { type AppContext, createRouter } from "./context.ts";
 import { problem, validationProblem } from "./problem.ts";
 import { LimitExceededError } from "../lib/errors.ts";
+import { fitOptionsFromQuery, FitQuerySchema, unknownFitQueryParameter } from "./fit_query.ts";
 
-/** Query of `POST /v1/fit`; the options after `format` apply to CSV bodies only. */
-export const FitQuerySchema = z.object({
-  format: z.enum(["json", "markdown"]).optional().openapi({
-    description: "`markdown` answers the compute-optimal table as text/markdown.",
-  }),
-  budgets: z.string().optional().openapi({
-    description: "CSV bodies: comma-separated budgets (FLOPs) for the table.",
-    example: "1e20,1e21",
-  }),
-  bootstrap: z.coerce.number().int().min(0).optional().openapi({
-    description: "CSV bodies: bootstrap resamples.",
-  }),
-  seed: z.coerce.number().int().min(0).optional().openapi({ description: "CSV bodies: seed." }),
-  confidence: z.coerce.number().optional().openapi({ description: "CSV bodies: interval level." }),
-  flops_per_param_token: z.coerce.number().optional().openapi({
-    description: "CSV bodies: m in C = m·N·D.",
-  }),
-  backtest: z.enum(["true", "false"]).optional().openapi({ description: "CSV bodies: backtest." }),
-  hold_out_above: z.coerce.number().optional().openapi({
-    description: 'CSV bodies: backtest {"hold_out_above": C}.',
-    example: 3e19,
-  }),
-  sensitivity: z.enum(["true", "false"]).optional().openapi({
-    description: "CSV bodies: leave-one-budget-out sensitivity.",
-  }),
-  bootstrap_method: z.enum(["residual", "points"]).optional().openapi({
-    description: "CSV bodies: bootstrap resampling scheme.",
-  }),
-  form: z.enum(["additive", "joint"]).optional().openapi({
-    description: "CSV bodies: Approach 3's law form.",
-  }),
-  E_fixed: z.coerce.number().optional().openapi({ description: 'CSV bodies: E {"fixed": x}.' }),
-  E_min: z.coerce.number().optional().openapi({ description: 'CSV bodies: E {"min": x}.' }),
-  E_max: z.coerce.number().optional().openapi({ description: 'CSV bodies: E {"max": x}.' }),
-});
+export { FitQuerySchema };
 
 /** Media type of CSV bodies. */
 const CSV = "text/csv";
@@ -133,32 +100,13 @@ function limitBody(ctx: AppContext): MiddlewareHandler {
 }
 
 /** Build the request object from a CSV body and the query's options. */
-function csvRequest(text: string, query: z.infer<typeof FitQuerySchema>, maxPoints: number) {
+function csvRequest(
+  text: string,
+  query: Record<string, string | undefined>,
+  maxPoints: number,
+) {
   const { points, lines } = parsePointsCsv(text, maxPoints);
-  const body: Record<string, unknown> = { points };
-  if (query.budgets !== undefined) {
-    body.budgets = query.budgets.split(",").map((s) => s.trim() === "" ? NaN : Number(s));
-  }
-  for (
-    const key of [
-      "bootstrap",
-      "seed",
-      "confidence",
-      "flops_per_param_token",
-      "bootstrap_method",
-      "form",
-    ] as const
-  ) {
-    if (query[key] !== undefined) body[key] = query[key];
-  }
-  if (query.backtest !== undefined) body.backtest = query.backtest === "true";
-  if (query.hold_out_above !== undefined) body.backtest = { hold_out_above: query.hold_out_above };
-  if (query.sensitivity !== undefined) body.sensitivity = query.sensitivity === "true";
-  const e: Record<string, number> = {};
-  if (query.E_fixed !== undefined) e.fixed = query.E_fixed;
-  if (query.E_min !== undefined) e.min = query.E_min;
-  if (query.E_max !== undefined) e.max = query.E_max;
-  if (Object.keys(e).length > 0) body.E = e;
+  const body: Record<string, unknown> = { ...fitOptionsFromQuery(query), points };
   const parsed = FitRequestSchema.safeParse(body);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
@@ -187,7 +135,11 @@ function wantsMarkdown(c: Context, format: string | undefined): boolean {
  */
 export function fitRoutes(ctx: AppContext) {
   return createRouter().openapi({ ...route, middleware: [limitBody(ctx)] }, async (c) => {
-    const query = c.req.valid("query");
+    const query = c.req.valid("query") as Record<string, string | undefined>;
+    const unknown = unknownFitQueryParameter(Object.keys(c.req.queries()));
+    if (unknown !== undefined) {
+      throw problem(422, `query ${unknown}: unknown parameter`, { field: `query.${unknown}` });
+    }
     const type = c.req.header("content-type") ?? "";
     let request: FitOptions;
     if (/text\/csv/i.test(type)) {

@@ -1,13 +1,13 @@
 /**
  * The documentation tables that are generated, not written: the service's environment variables
- * (from the configuration schema's defaults and descriptions, `lib/service/config.ts`) and the
+ * (from the settings schema's defaults and descriptions, `lib/config/settings.ts`) and the
  * sweep CLI's flags (from its usage text, `lib/sweep/cli.ts`). `deno task docs` writes them
  * between `<!-- generated:NAME -->` and `<!-- /generated:NAME -->` markers; a test checks that
  * the committed docs match.
  *
  * @module
  */
-import { ENV_VARS, ServiceConfigSchema } from "../service/config.ts";
+import { ENV_VARS, SettingsSchema } from "../config/mod.ts";
 import { USAGE } from "../sweep/cli.ts";
 import { markdownTable } from "../markdown.ts";
 
@@ -34,8 +34,8 @@ function formatDefault(value: unknown): string {
  * @returns A markdown table.
  */
 export function envVarsTable(): string {
-  const defaults = ServiceConfigSchema.parse({}) as Record<string, unknown>;
-  const shape = ServiceConfigSchema.shape as Record<string, { description?: string }>;
+  const defaults = SettingsSchema.parse({}) as Record<string, unknown>;
+  const shape = SettingsSchema.shape as Record<string, { description?: string }>;
   const rows = Object.entries(ENV_VARS).map(([field, variable]) => [
     `\`${variable}\``,
     formatDefault(defaults[field]),
