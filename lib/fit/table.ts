@@ -4,7 +4,7 @@
  * @module
  */
 import { isoflopOptimum } from "./isoflop.ts";
-import { computeOptimal, type Law } from "./parametric.ts";
+import { computeOptimal, type Law, type LawForm } from "./parametric.ts";
 import type {
   BacktestResult,
   IsoflopResult,
@@ -120,7 +120,7 @@ function cell(v: number, ci: [number, number] | undefined): string {
 export function renderMarkdown(
   rows: readonly TableRow[],
   confidence: number,
-  options: { form?: "additive" | "joint" } = {},
+  options: { form?: LawForm } = {},
 ): string {
   const parts: string[] = [];
   const titles = {

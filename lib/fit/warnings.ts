@@ -3,7 +3,7 @@
  *
  * @module
  */
-import type { Law } from "./parametric.ts";
+import type { Law, LawForm } from "./parametric.ts";
 import type { PointSet } from "./points.ts";
 import type {
   BacktestResult,
@@ -51,7 +51,7 @@ export interface WarningInput {
   /** Approach 2 result. */
   isoflop: IsoflopResult | null;
   /** Approach 3 law and L-BFGS outcome. */
-  parametric: { law: Law; converged: boolean; status: string; form?: "additive" | "joint" };
+  parametric: { law: Law; converged: boolean; status: string; form?: LawForm };
   /** The table. */
   table: readonly TableRow[];
   /** Bootstrap summary. */

@@ -8,6 +8,7 @@
  * @module
  */
 import { z } from "zod";
+import { DEFAULT_BOOTSTRAP } from "../fit/mod.ts";
 
 /** A compute budget in FLOPs: positive and finite. */
 const FlopsSchema = z.number().positive().finite();
@@ -112,8 +113,8 @@ export const SweepConfigSchema = z.object({
   timeout_s: z.number().positive().max(7 * 24 * 3600).default(3600),
   /** Output directory; default `sweeps/<name>` (or `sweeps/<name>-mock` with `--mock`). */
   out: z.string().min(1).optional(),
-  /** Bootstrap resamples for the fit's confidence intervals. @default 200 */
-  bootstrap: z.number().int().min(0).max(10_000).default(200),
+  /** Bootstrap resamples for the fit's confidence intervals. @default the fit's, 200 */
+  bootstrap: z.number().int().min(0).max(10_000).default(DEFAULT_BOOTSTRAP),
   /** Budgets (FLOPs) to tabulate beyond the swept ones; default ×10 and ×100 of the largest. */
   table_budgets: z.array(FlopsSchema).max(64).optional(),
   /**
