@@ -14,6 +14,32 @@
  */
 export const BACKEND_RETRY_AFTER_S = 60;
 
+/**
+ * Messages that mean a training ran out of memory: emscripten's abort when the wasm heap cannot
+ * grow past its cap, out-of-bounds accesses after a failed allocation, V8's failure to allocate
+ * an ArrayBuffer, WebGPU's out-of-memory. The one list, for the trainer and the pools.
+ */
+const OUT_OF_MEMORY_PATTERN =
+  /Aborted\(|out of memory|\bOOM\b|memory access out of bounds|Cannot enlarge memory|could not allocate|Array buffer allocation failed|Invalid typed array length|WebAssembly\.Memory/i;
+
+/**
+ * Whether an error's text says the training ran out of memory.
+ *
+ * @param text The error's name and message (or any text about it).
+ * @returns True for wasm aborts, heap exhaustion and allocation failures.
+ *
+ * @example
+ * ```ts
+ * import { isOutOfMemoryText } from "./errors.ts";
+ * if (!isOutOfMemoryText("RuntimeError: Aborted(). Build with -sASSERTIONS")) {
+ *   throw new Error("unexpected");
+ * }
+ * ```
+ */
+export function isOutOfMemoryText(text: string): boolean {
+  return OUT_OF_MEMORY_PATTERN.test(text);
+}
+
 /** A limit a request went past: its public name, configured value and what was asked for. */
 export interface LimitInfo {
   /** Public name, e.g. `max_train_flops` (as `/healthz` lists it). */
@@ -136,4 +162,44 @@ export function fieldPath(path: readonly PropertyKey[]): string {
     else out += out === "" ? String(key) : `.${String(key)}`;
   }
   return out === "" ? "(body)" : out;
+}
+
+/** What a validation error is about: its first issue's field, message, and how many follow. */
+export interface IssueSummary {
+  /** The first issue's field, as {@linkcode fieldPath} writes it (`root` for the root). */
+  field: string;
+  /** The first issue's message. */
+  message: string;
+  /** `field: message`, with ` (and N more)` when there are more issues. */
+  detail: string;
+}
+
+/**
+ * The one formatter of zod issues: the first issue's field path and message, and how many more
+ * there are — what every validation error of the library says.
+ *
+ * @param issues The issues (zod's `error.issues`).
+ * @param root What to call the root when the first issue has no path. @default "(body)"
+ * @returns The field, the message and a one-line detail.
+ *
+ * @example
+ * ```ts
+ * import { summarizeIssues } from "./errors.ts";
+ * const s = summarizeIssues([{ path: ["points", 0, "N"], message: "must be > 0" }]);
+ * if (s.detail !== "points[0].N: must be > 0") throw new Error("unexpected");
+ * ```
+ */
+export function summarizeIssues(
+  issues: readonly { path: readonly PropertyKey[]; message: string }[],
+  root = "(body)",
+): IssueSummary {
+  const first = issues[0];
+  if (first === undefined) return { field: root, message: "invalid", detail: `${root}: invalid` };
+  const field = first.path.length === 0 ? root : fieldPath(first.path);
+  const more = issues.length - 1;
+  return {
+    field,
+    message: first.message,
+    detail: `${field}: ${first.message}` + (more > 0 ? ` (and ${more} more)` : ""),
+  };
 }

@@ -20,6 +20,7 @@
 import type * as tf from "@tensorflow/tfjs-core";
 import type { z } from "zod";
 import type { Batch, DatasetInfo, Modality } from "../data/types.ts";
+import { FlopsFitError, summarizeIssues } from "../lib/errors.ts";
 
 /** Exact parameter counts of one configuration. */
 export interface ParamCounts {
@@ -76,17 +77,16 @@ export interface Model {
 }
 
 /** A config, or a field of it, the family rejects; `field` names it (e.g. `heads`). */
-export class ConfigError extends Error {
+export class ConfigError extends FlopsFitError {
   /** Offending config field (or `size`). */
-  readonly field: string;
+  declare readonly field: string;
   /**
    * @param field Offending field.
    * @param message What is wrong, in sentence case.
    */
   constructor(field: string, message: string) {
-    super(message);
+    super(message, { field });
     this.name = "ConfigError";
-    this.field = field;
   }
 }
 
@@ -173,8 +173,8 @@ export function parseConfig<C>(
     const key = issue.keys[0] ?? "config";
     throw new ConfigError(key, `Unknown config field ${key}.`);
   }
-  const field = issue.path.length > 0 ? String(issue.path[0]) : "config";
-  throw new ConfigError(field, `${field}: ${issue.message}`);
+  const { field, message } = summarizeIssues(parsed.error.issues, "config");
+  throw new ConfigError(field, `${field}: ${message}`);
 }
 
 /**

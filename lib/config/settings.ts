@@ -11,6 +11,7 @@
 import { z } from "zod";
 import { BACKEND_NAMES, type BackendChoice, parseBackendChoice } from "./backend_choice.ts";
 import { processEnvironment } from "./environment.ts";
+import { summarizeIssues } from "../errors.ts";
 
 /** Environment variable → setting, documented in the README's (generated) configuration table. */
 export const ENV_VARS = {
@@ -174,9 +175,10 @@ export function loadSettings<K extends SettingName>(
   const schema = SettingsSchema.pick(mask as Record<SettingName, true>) as z.ZodType<unknown>;
   const parsed = schema.safeParse(raw);
   if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    const field = String(issue.path[0]) as SettingName;
-    throw new TypeError(`Invalid environment variable ${ENV_VARS[field]}: ${issue.message}`);
+    const { field, message } = summarizeIssues(parsed.error.issues);
+    throw new TypeError(
+      `Invalid environment variable ${ENV_VARS[field as SettingName]}: ${message}`,
+    );
   }
   return parsed.data as Pick<Settings, K>;
 }

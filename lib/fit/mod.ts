@@ -15,7 +15,7 @@
 import { runBacktest, splitBudgets } from "./backtest.ts";
 import { runBootstrap } from "./bootstrap.ts";
 import { FitInputError } from "./errors.ts";
-import { fieldPath } from "../errors.ts";
+import { summarizeIssues } from "../errors.ts";
 import { fitIsoflop, MIN_PARABOLA_POINTS } from "./isoflop.ts";
 import { exponentsOf, fitParametric, logResiduals } from "./parametric.ts";
 import { estimateNoise } from "./noise.ts";
@@ -112,12 +112,8 @@ export function parseFitRequest(input: unknown, limits: FitLimits = {}): FitOpti
   }
   const parsed = FitRequestSchema.safeParse(input);
   if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    const more = parsed.error.issues.length - 1;
-    throw new FitInputError(
-      fieldPath(issue.path),
-      `${fieldPath(issue.path)}: ${issue.message}` + (more > 0 ? ` (and ${more} more)` : ""),
-    );
+    const { field, detail } = summarizeIssues(parsed.error.issues);
+    throw new FitInputError(field, detail);
   }
   return parsed.data;
 }

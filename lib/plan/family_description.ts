@@ -14,6 +14,7 @@
  * @module
  */
 import { z } from "zod";
+import { FlopsFitError, summarizeIssues } from "../errors.ts";
 import type { SweepFamily } from "./family.ts";
 
 /** One buildable size of a served family. */
@@ -69,17 +70,16 @@ export const FamilyListSchema = z.object({
 }).meta({ id: "FamilyList" });
 
 /** A family table that breaks the contract; `field` is the path of the first offending value. */
-export class FamilyDescriptionError extends Error {
+export class FamilyDescriptionError extends FlopsFitError {
   /** Path of the offending value, e.g. `sizes[3].params`. */
-  readonly field: string;
+  declare readonly field: string;
   /**
    * @param field Offending path.
    * @param message What is wrong.
    */
   constructor(field: string, message: string) {
-    super(message);
+    super(message, { field });
     this.name = "FamilyDescriptionError";
-    this.field = field;
   }
 }
 
@@ -102,12 +102,10 @@ export class FamilyDescriptionError extends Error {
 export function parseFamilyDescription(value: unknown, source: string): FamilyDescription {
   const parsed = FamilyDescriptionSchema.safeParse(value);
   if (parsed.success) return parsed.data;
-  const issue = parsed.error.issues[0]!;
-  const field = issue.path.map((p) => typeof p === "number" ? `[${p}]` : `.${String(p)}`).join("")
-    .replace(/^\./, "") || "(root)";
+  const { field, message } = summarizeIssues(parsed.error.issues, "(root)");
   throw new FamilyDescriptionError(
     field,
-    `The family table from ${source} is invalid at ${field}: ${issue.message}`,
+    `The family table from ${source} is invalid at ${field}: ${message}`,
   );
 }
 

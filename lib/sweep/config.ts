@@ -9,6 +9,7 @@
  */
 import { z } from "zod";
 import { DEFAULT_BOOTSTRAP } from "../fit/mod.ts";
+import { summarizeIssues } from "../errors.ts";
 
 /** A compute budget in FLOPs: positive and finite. */
 const FlopsSchema = z.number().positive().finite();
@@ -226,9 +227,8 @@ export function resolveSweepConfig(
   const merged = { ...preset, ...(file as Record<string, unknown>), ...options.overrides };
   const parsed = SweepConfigSchema.safeParse(merged);
   if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    const field = issue.path.map(String).join(".") || "(root)";
-    throw new TypeError(`Invalid sweep configuration at ${field}: ${issue.message}`);
+    const { field, message } = summarizeIssues(parsed.error.issues, "(root)");
+    throw new TypeError(`Invalid sweep configuration at ${field}: ${message}`);
   }
   return parsed.data;
 }

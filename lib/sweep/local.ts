@@ -5,6 +5,7 @@
  * @module
  */
 import type { BackendChoice } from "../config/mod.ts";
+import { summarizeIssues } from "../errors.ts";
 import { PermanentError, statusError, type Worker } from "./worker.ts";
 
 /** Options of {@linkcode localWorker}: what the program's configuration says. */
@@ -29,11 +30,8 @@ export async function localWorker(options: LocalWorkerOptions = {}): Promise<Wor
     async train(request, { signal, onProgress }) {
       const parsed = train.TrainRequestSchema.safeParse(request);
       if (!parsed.success) {
-        const issue = parsed.error.issues[0]!;
-        throw new PermanentError(
-          `Invalid training request at ${issue.path.join(".") || "(body)"}: ${issue.message}`,
-          422,
-        );
+        const { field, message } = summarizeIssues(parsed.error.issues);
+        throw new PermanentError(`Invalid training request at ${field}: ${message}`, 422);
       }
       try {
         const result = await train.trainPoint(parsed.data, {
