@@ -16,17 +16,18 @@
 import { PgBoss } from "pg-boss";
 import type { Db as IDatabase } from "pg-boss";
 import { checkQueueUrl, redactText, redactUrl } from "./url.ts";
+import { FlopsFitError } from "../errors.ts";
 
 /** The pg-boss queue every study's points go on. */
 export const QUEUE = "flops-fit-points";
 
 /** A database that cannot be reached (or refuses us), named without credentials. */
-export class QueueConnectionError extends Error {
+export class QueueConnectionError extends FlopsFitError {
   /**
    * @param message What happened, naming the redacted URL.
    */
   constructor(message: string) {
-    super(message);
+    super(message, { status: 503 });
     this.name = "QueueConnectionError";
   }
 }

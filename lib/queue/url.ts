@@ -5,14 +5,15 @@
  *
  * @module
  */
+import { FlopsFitError } from "../errors.ts";
 
 /** A connection string that is not a usable `postgres://` URL. */
-export class QueueUrlError extends Error {
+export class QueueUrlError extends FlopsFitError {
   /**
    * @param message What is wrong, naming the (redacted) string.
    */
   constructor(message: string) {
-    super(message);
+    super(message, { status: 400 });
     this.name = "QueueUrlError";
   }
 }

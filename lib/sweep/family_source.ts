@@ -14,6 +14,7 @@ import type { DatasetInfo } from "../../data/types.ts";
 import type { SweepFamily } from "../plan/family.ts";
 import {
   type FamilyDescription,
+  FamilyDescriptionError,
   parseFamilyDescription,
   tableDifference,
 } from "../plan/family_description.ts";
@@ -97,7 +98,7 @@ export async function resolveSweepFamily(
         }),
       };
     } catch (error) {
-      if ((error as Error).name === "FamilyDescriptionError") throw error;
+      if (error instanceof FamilyDescriptionError) throw error;
       return { url, error: (error as Error).message };
     }
   }));

@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { FlopsFitError } from "../errors.ts";
 import type { TrainRequest } from "../plan/plan.ts";
 
 /** Progress reported while a point trains. */
@@ -43,17 +44,14 @@ export interface Worker {
 }
 
 /** An error that retrying cannot fix (the request itself is wrong): a 4xx other than 408/429. */
-export class PermanentError extends Error {
-  /** HTTP status, when the error came from one. */
-  readonly status?: number;
+export class PermanentError extends FlopsFitError {
   /**
    * @param message What went wrong.
-   * @param status HTTP status, when there is one.
+   * @param status HTTP status, when the error came from one. @default 422
    */
   constructor(message: string, status?: number) {
-    super(message);
+    super(message, status === undefined ? {} : { status });
     this.name = "PermanentError";
-    if (status !== undefined) this.status = status;
   }
 }
 
