@@ -11,12 +11,9 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import {
   type Dataset,
-  DataUnavailableError,
   getDataset,
-  InvalidDataPathError,
   listDatasets,
   NotPreparedError,
-  UnknownDatasetError,
   UnknownSplitError,
 } from "../data/mod.ts";
 import { PreparationTracker } from "../data/preparation.ts";
@@ -183,40 +180,17 @@ const prepareRoute = createRoute({
 });
 
 /**
- * Translate dataset errors into problems naming the field.
+ * The data parsers' plain errors as problems (std convention: `SyntaxError` for a bad file,
+ * `RangeError` for bad options, `NotFound` for a missing file). The data layer's own errors are
+ * library errors and go through the one table (routes/problem.ts) as they are.
  *
  * @param error What the data layer threw.
- * @returns A problem, or the error itself when it is not a client error.
+ * @returns A problem, or the error itself.
  */
-function toProblem(error: unknown): unknown {
+function fileProblem(error: unknown): unknown {
   const detail = error instanceof Error ? error.message : String(error);
-  const clientError = (status: number, field?: string) =>
-    problem(status, detail, field === undefined ? {} : { field });
-  if (error instanceof UnknownDatasetError) {
-    return clientError(404, "name");
-  }
-  if (error instanceof InvalidDataPathError) {
-    return clientError(400, "name");
-  }
-  if (error instanceof UnknownSplitError) {
-    return clientError(422, "split");
-  }
-  if (error instanceof NotPreparedError) {
-    return clientError(409, "name");
-  }
-  if (error instanceof Deno.errors.NotFound) {
-    return clientError(404, "name");
-  }
-  if (error instanceof DataUnavailableError) {
-    return problem(503, detail, {
-      url: error.url,
-      expected_checksum: error.expected,
-      manual_path: error.manualPath,
-    });
-  }
-  if (error instanceof SyntaxError || error instanceof RangeError) {
-    return clientError(422);
-  }
+  if (error instanceof Deno.errors.NotFound) return problem(404, detail, { field: "name" });
+  if (error instanceof SyntaxError || error instanceof RangeError) return problem(422, detail);
   return error;
 }
 
@@ -234,7 +208,7 @@ export function datasetRoutes(ctx: AppContext, registry: DatasetRegistry = defau
     try {
       return registry.get(name, { dataDir, allowAbsolutePaths: false });
     } catch (error) {
-      throw toProblem(error);
+      throw fileProblem(error);
     }
   };
   const describe = async (dataset: Dataset) => {
@@ -259,11 +233,11 @@ export function datasetRoutes(ctx: AppContext, registry: DatasetRegistry = defau
       const dataset = find(c.req.valid("param").name);
       const q = c.req.valid("query");
       const info = dataset.info;
-      if (!(await dataset.isReady({ dataDir }))) throw toProblem(new NotPreparedError(info.name));
+      if (!(await dataset.isReady({ dataDir }))) throw new NotPreparedError(info.name);
       const split = q.split ?? Object.keys(info.splits)[0]!;
       const size = info.splits[split]?.examples;
       if (size === undefined) {
-        throw toProblem(new UnknownSplitError(info.name, split, Object.keys(info.splits)));
+        throw new UnknownSplitError(info.name, split, Object.keys(info.splits));
       }
       if (q.offset >= size) {
         throw problem(
@@ -285,7 +259,7 @@ export function datasetRoutes(ctx: AppContext, registry: DatasetRegistry = defau
           dataDir,
         });
       } catch (error) {
-        throw toProblem(error);
+        throw fileProblem(error);
       }
       const head = { dataset: info.name, split, seed: q.seed, offset: q.offset, count };
       if ((c.req.header("accept") ?? "").includes("application/octet-stream")) {
@@ -302,7 +276,7 @@ export function datasetRoutes(ctx: AppContext, registry: DatasetRegistry = defau
       try {
         done = await tracker.prepare(dataset, { dataDir, waitMs: PREPARE_WAIT_MS });
       } catch (error) {
-        throw toProblem(error);
+        throw fileProblem(error);
       }
       const progress = tracker.status(dataset.info.name, dataDir)?.progress;
       const body = {

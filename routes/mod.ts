@@ -28,13 +28,8 @@ import {
   readBodyFirst,
 } from "./guards.ts";
 import { healthRoutes } from "./health.ts";
-import {
-  isClientDisconnect,
-  libraryProblem,
-  problem,
-  ProblemError,
-  problemResponse,
-} from "./problem.ts";
+import { asProblem, isClientDisconnect, problem, problemResponse } from "./problem.ts";
+import { HTTPException } from "hono/http-exception";
 import { requestLog } from "./request_log.ts";
 
 import { planRoutes } from "./plan.ts";
@@ -129,8 +124,8 @@ export function createApp(options: AppOptions = {}): OpenAPIHono {
     )
   );
   app.onError((error, c) => {
-    const expected = error instanceof ProblemError || "getResponse" in error ||
-      libraryProblem(error) !== undefined || isClientDisconnect(error);
+    const expected = asProblem(error) !== undefined || error instanceof HTTPException ||
+      isClientDisconnect(error);
     if (!expected && config.logRequests) {
       // The error's class and first line only: no stack, no request data.
       log(JSON.stringify({

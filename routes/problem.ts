@@ -10,8 +10,13 @@
 import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { z } from "zod";
-import { fieldPath, FlopsFitError } from "../lib/errors.ts";
-import { WorkerFailedError } from "../lib/service/pool_errors.ts";
+import { fieldPath, FlopsFitError, LimitExceededError, summarizeIssues } from "../lib/errors.ts";
+import {
+  BusyError,
+  CancelledError,
+  UnavailableError,
+  WorkerFailedError,
+} from "../lib/service/pool_errors.ts";
 
 /** Media type of every error body. */
 export const PROBLEM_CONTENT_TYPE = "application/problem+json";
@@ -131,8 +136,7 @@ export function validationProblem(
   const first = errors[0];
   const detail = first === undefined
     ? `The request ${where} is invalid.`
-    : `${where === "body" ? "" : `${where} `}${first.field}: ${first.detail}` +
-      (errors.length > 1 ? ` (and ${issues.length - 1} more)` : "");
+    : `${where === "body" ? "" : `${where} `}${summarizeIssues(issues).detail}`;
   return problem(422, detail, { ...(first === undefined ? {} : { field: first.field }), errors });
 }
 
@@ -182,12 +186,15 @@ export const PROBLEM_TYPES = {
  * problem type and title (absent: `about:blank` and the status's title). Status, detail,
  * `field`, `limit` and `Retry-After` come from the error itself ({@linkcode FlopsFitError}).
  */
-const PROBLEM_TABLE: Record<string, { type: string; title?: string }> = {
-  LimitExceededError: { type: PROBLEM_TYPES.limit, title: "Limit exceeded" },
-  BusyError: { type: PROBLEM_TYPES.busy },
-  UnavailableError: { type: PROBLEM_TYPES.unavailable },
-  CancelledError: { type: PROBLEM_TYPES.cancelled },
-};
+const PROBLEM_TABLE: readonly [
+  abstract new (...args: never[]) => FlopsFitError,
+  { type: string; title?: string },
+][] = [
+  [LimitExceededError, { type: PROBLEM_TYPES.limit, title: "Limit exceeded" }],
+  [BusyError, { type: PROBLEM_TYPES.busy }],
+  [UnavailableError, { type: PROBLEM_TYPES.unavailable }],
+  [CancelledError, { type: PROBLEM_TYPES.cancelled }],
+];
 
 /** Types and titles of a worker failure, by kind (a training's; a job's crash is a plain 500). */
 const WORKER_FAILURES = {
@@ -206,7 +213,7 @@ const WORKER_FAILURES = {
  */
 export function libraryProblem(error: unknown): ProblemError | undefined {
   if (!(error instanceof FlopsFitError)) return undefined;
-  let entry: { type: string; title?: string } | undefined = PROBLEM_TABLE[error.name];
+  let entry = PROBLEM_TABLE.find(([errorClass]) => error instanceof errorClass)?.[1];
   if (error instanceof WorkerFailedError) {
     // A job that fails by its own refusal is a plain 4xx; a training's failures have types.
     entry = error.subject === "training" ? WORKER_FAILURES[error.kind] : undefined;
@@ -226,6 +233,18 @@ export function libraryProblem(error: unknown): ProblemError | undefined {
     },
     error.retryAfterS === undefined ? {} : { "retry-after": String(error.retryAfterS) },
   );
+}
+
+/**
+ * The problem a thrown value states, when it states one: a {@linkcode ProblemError} as it is,
+ * one of the library's errors through {@linkcode libraryProblem}; `undefined` for anything else
+ * (a bug, a disconnect, a framework error: {@linkcode problemResponse} decides).
+ *
+ * @param error The thrown value.
+ * @returns The problem+json error, or undefined.
+ */
+export function asProblem(error: unknown): ProblemError | undefined {
+  return error instanceof ProblemError ? error : libraryProblem(error);
 }
 
 /** Status of a request whose client went away (nginx's convention; nobody reads it once gone). */
@@ -272,13 +291,10 @@ export function isClientDisconnect(error: unknown): boolean {
 export function problemResponse(c: Context, error: unknown): Response {
   let problem: Problem;
   let headers: Record<string, string> = {};
-  const fromLibrary = libraryProblem(error);
-  if (fromLibrary !== undefined) {
-    problem = fromLibrary.problem;
-    headers = fromLibrary.headers;
-  } else if (error instanceof ProblemError) {
-    problem = error.problem;
-    headers = error.headers;
+  const known = asProblem(error);
+  if (known !== undefined) {
+    problem = known.problem;
+    headers = known.headers;
   } else if (
     error instanceof SyntaxError && /JSON/i.test(error.message) &&
     !["GET", "HEAD", "OPTIONS"].includes(c.req.method)

@@ -23,7 +23,7 @@ import type { TrainRequest, TrainResult } from "../lib/train/request.ts";
 import { checkTrainingLimits, limitsOf } from "../lib/service/limits.ts";
 import { runTrainingInWorker, type TrainingPool } from "../lib/service/training_pool.ts";
 import { type AppContext, createRouter } from "./context.ts";
-import { libraryProblem, type Problem, problem, ProblemError } from "./problem.ts";
+import { asProblem, type Problem, problem } from "./problem.ts";
 
 /** Media types of the streamed answers. */
 const SSE = "text/event-stream";
@@ -59,11 +59,8 @@ export interface TrainRouteOptions {
   resolveDataset?: DatasetResolver;
 }
 
-/** A thrown value as a problem document: the library's errors by the one table, else a 500. */
-function toProblem(error: unknown): ProblemError {
-  if (error instanceof ProblemError) return error;
-  return libraryProblem(error) ?? problem(500, "Training failed.");
-}
+/** What a training failure that states no problem of its own answers: a 500. */
+const TRAINING_FAILED = "Training failed.";
 
 /** One event in the chosen streaming format. */
 function frame(format: "sse" | "ndjson", type: string, data: object): string {
@@ -106,8 +103,8 @@ function streamRun(
       }).then(
         (result) => send("result", result),
         (error) => {
-          const problem: Problem = toProblem(error).problem;
-          send("error", { ...problem, instance });
+          const stated: Problem = (asProblem(error) ?? problem(500, TRAINING_FAILED)).problem;
+          send("error", { ...stated, instance });
         },
       ).finally(() => {
         options.signal.removeEventListener("abort", onClientGone);
@@ -173,7 +170,7 @@ export function trainRoutes(ctx: AppContext, options: TrainRouteOptions = {}) {
         ...(ctx.config.dataDir === undefined ? {} : { dataDir: ctx.config.dataDir }),
       };
     } catch (error) {
-      throw toProblem(error);
+      throw asProblem(error) ?? problem(500, TRAINING_FAILED);
     }
     // The pool owns every deadline: the request's timeout_s and the server's wall-time limit.
     const deadline = request.timeout_s === undefined
@@ -197,7 +194,7 @@ export function trainRoutes(ctx: AppContext, options: TrainRouteOptions = {}) {
       });
       return c.json(result, 200);
     } catch (error) {
-      throw toProblem(error);
+      throw asProblem(error) ?? problem(500, TRAINING_FAILED);
     }
   });
 }
