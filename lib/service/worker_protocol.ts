@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { LimitInfo } from "../errors.ts";
+import { isOutOfMemoryText, type LimitInfo } from "../errors.ts";
 
 /** Parent → worker. */
 export type WorkerRequest =
@@ -103,14 +103,6 @@ export function describeError(error: unknown): WorkerError {
 }
 
 /**
- * Messages that mean the training ran out of memory: emscripten's abort when the
- * wasm heap cannot grow past its cap, out-of-bounds accesses after a failed allocation,
- * V8's failure to allocate an ArrayBuffer, WebGPU's out-of-memory.
- */
-const OUT_OF_MEMORY_PATTERN =
-  /Aborted\(|out of memory|\bOOM\b|memory access out of bounds|Cannot enlarge memory|could not allocate|Array buffer allocation failed|Invalid typed array length|WebAssembly\.Memory/i;
-
-/**
  * Whether a worker error says the training ran out of memory.
  *
  * @param error The worker's error.
@@ -125,5 +117,5 @@ const OUT_OF_MEMORY_PATTERN =
  * ```
  */
 export function isOutOfMemory(error: WorkerError): boolean {
-  return OUT_OF_MEMORY_PATTERN.test(`${error.name}: ${error.message}`);
+  return isOutOfMemoryText(`${error.name}: ${error.message}`);
 }

@@ -5,8 +5,7 @@
  * @module
  */
 import type { BackendInfo } from "../backend/select.ts";
-import type { TrainPlan } from "./plan.ts";
-import { FlopsFitError } from "../errors.ts";
+import { FlopsFitError, isOutOfMemoryText } from "../errors.ts";
 
 /** A request the trainer refuses; `field` names the offending request field. */
 export class TrainInputError extends FlopsFitError {
@@ -53,10 +52,14 @@ export class TrainingError extends FlopsFitError {
  *
  * @param error What training threw.
  * @param backend The backend it ran on.
- * @param plan The run's plan (for the micro-batch in the message).
+ * @param plan The run's plan (its micro-batch, for the message).
  * @returns The error to rethrow.
  */
-export function explainFailure(error: unknown, backend: BackendInfo, plan: TrainPlan): unknown {
+export function explainFailure(
+  error: unknown,
+  backend: BackendInfo,
+  plan: { microBatchSize: number },
+): unknown {
   if (
     error instanceof DOMException && (error.name === "AbortError" || error.name === "TimeoutError")
   ) {
@@ -64,7 +67,7 @@ export function explainFailure(error: unknown, backend: BackendInfo, plan: Train
   }
   if (error instanceof TrainInputError || error instanceof TrainingError) return error;
   const text = String(error);
-  if (/memory access out of bounds|Aborted\(|out of memory|Cannot enlarge memory/i.test(text)) {
+  if (isOutOfMemoryText(text)) {
     return new TrainingError(
       `The ${backend.name} backend ran out of memory at micro-batch ${plan.microBatchSize}; ` +
         `retry with a smaller micro_batch_size. (${text})`,
