@@ -10,19 +10,9 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import type { NamedVariable } from "./family.ts";
-import {
-  gelu,
-  hasFusedKernels,
-  layerNorm as fusedLayerNorm,
-  oneHotFloat,
-  softmax as fusedSoftmax,
-  softmaxCrossEntropy,
-} from "../lib/ops/fused.ts";
-import { fusedAttention, hasFusedAttention } from "../lib/ops/attention.ts";
+import * as ops from "../lib/ops/mod.ts";
+import { gelu, layerNorm as fusedLayerNorm, softmaxCrossEntropy } from "../lib/ops/mod.ts";
 import { mulberry32 } from "../lib/random.ts";
-
-/** The argument type of `tf.customGrad`. */
-type CustomGradientFunc = Parameters<typeof tf.customGrad>[0];
 
 /** PyTorch's `nn.LayerNorm` default epsilon, kept so losses match the reference. */
 export const LAYER_NORM_EPS = 1e-5;
@@ -31,7 +21,7 @@ export const LAYER_NORM_EPS = 1e-5;
  * Additive mask value for disallowed attention positions: large enough that `exp` underflows to
  * exactly 0 in float32 after the max-subtraction in softmax, finite so gradients stay NaN-free.
  */
-export const MASK_NEGATIVE = -1e9;
+export const MASK_NEGATIVE: number = ops.MASK_NEGATIVE;
 
 /** Standard deviation of the truncated-normal initialisation (ViT/GPT-2 convention). */
 export const INIT_STD = 0.02;
@@ -110,28 +100,6 @@ export class ParamStore {
 }
 
 /**
- * `x @ w` for 2-D operands whose gradient uses explicit transposes:
- * dx = dy @ wᵀ, dw = xᵀ @ dy — plain matmuls that every fast kernel takes.
- */
-const matmul2d = tf.customGrad(
-  // deno-lint-ignore no-explicit-any
-  ((x: tf.Tensor2D, w: tf.Tensor2D, save: any) => {
-    save([x, w]);
-    return {
-      value: tf.matMul(x, w),
-      gradFunc: (dy: tf.Tensor2D, saved: tf.Tensor[]) => {
-        const [xs, ws] = saved as [tf.Tensor2D, tf.Tensor2D];
-        // The blas backend's GEMM takes transposed operands as they are: no transpose copies.
-        if (hasFusedKernels()) {
-          return [tf.matMul(dy, ws, false, true), tf.matMul(xs, dy, true, false)];
-        }
-        return [tf.matMul(dy, tf.transpose(ws)), tf.matMul(tf.transpose(xs), dy)];
-      },
-    };
-  }) as unknown as CustomGradientFunc,
-) as unknown as (x: tf.Tensor2D, w: tf.Tensor2D) => tf.Tensor2D;
-
-/**
  * `x @ w` for 2-D operands, with a gradient of plain (non-transposed) matmuls.
  * FLOPs (forward): 2·rows·in·out.
  * @param x `(rows, in)`.
@@ -139,7 +107,7 @@ const matmul2d = tf.customGrad(
  * @returns `(rows, out)`.
  */
 export function matmul(x: tf.Tensor2D, w: tf.Tensor2D): tf.Tensor2D {
-  return matmul2d(x, w);
+  return ops.matmul(x, w);
 }
 
 /** Weights of a linear layer: `w` `(in, out)`, optional bias `(out)`. */
@@ -174,12 +142,7 @@ export function createLinear(
  * @returns `(rows, out)`.
  */
 export function linear(x: tf.Tensor2D, p: LinearParams): tf.Tensor2D {
-  // On blas the bias is accumulated by the GEMM itself (lib/backend/blas/matmul.ts).
-  if (hasFusedKernels()) {
-    return tf.fused.matMul({ a: x, b: p.w as tf.Tensor2D, bias: p.b }) as tf.Tensor2D;
-  }
-  const y = matmul2d(x, p.w as tf.Tensor2D);
-  return p.b === undefined ? y : tf.add(y, p.b);
+  return ops.linear(x, p.w as tf.Tensor2D, p.b);
 }
 
 /** Weights of a LayerNorm: gain `g` and bias `b`, both `(C)`. */
@@ -315,33 +278,14 @@ export interface AttentionShape {
  * @returns `(B·T, C)`, heads concatenated.
  */
 export function attention(qkv: tf.Tensor2D, shape: AttentionShape): tf.Tensor2D {
-  // One kernel forward and one backward where the backend has it (lib/backend/blas/attention.ts).
-  if (hasFusedAttention()) return fusedAttention(qkv, shape);
-  const { batch: b, tokens: t, heads: h } = shape;
-  const c = qkv.shape[1] / 3;
-  const hs = c / h;
-  const toHeads = (x: tf.Tensor) =>
-    tf.transpose(tf.reshape(x, [b, t, h, hs]), [0, 2, 1, 3]) as tf.Tensor4D; // (B, H, T, hs)
-  const [q, k, v] = tf.split(qkv, 3, 1).map(toHeads) as [tf.Tensor4D, tf.Tensor4D, tf.Tensor4D];
-  let scores = tf.mul(tf.matMul(q, k, false, true), 1 / Math.sqrt(hs)); // (B, H, T, T)
-  if (shape.mask !== undefined) scores = tf.add(scores, shape.mask);
-  if (shape.causal) scores = tf.add(scores, causalMask(t));
-  const weights = fusedSoftmax(scores); // tf.softmax(scores, -1), with a fused gradient on blas
-  const out = tf.matMul(weights, v); // (B, H, T, hs)
-  return tf.reshape(tf.transpose(out, [0, 2, 1, 3]), [b * t, c]); // (B·T, C)
+  return ops.selfAttention(qkv, shape);
 }
 
 /**
  * The additive causal mask `(T, T)`: 0 on and below the diagonal, {@linkcode MASK_NEGATIVE} above.
  * @param tokens T.
  */
-export function causalMask(tokens: number): tf.Tensor2D {
-  const values = new Float32Array(tokens * tokens);
-  for (let i = 0; i < tokens; i++) {
-    for (let j = i + 1; j < tokens; j++) values[i * tokens + j] = MASK_NEGATIVE;
-  }
-  return tf.tensor2d(values, [tokens, tokens]);
-}
+export const causalMask: (tokens: number) => tf.Tensor2D = ops.causalMask;
 
 /**
  * One pre-LN block: x + proj(attn(LN(x))), then x + fc2(GELU(fc1(LN(x)))).
@@ -366,24 +310,7 @@ export function block(x: tf.Tensor2D, p: BlockParams, shape: AttentionShape): tf
  * @returns `(N, C)`.
  */
 export function embeddingLookup(table: tf.Tensor2D, ids: tf.Tensor1D): tf.Tensor2D {
-  const vocab = table.shape[0];
-  const lookup = tf.customGrad(
-    // deno-lint-ignore no-explicit-any
-    ((t: tf.Tensor2D, save: any) => {
-      save([ids]); // kept by the engine until the backward pass
-      return {
-        value: tf.gather(t, ids),
-        gradFunc: (dy: tf.Tensor2D, saved: tf.Tensor[]) => {
-          const savedIds = saved[0] as tf.Tensor1D;
-          // blas has a one-pass scatter-add (lib/backend/blas/layout.ts).
-          if (hasFusedKernels()) return [tf.unsortedSegmentSum(dy, savedIds, vocab)];
-          const oneHotT = tf.transpose(oneHotFloat(savedIds, vocab)); // (V, N)
-          return [tf.matMul(oneHotT, dy)];
-        },
-      };
-    }) as unknown as CustomGradientFunc,
-  ) as unknown as (t: tf.Tensor2D) => tf.Tensor2D;
-  return lookup(table);
+  return ops.embeddingLookup(table, ids);
 }
 
 /**

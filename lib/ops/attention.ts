@@ -16,6 +16,7 @@
  */
 
 import * as tf from "@tensorflow/tfjs-core";
+import { softmax } from "./fused.ts";
 
 /** Kernel names of the fused attention. */
 export const ATTENTION_KERNELS = {
@@ -88,4 +89,53 @@ export function fusedAttention(
     }) as CustomFn,
   ) as (x: tf.Tensor) => tf.Tensor;
   return op(qkv) as tf.Tensor2D;
+}
+
+/**
+ * Additive mask value for disallowed attention positions: large enough that `exp` underflows to
+ * exactly 0 in float32 after the max-subtraction in softmax, finite so gradients stay NaN-free.
+ */
+export const MASK_NEGATIVE = -1e9;
+
+/**
+ * The additive causal mask `(T, T)`: 0 on and below the diagonal, {@linkcode MASK_NEGATIVE} above.
+ *
+ * @param tokens T.
+ * @returns The mask.
+ */
+export function causalMask(tokens: number): tf.Tensor2D {
+  const values = new Float32Array(tokens * tokens);
+  for (let i = 0; i < tokens; i++) {
+    for (let j = i + 1; j < tokens; j++) values[i * tokens + j] = MASK_NEGATIVE;
+  }
+  return tf.tensor2d(values, [tokens, tokens]);
+}
+
+/**
+ * Multi-head self-attention from the fused projection, run the way the active backend runs it:
+ * one kernel forward and one backward where the backend has them
+ * ({@linkcode hasFusedAttention}), else the composite ops (split, transposes, a scaled matmul,
+ * the mask, softmax, a matmul).
+ *
+ * @param qkv `(B·T, 3C)`: q, k, v side by side, heads contiguous within each.
+ * @param shape Batch B, tokens T, heads H, an optional additive `(T, T)` mask, and `causal`.
+ * @returns `(B·T, C)`, heads concatenated.
+ */
+export function selfAttention(
+  qkv: tf.Tensor2D,
+  shape: { batch: number; tokens: number; heads: number; mask?: tf.Tensor2D; causal?: boolean },
+): tf.Tensor2D {
+  if (hasFusedAttention()) return fusedAttention(qkv, shape);
+  const { batch: b, tokens: t, heads: h } = shape;
+  const c = qkv.shape[1] / 3;
+  const hs = c / h;
+  const toHeads = (x: tf.Tensor) =>
+    tf.transpose(tf.reshape(x, [b, t, h, hs]), [0, 2, 1, 3]) as tf.Tensor4D; // (B, H, T, hs)
+  const [q, k, v] = tf.split(qkv, 3, 1).map(toHeads) as [tf.Tensor4D, tf.Tensor4D, tf.Tensor4D];
+  let scores = tf.mul(tf.matMul(q, k, false, true), 1 / Math.sqrt(hs)); // (B, H, T, T)
+  if (shape.mask !== undefined) scores = tf.add(scores, shape.mask);
+  if (shape.causal) scores = tf.add(scores, causalMask(t));
+  const weights = softmax(scores); // tf.softmax(scores, -1), with a fused gradient on blas
+  const out = tf.matMul(weights, v); // (B, H, T, hs)
+  return tf.reshape(tf.transpose(out, [0, 2, 1, 3]), [b * t, c]); // (B·T, C)
 }

@@ -1,7 +1,9 @@
 /**
- * The ops models call: GELU, LayerNorm, softmax, softmax cross-entropy, multi-head self-attention
- * and the AdamW update, each one fused kernel forward and one backward where the active backend
- * registers them (the `blas` backend, lib/backend/blas/), and tfjs's composite ops elsewhere.
+ * The ops models call: projections (`matmul`, `linear`), embedding lookups, GELU, LayerNorm,
+ * softmax, softmax cross-entropy, multi-head self-attention and the AdamW update, each one fused
+ * kernel forward and one backward where the active backend registers them (the `blas` backend,
+ * lib/backend/blas/), and tfjs's composite ops elsewhere. A model describes its computation with
+ * these; which kernels run it is the backend's business — no model asks which backend is active.
  *
  * @example
  * ```ts
@@ -27,7 +29,11 @@ export {
 export {
   ATTENTION_KERNELS,
   type AttentionAttrs,
+  causalMask,
   fusedAttention,
   hasFusedAttention,
+  MASK_NEGATIVE,
+  selfAttention,
 } from "./attention.ts";
+export { embeddingLookup, linear, matmul } from "./linear.ts";
 export { ADAMW_KERNEL, type AdamWUpdateAttrs, fusedAdamWUpdate, hasFusedAdamW } from "./adamw.ts";
