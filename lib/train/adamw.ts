@@ -15,7 +15,7 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import type { NamedVariable } from "../../models/family.ts";
-import { fusedAdamWUpdate, hasFusedAdamW } from "../ops/adamw.ts";
+import { fusedAdamWUpdate, hasFusedAdamW } from "../ops/mod.ts";
 
 /** Added to the norm before dividing, as PyTorch's `clip_grad_norm_`, so a zero norm is safe. */
 const CLIP_NORM_EPS = 1e-6;

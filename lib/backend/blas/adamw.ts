@@ -9,7 +9,7 @@ import type { MathBackendCPU } from "@tensorflow/tfjs-backend-cpu";
 import { float32Pool } from "./pool.ts";
 import type { NativeKernels } from "./native.ts";
 import { float32Values } from "./values.ts";
-import { ADAMW_KERNEL, type AdamWUpdateAttrs } from "../../ops/adamw.ts";
+import { ADAMW_KERNEL, type AdamWUpdateAttrs } from "../../ops/mod.ts";
 
 /**
  * The kernel config of the fused AdamW update on `backendName`: one C call over both threads with

@@ -12,7 +12,7 @@ import type { FusedImpl } from "./fused_impl.ts";
 import type { NativeKernels } from "./native.ts";
 import { float32Pool } from "./pool.ts";
 import { float32Values } from "./values.ts";
-import { ATTENTION_KERNELS, type AttentionAttrs } from "../../ops/attention.ts";
+import { ATTENTION_KERNELS, type AttentionAttrs } from "../../ops/mod.ts";
 
 /**
  * Kernel configs of the fused attention on `backendName`. With `native` (the C library), each

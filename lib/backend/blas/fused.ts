@@ -10,7 +10,7 @@ import type { MathBackendCPU } from "@tensorflow/tfjs-backend-cpu";
 import type { FusedImpl } from "./fused_impl.ts";
 import { float32Pool as pool } from "./pool.ts";
 import { float32Values } from "./values.ts";
-import { FUSED_KERNELS } from "../../ops/fused.ts";
+import { FUSED_KERNELS } from "../../ops/mod.ts";
 
 /** Class indices as Int32Array, each checked to lie in [0, classes). */
 function labelValues(backend: MathBackendCPU, t: tf.TensorInfo, classes: number): Int32Array {
