@@ -13,7 +13,7 @@ import { parseWorkerList } from "./runner.ts";
 import { getDataset, UnknownDatasetError } from "../../data/mod.ts";
 import { getFamily } from "../../models/mod.ts";
 import { localWorker } from "./local.ts";
-import { DEFAULT_SWEEP_CLI_CONFIG, loadSweepCliConfig, type SweepCliConfig } from "./cli_config.ts";
+import { DEFAULT_SWEEP_CLI_CONFIG, type SweepCliConfig } from "./cli_config.ts";
 import { familyFromConfig, resolveSweepFamily } from "./family_source.ts";
 import type { DatasetInfo } from "../../data/types.ts";
 import { runSweep, type StudyEnvironment } from "./sweep.ts";
@@ -245,32 +245,41 @@ function datasetInfo(config: SweepConfig): DatasetInfo | undefined {
 }
 
 /**
- * The command: parse, run, exit status (0 ok, 1 failed points or checks, 2 usage error).
+ * What the queued sweep's command (`lib/queue/sweep_cli.ts`) borrows from this one: the usage,
+ * the flag parser and the registries — lent by the entry (`lib/cli/sweep.ts`), so that neither
+ * folder imports the other.
+ *
+ * @param settings The CLI's configuration.
+ * @returns The usage text, the resolver and the environment of a configuration.
+ */
+export function sweepCliParts(settings: SweepCliConfig): {
+  usage: string;
+  resolve(args: string[]): Promise<{ config: SweepConfig; help: boolean; planOnly: boolean }>;
+  environment(config: SweepConfig): StudyEnvironment;
+} {
+  return {
+    usage: USAGE,
+    resolve: async (rest) => {
+      const request = parseCliArgs(rest);
+      const config = await configFromCli(request);
+      return { config, help: request.help, planOnly: request.planOnly };
+    },
+    environment: (config) => studyEnvironment(config, settings),
+  };
+}
+
+/**
+ * The plain sweep's command: parse, run, exit status (0 ok, 1 failed points or checks, 2 usage
+ * error). Queue mode is the entry's to dispatch (`lib/cli/sweep.ts`).
  *
  * @param args Command-line arguments.
+ * @param settings The CLI's configuration (backend, token, data directory). @default nothing set
  * @returns The exit status.
  */
-export async function main(args: string[]): Promise<number> {
-  let settings: SweepCliConfig;
-  try {
-    settings = loadSweepCliConfig();
-  } catch (error) {
-    console.error(`sweep: ${(error as Error).message}`);
-    return 2;
-  }
-  if (args.some((a) => a === "--queue" || a.startsWith("--queue=") || a === "--status")) {
-    // Queue mode (lib/queue), loaded only when asked for: plain sweeps never load pg-boss.
-    const { queuedSweepMain } = await import("../queue/sweep_cli.ts");
-    return await queuedSweepMain(args, {
-      usage: USAGE,
-      resolve: async (rest) => {
-        const request = parseCliArgs(rest);
-        const config = await configFromCli(request);
-        return { config, help: request.help, planOnly: request.planOnly };
-      },
-      environment: (config) => studyEnvironment(config, settings),
-    });
-  }
+export async function sweepMain(
+  args: string[],
+  settings: SweepCliConfig = DEFAULT_SWEEP_CLI_CONFIG,
+): Promise<number> {
   let config: SweepConfig;
   let request: CliRequest;
   try {
@@ -306,8 +315,4 @@ export async function main(args: string[]): Promise<number> {
   } finally {
     Deno.removeSignalListener("SIGINT", onSignal);
   }
-}
-
-if (import.meta.main) {
-  Deno.exit(await main(Deno.args));
 }

@@ -68,7 +68,7 @@ async function studyFile(dir: string, file: SweepFile): Promise<string> {
 }
 
 function coordinator(url: string, config: string, out: string, extra: string[] = []): Child {
-  return spawnDeno("lib/sweep/cli.ts", [
+  return spawnDeno("lib/cli/sweep.ts", [
     "--queue",
     url,
     "--config",
@@ -131,7 +131,7 @@ Deno.test({
               await Deno.stat(`${out}/${file}`);
             }
 
-            const status2 = spawnDeno("lib/sweep/cli.ts", [
+            const status2 = spawnDeno("lib/cli/sweep.ts", [
               "--queue",
               url,
               "--config",
@@ -140,7 +140,7 @@ Deno.test({
             ]);
             assert.equal((await status2.status).code, 0, status2.output());
             assert.match(status2.output(), /9 points: 9 recorded, 0 running/);
-            const unknown = spawnDeno("lib/sweep/cli.ts", [
+            const unknown = spawnDeno("lib/cli/sweep.ts", [
               "--queue",
               url,
               "--config",
@@ -384,14 +384,14 @@ Deno.test({
 Deno.test("queue: a malformed or unreachable database is a clear error naming it, exit 2", async () => {
   const secret = "s3cr3t-pw";
   const cases: [string, string[], RegExp][] = [
-    ["lib/sweep/cli.ts", ["--mock", "--queue", "not a url"], /--queue: "not a url" is not a URL/],
+    ["lib/cli/sweep.ts", ["--mock", "--queue", "not a url"], /--queue: "not a url" is not a URL/],
     [
-      "lib/sweep/cli.ts",
+      "lib/cli/sweep.ts",
       ["--mock", "--queue", `mysql://u:${secret}@h/db`],
       /not a postgres:\/\/ URL/,
     ],
     [
-      "lib/sweep/cli.ts",
+      "lib/cli/sweep.ts",
       ["--mock", "--queue", `postgres://u:${secret}@127.0.0.1:1/db`],
       /cannot use the database at postgres:\/\/u:\*\*\*@127\.0\.0\.1:1\/db/,
     ],
