@@ -24,8 +24,8 @@ Deno.test("resolveSweepConfig() layers preset < file < overrides and names a bad
   assert.equal(config.dataset, "tinystories");
   assert.deepEqual(config.budgets, [1e12]);
   assert.equal(config.width, 8);
-  assert.throws(() => resolveSweepConfig({ file: { budgets: [0] } }), /budgets\.0/);
-  assert.throws(() => resolveSweepConfig({ file: { workers: ["not a url"] } }), /workers\.0/);
+  assert.throws(() => resolveSweepConfig({ file: { budgets: [0] } }), /budgets\[0\]/);
+  assert.throws(() => resolveSweepConfig({ file: { workers: ["not a url"] } }), /workers\[0\]/);
   assert.throws(() => resolveSweepConfig({ preset: "nope" }), /Unknown preset "nope"/);
   assert.throws(() => resolveSweepConfig({ file: [1, 2] }), /JSON object/);
 });
