@@ -43,6 +43,16 @@ export { parsePointsCsv } from "./csv.ts";
 export { renderBacktestMarkdown, renderMarkdown, renderSensitivityMarkdown } from "./table.ts";
 export type { CsvPoint, CsvTable } from "./csv.ts";
 export * from "./schema.ts";
+/** The curve-fitting pieces the planner reuses (lib/plan/). */
+export { quantile } from "./bootstrap.ts";
+export {
+  evalParabola,
+  fitParabola,
+  fitQuadratic,
+  parabolaMinimum,
+  type QuadraticFit,
+} from "./isoflop.ts";
+export { fitLine } from "./linalg.ts";
 
 /**
  * Most (points × bootstrap resamples) one fit may cost: ~10 s of refits on one core

@@ -16,6 +16,7 @@
 
 export type { FamilySize, SweepFamily } from "./family.ts";
 export {
+  addReplicates,
   type BudgetGrid,
   centreByRatio,
   type PlannedPoint,
@@ -26,7 +27,12 @@ export {
   snapSizes,
   type TrainRequest,
 } from "./plan.ts";
-export { type AdaptiveOptions, type AdaptivePlan, planAdaptive } from "./adaptive.ts";
+export {
+  type AdaptiveOptions,
+  type AdaptivePlan,
+  planAdaptive,
+  type Uncertainty,
+} from "./adaptive.ts";
 export {
   CANDIDATE_SIZES,
   describeFamily,

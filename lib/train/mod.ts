@@ -6,11 +6,13 @@
 export { AdamW } from "./adamw.ts";
 export type { AdamWOptions, StepOptions } from "./adamw.ts";
 export { defaultDatasetResolver, registryResolver } from "./datasets.ts";
-export { planData, planTraining, resolvePlan } from "./plan.ts";
+export { planData, planTraining, resolvePlan, wholeSteps } from "./plan.ts";
 export { TrainingError, TrainInputError } from "./errors.ts";
 export type { DatasetResolver, PlanData, PlanOptions, TrainPlan } from "./plan.ts";
 export {
+  AdapterReportSchema,
   BudgetSchema,
+  DEFAULT_BATCH_SIZE,
   MAX_LEARNING_RATE,
   TrainRequestSchema,
   TrainResultSchema,
