@@ -19,7 +19,7 @@
  */
 import type * as tf from "@tensorflow/tfjs-core";
 import type { z } from "zod";
-import type { Batch, DatasetInfo, Modality } from "../data/types.ts";
+import type { Batch, DatasetInfo, Modality } from "../data/mod.ts";
 import { FlopsFitError, summarizeIssues } from "../lib/errors.ts";
 
 /** Exact parameter counts of one configuration. */

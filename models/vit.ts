@@ -12,7 +12,7 @@
 import * as tf from "@tensorflow/tfjs-core";
 import { z } from "zod";
 import "./gradients.ts";
-import type { Batch } from "../data/types.ts";
+import type { Batch } from "../data/mod.ts";
 import {
   checkBlockWidths,
   ConfigError,

@@ -6,7 +6,7 @@
  */
 import { z } from "@hono/zod-openapi";
 import { detokenize } from "../data/mod.ts";
-import type { Batch } from "../data/types.ts";
+import type { Batch } from "../data/mod.ts";
 
 /** The JSON form of a batch. */
 export const BatchSchema = z.object({

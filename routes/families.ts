@@ -13,9 +13,9 @@
  */
 import { createRoute, z } from "@hono/zod-openapi";
 import { getDataset } from "../data/mod.ts";
-import type { DatasetInfo } from "../data/types.ts";
-import { FamilyDescriptionSchema, FamilyListSchema } from "../lib/plan/family_description.ts";
-import { describeFamily } from "../lib/plan/study.ts";
+import type { DatasetInfo } from "../data/mod.ts";
+import { FamilyDescriptionSchema, FamilyListSchema } from "../lib/plan/mod.ts";
+import { describeFamily } from "../lib/plan/mod.ts";
 import { ConfigError, familyNames, getFamily } from "../models/mod.ts";
 import { type AppContext, createRouter } from "./context.ts";
 import { problem } from "./problem.ts";

@@ -6,7 +6,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { probeBackend } from "../lib/backend/select.ts";
 import { limitsOf } from "../lib/service/limits.ts";
-import { AdapterReportSchema } from "../lib/train/request.ts";
+import { AdapterReportSchema } from "../lib/train/mod.ts";
 import { type AppContext, createRouter } from "./context.ts";
 
 /** Version reported by `/healthz` and the OpenAPI document. */

@@ -33,7 +33,7 @@ import { HTTPException } from "hono/http-exception";
 import { requestLog } from "./request_log.ts";
 
 import { planRoutes } from "./plan.ts";
-import type { DatasetResolver } from "../lib/train/plan.ts";
+import type { DatasetResolver } from "../lib/train/mod.ts";
 import { trainRoutes } from "./train.ts";
 
 /** Paths that need the bearer token when `FLOPS_FIT_TOKEN` is set: training and dataset preparation. */

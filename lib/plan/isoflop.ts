@@ -9,7 +9,7 @@
  *
  * @module
  */
-import { fitQuadratic, parabolaMinimum, type QuadraticFit } from "../fit/isoflop.ts";
+import { fitQuadratic, parabolaMinimum, type QuadraticFit } from "../fit/mod.ts";
 
 /** One finished point as the planner reads it. */
 export interface ObservedPoint {

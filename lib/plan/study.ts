@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { DatasetInfo } from "../../data/types.ts";
+import type { DatasetInfo } from "../../data/mod.ts";
 import { ConfigError, getFamily } from "../../models/mod.ts";
 import type { SweepFamily } from "./family.ts";
 import { type FamilyDescription, familyFromDescription } from "./family_description.ts";

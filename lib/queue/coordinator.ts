@@ -9,7 +9,7 @@
  * @module
  */
 import { outputDir, type SweepConfig } from "../sweep/config.ts";
-import type { PlannedPoint } from "../plan/plan.ts";
+import type { PlannedPoint } from "../plan/mod.ts";
 import { createProgress, describe, formatDuration } from "../sweep/progress.ts";
 import { openResultsLog, type ResultRecord } from "../sweep/results.ts";
 import type { RunSummary } from "../sweep/runner.ts";

@@ -11,8 +11,8 @@
  */
 import type { Db as IDatabase, JobWithMetadata, PgBoss } from "pg-boss";
 import type { SweepConfig } from "../sweep/config.ts";
-import type { SweepFamily } from "../plan/family.ts";
-import type { PlannedPoint } from "../plan/plan.ts";
+import type { SweepFamily } from "../plan/mod.ts";
+import type { PlannedPoint } from "../plan/mod.ts";
 import type { ResultRecord } from "../sweep/results.ts";
 import { inTransaction, jobId, QUEUE } from "./db.ts";
 

@@ -15,7 +15,7 @@ import { getFamily } from "../../models/mod.ts";
 import { localWorker } from "./local.ts";
 import { DEFAULT_SWEEP_CLI_CONFIG, type SweepCliConfig } from "./cli_config.ts";
 import { familyFromConfig, resolveSweepFamily } from "./family_source.ts";
-import type { DatasetInfo } from "../../data/types.ts";
+import type { DatasetInfo } from "../../data/mod.ts";
 import { runSweep, type StudyEnvironment } from "./sweep.ts";
 
 /** The usage text of `deno task sweep --help`. */

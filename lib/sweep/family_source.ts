@@ -10,15 +10,15 @@
  *
  * @module
  */
-import type { DatasetInfo } from "../../data/types.ts";
-import type { SweepFamily } from "../plan/family.ts";
+import type { DatasetInfo } from "../../data/mod.ts";
+import type { SweepFamily } from "../plan/mod.ts";
 import {
   type FamilyDescription,
   FamilyDescriptionError,
   parseFamilyDescription,
   tableDifference,
-} from "../plan/family_description.ts";
-import { familyForSweep } from "../plan/study.ts";
+} from "../plan/mod.ts";
+import { familyForSweep } from "../plan/mod.ts";
 import { familyNames, getFamily } from "../../models/mod.ts";
 import type { SweepConfig } from "./config.ts";
 import { type FamilyAnswer, fetchFamilyTable } from "./http_worker.ts";

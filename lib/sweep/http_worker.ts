@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { type FamilyDescription, parseFamilyDescription } from "../plan/family_description.ts";
+import { type FamilyDescription, parseFamilyDescription } from "../plan/mod.ts";
 import { statusError, type TrainProgress, type Worker } from "./worker.ts";
 
 /**

@@ -20,10 +20,10 @@
  * @module
  */
 import type { AdaptiveConfig } from "./config.ts";
-import type { SweepFamily } from "../plan/family.ts";
-import { planAdaptive, type Uncertainty } from "../plan/adaptive.ts";
-import { fitCurves, type ObservedPoint } from "../plan/isoflop.ts";
-import type { BudgetGrid, PlannedPoint, PointTemplate } from "../plan/plan.ts";
+import type { SweepFamily } from "../plan/mod.ts";
+import { planAdaptive, type Uncertainty } from "../plan/mod.ts";
+import { fitCurves, type ObservedPoint } from "../plan/mod.ts";
+import type { BudgetGrid, PlannedPoint, PointTemplate } from "../plan/mod.ts";
 import type { ResultRecord } from "./results.ts";
 
 /** Adaptive settings with the target budget and the compute cap filled in. */

@@ -10,7 +10,7 @@
  *
  * @module
  */
-import type { PlannedPoint } from "../plan/plan.ts";
+import type { PlannedPoint } from "../plan/mod.ts";
 import type { ResultRecord, ResultsLog } from "./results.ts";
 import { PermanentError, type TrainProgress, type Worker } from "./worker.ts";
 

@@ -7,7 +7,7 @@
  * @module
  */
 import { FlopsFitError } from "../errors.ts";
-import type { TrainRequest } from "../plan/plan.ts";
+import type { TrainRequest } from "../plan/mod.ts";
 
 /** Progress reported while a point trains. */
 export interface TrainProgress {

@@ -14,7 +14,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
-import type { NamedVariable } from "../../models/family.ts";
+import type { NamedVariable } from "../../models/mod.ts";
 import { fusedAdamWUpdate, hasFusedAdamW } from "../ops/mod.ts";
 
 /** Added to the norm before dividing, as PyTorch's `clip_grad_norm_`, so a zero norm is safe. */

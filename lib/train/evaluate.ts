@@ -4,8 +4,8 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
-import type { Batch, Dataset } from "../../data/types.ts";
-import type { Model } from "../../models/family.ts";
+import type { Batch, Dataset } from "../../data/mod.ts";
+import type { Model } from "../../models/mod.ts";
 import { TrainingError } from "./errors.ts";
 import type { TrainPlan } from "./plan.ts";
 import type { TrainRequest } from "./request.ts";
