@@ -37,7 +37,7 @@ export interface TrainerRef {
 }
 
 /**
- * The trainer workers run by default: the training library's `trainPoint` (issue 3) behind
+ * The trainer workers run by default: the training library's `trainPoint` (lib/train/) behind
  * `train_entry.ts`, which rebuilds the dataset registry inside the worker. The module is only
  * imported inside a worker, when a training starts.
  */

@@ -153,7 +153,7 @@ export const PRESETS: Record<string, SweepFile> = {
     // Four fitted budgets over 10× and one held out 10× above them: the report opens with the
     // forecast of the held-out optimum against what it observed. On the quanta source the loss
     // above the floor falls from ≈ 0.47 nats at 3e9 to ≈ 0.04 at 3e11 (measured on 2 loaded
-    // CPU cores, where the whole study takes about 6 minutes on `blas`).
+    // CPU cores, where the whole study takes about 8 minutes on `blas`, as the README says).
     budgets: [3e9, 6e9, 1.2e10, 3e10, 3e11],
     sizes_per_budget: 5,
     width: 10,

@@ -2,7 +2,7 @@
  * flops-fit native kernels: the element-wise work of a transformer training step (GELU, LayerNorm,
  * softmax, exp, erf) as C loops that gcc vectorises (-O3 -march=native), called from TypeScript
  * through Deno.dlopen by lib/backend/blas/native.ts. Every function has a JavaScript twin in
- * lib/backend/blas/fused_js.ts with the same formula; tests compare both against tfjs's reference ops.
+ * lib/backend/blas/fused_impl.ts with the same formula; tests compare both against tfjs's reference ops.
  *
  * Build (lib/backend/blas/native.ts does it): cc -O3 -march=native -fno-math-errno -fno-trapping-math
  *   -fassociative-math -fno-signed-zeros -freciprocal-math -shared -fPIC -o libff_kernels.so
