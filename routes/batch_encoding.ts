@@ -5,8 +5,7 @@
  * @module
  */
 import { z } from "@hono/zod-openapi";
-import { detokenize } from "../data/mod.ts";
-import type { Batch } from "../data/mod.ts";
+import { type Batch, detokenize } from "../data/mod.ts";
 
 /** The JSON form of a batch. */
 export const BatchSchema = z.object({

@@ -20,9 +20,7 @@
  */
 import type { SweepFamily } from "./family.ts";
 import { type CurveFit, fitCurve, fitCurves, type ObservedPoint } from "./isoflop.ts";
-import { quantile } from "../fit/mod.ts";
-import { evalParabola, fitParabola } from "../fit/mod.ts";
-import { fitLine } from "../fit/mod.ts";
+import { evalParabola, fitLine, fitParabola, quantile } from "../fit/mod.ts";
 import { mulberry32, normalDraw } from "../random.ts";
 import { type BudgetGrid, planGrid, type PointTemplate } from "./plan.ts";
 

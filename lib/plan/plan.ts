@@ -20,8 +20,7 @@
  */
 import type { FamilySize, SweepFamily } from "./family.ts";
 import { hashString } from "../random.ts";
-import { wholeSteps } from "../train/mod.ts";
-import { DEFAULT_BATCH_SIZE } from "../train/mod.ts";
+import { DEFAULT_BATCH_SIZE, wholeSteps } from "../train/mod.ts";
 
 /** The body of `POST /v1/train` for one point (any server speaking it can train the point). */
 export interface TrainRequest {

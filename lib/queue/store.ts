@@ -11,8 +11,7 @@
  */
 import type { Db as IDatabase, JobWithMetadata, PgBoss } from "pg-boss";
 import type { SweepConfig } from "../sweep/config.ts";
-import type { SweepFamily } from "../plan/mod.ts";
-import type { PlannedPoint } from "../plan/mod.ts";
+import type { PlannedPoint, SweepFamily } from "../plan/mod.ts";
 import type { ResultRecord } from "../sweep/results.ts";
 import { inTransaction, jobId, QUEUE } from "./db.ts";
 

@@ -14,8 +14,7 @@
  */
 import type { Db as IDatabase, Job, PgBoss } from "pg-boss";
 import type { BackendChoice } from "../config/mod.ts";
-import type { SweepFamily } from "../plan/mod.ts";
-import type { PlannedPoint } from "../plan/mod.ts";
+import type { PlannedPoint, SweepFamily } from "../plan/mod.ts";
 import type { SweepConfig } from "../sweep/config.ts";
 import { mockWorker } from "../sweep/mock.ts";
 import { httpWorker } from "../sweep/http_worker.ts";

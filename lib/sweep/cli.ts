@@ -10,12 +10,11 @@
 import { parseArgs } from "node:util";
 import { PRESETS, resolveSweepConfig, type SweepConfig, type SweepFile } from "./config.ts";
 import { parseWorkerList } from "./runner.ts";
-import { getDataset, UnknownDatasetError } from "../../data/mod.ts";
+import { type DatasetInfo, getDataset, UnknownDatasetError } from "../../data/mod.ts";
 import { getFamily } from "../../models/mod.ts";
 import { localWorker } from "./local.ts";
 import { DEFAULT_SWEEP_CLI_CONFIG, type SweepCliConfig } from "./cli_config.ts";
 import { familyFromConfig, resolveSweepFamily } from "./family_source.ts";
-import type { DatasetInfo } from "../../data/mod.ts";
 import { runSweep, type StudyEnvironment } from "./sweep.ts";
 
 /** The usage text of `deno task sweep --help`. */

@@ -11,14 +11,14 @@
  * @module
  */
 import type { DatasetInfo } from "../../data/mod.ts";
-import type { SweepFamily } from "../plan/mod.ts";
 import {
   type FamilyDescription,
   FamilyDescriptionError,
+  familyForSweep,
   parseFamilyDescription,
+  type SweepFamily,
   tableDifference,
 } from "../plan/mod.ts";
-import { familyForSweep } from "../plan/mod.ts";
 import { familyNames, getFamily } from "../../models/mod.ts";
 import type { SweepConfig } from "./config.ts";
 import { type FamilyAnswer, fetchFamilyTable } from "./http_worker.ts";

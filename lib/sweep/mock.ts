@@ -9,9 +9,8 @@
  * @module
  */
 import type { MockLaw } from "./config.ts";
-import type { SweepFamily } from "../plan/mod.ts";
+import { pointKey, type SweepFamily } from "../plan/mod.ts";
 import { hashString, mulberry32, normalDraw } from "../random.ts";
-import { pointKey } from "../plan/mod.ts";
 import { PermanentError, type Worker } from "./runner.ts";
 
 /**

@@ -20,10 +20,16 @@
  * @module
  */
 import type { AdaptiveConfig } from "./config.ts";
-import type { SweepFamily } from "../plan/mod.ts";
-import { planAdaptive, type Uncertainty } from "../plan/mod.ts";
-import { fitCurves, type ObservedPoint } from "../plan/mod.ts";
-import type { BudgetGrid, PlannedPoint, PointTemplate } from "../plan/mod.ts";
+import {
+  type BudgetGrid,
+  fitCurves,
+  type ObservedPoint,
+  planAdaptive,
+  type PlannedPoint,
+  type PointTemplate,
+  type SweepFamily,
+  type Uncertainty,
+} from "../plan/mod.ts";
 import type { ResultRecord } from "./results.ts";
 
 /** Adaptive settings with the target budget and the compute cap filled in. */

@@ -7,9 +7,14 @@
 import { FitInputError } from "../fit/mod.ts";
 import type { DatasetInfo } from "../../data/mod.ts";
 import { outputDir, type SweepConfig } from "./config.ts";
-import type { SweepFamily } from "../plan/mod.ts";
+import {
+  addReplicates,
+  type BudgetGrid,
+  type PlannedPoint,
+  planSweep,
+  type SweepFamily,
+} from "../plan/mod.ts";
 import { mockWorker } from "./mock.ts";
-import { addReplicates, type BudgetGrid, type PlannedPoint, planSweep } from "../plan/mod.ts";
 import { compact, createProgress } from "./progress.ts";
 import { writeReport } from "./report.ts";
 import { fitSweep, type SweepChecks, type SweepFit } from "./sweep_fit.ts";

@@ -5,8 +5,13 @@
  * @module
  */
 import type { Dataset } from "../../data/mod.ts";
-import { type AnyModelFamily, ConfigError, familyNames, getFamily } from "../../models/mod.ts";
-import { sixNFlopsPerSample } from "../../models/mod.ts";
+import {
+  type AnyModelFamily,
+  ConfigError,
+  familyNames,
+  getFamily,
+  sixNFlopsPerSample,
+} from "../../models/mod.ts";
 import type { TrainRequest } from "./request.ts";
 import { type Schedule, warmupStepsFor } from "./schedule.ts";
 import { TrainInputError } from "./errors.ts";
