@@ -13,8 +13,8 @@
  */
 import { createRoute, z } from "@hono/zod-openapi";
 import { type DatasetInfo, getDataset } from "../data/mod.ts";
-import { FamilyDescriptionSchema,import { describeFamily, FamilyDescriptionSchema, FamilyListSchema } from "../lib/plan/mod.ts";
-, getFamily } from "../models/mod.ts";
+import { describeFamily, FamilyDescriptionSchema, FamilyListSchema } from "../lib/plan/mod.ts";
+import { ConfigError, familyNames, getFamily } from "../models/mod.ts";
 import { type AppContext, createRouter } from "./context.ts";
 import { problem } from "./problem.ts";
 
