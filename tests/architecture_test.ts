@@ -168,9 +168,8 @@ Deno.test("no import runs back up a layer", () => {
   LAYERS.forEach((rooms, i) => rooms.forEach((room) => layer.set(room, i)));
   const unplaced = [...new Set(FILES.map(roomOf))].filter((r) => !layer.has(r));
   assert.deepEqual(unplaced, [], "place every room in LAYERS");
-  const upward = EDGES.filter(({ from, to }) =>
-    layer.get(roomOf(to))! > layer.get(roomOf(from))!
-  ).map(({ from, to }) => `${from} -> ${to}`);
+  const upward = EDGES.filter(({ from, to }) => layer.get(roomOf(to))! > layer.get(roomOf(from))!)
+    .map(({ from, to }) => `${from} -> ${to}`);
   assert.deepEqual(upward, []);
 });
 

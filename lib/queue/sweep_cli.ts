@@ -113,7 +113,7 @@ export async function queuedSweepMain(args: string[], cli: SweepCli): Promise<nu
     }
     ({ config, planOnly } = resolved);
     if (queueArgs.url === undefined) throw new TypeError("--status needs --queue URL.");
-    if (config.workers.length > 0) {
+    if (config.trainers.length > 0) {
       throw new TypeError("--workers and --queue are exclusive: queue workers pull their points.");
     }
     if (config.adaptive !== undefined) {

@@ -16,10 +16,10 @@ import type { Db as IDatabase, Job, PgBoss } from "pg-boss";
 import type { BackendChoice } from "../config/mod.ts";
 import type { PlannedPoint, SweepFamily } from "../plan/mod.ts";
 import type { SweepConfig } from "../sweep/config.ts";
-import { mockWorker } from "../sweep/mock.ts";
-import { httpWorker } from "../sweep/http_worker.ts";
+import { mockTrainer } from "../sweep/mock.ts";
+import { httpTrainer } from "../sweep/http_worker.ts";
 import { type RecordOptions, toRecord } from "../sweep/runner.ts";
-import { PermanentError, type TrainProgress, type Worker } from "../sweep/worker.ts";
+import { PermanentError, type Trainer, type TrainProgress } from "../sweep/worker.ts";
 import { errorText, inTransaction, type OpenQueue, openQueue, QUEUE, sleep } from "./db.ts";
 import { insertResult, type PointJob, readStudy } from "./store.ts";
 
@@ -40,7 +40,7 @@ export interface QueueWorkerOptions {
   /** Seconds an idle slot waits before asking for work again. @default 0.5 */
   pollIntervalS?: number;
   /** The in-process trainer (loaded on first use). @default lib/sweep/local.ts */
-  localWorker?: () => Promise<Worker>;
+  localTrainer?: () => Promise<Trainer>;
   /** Which backend the default in-process trainer uses. @default automatic */
   backend?: BackendChoice;
   /** Dataset cache directory of the default in-process trainer. @default the registry's */
@@ -85,20 +85,20 @@ export async function startQueueWorker(options: QueueWorkerOptions): Promise<Que
   });
   const { boss, db } = queue;
   const progressMs = (options.progressIntervalS ?? 2) * 1000;
-  const loadLocal = options.localWorker ??
+  const loadLocal = options.localTrainer ??
     (async () =>
-      (await import("../sweep/local.ts")).localWorker({
+      (await import("../sweep/local.ts")).localTrainer({
         ...(options.backend === undefined ? {} : { backend: options.backend }),
         ...(options.dataDir === undefined ? {} : { dataDir: options.dataDir }),
       }));
   const studies = new Map<string, Promise<{ config: SweepConfig; family: SweepFamily }>>();
-  let local: Promise<Worker> | undefined;
+  let local: Promise<Trainer> | undefined;
   const localGate = gate();
   let recorded = 0;
 
   async function trainerFor(
     study: string,
-  ): Promise<{ worker: Worker; exclusive: boolean; record: RecordOptions }> {
+  ): Promise<{ worker: Trainer; exclusive: boolean; record: RecordOptions }> {
     let entry = studies.get(study);
     if (entry === undefined) {
       entry = readStudy(db, study).then((s) => {
@@ -115,11 +115,11 @@ export async function startQueueWorker(options: QueueWorkerOptions): Promise<Que
       dataUnit: family.dataUnit,
     };
     if (config.mock) {
-      return { worker: mockWorker(family, config.mock_law), exclusive: false, record };
+      return { worker: mockTrainer(family, config.mock_law), exclusive: false, record };
     }
     if (options.trainerUrl !== undefined) {
       return {
-        worker: httpWorker(options.trainerUrl, options.token ? { token: options.token } : {}),
+        worker: httpTrainer(options.trainerUrl, options.token ? { token: options.token } : {}),
         exclusive: false,
         record,
       };
@@ -149,7 +149,7 @@ export async function startQueueWorker(options: QueueWorkerOptions): Promise<Que
       return;
     }
     const planned = rows[0].planned as PlannedPoint;
-    let trainer: { worker: Worker; exclusive: boolean; record: RecordOptions };
+    let trainer: { worker: Trainer; exclusive: boolean; record: RecordOptions };
     try {
       trainer = await trainerFor(study);
     } catch (error) {

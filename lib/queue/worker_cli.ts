@@ -9,7 +9,7 @@ import { parseArgs } from "node:util";
 import { QueueConnectionError } from "./db.ts";
 import { QueueUrlError, redactText } from "./url.ts";
 import { startQueueWorker } from "./worker.ts";
-import { parseWorkerList } from "../sweep/http_worker.ts";
+import { parseTrainerList } from "../sweep/http_worker.ts";
 import { ENV_VARS } from "../config/mod.ts";
 import { loadQueueWorkerConfig, type QueueWorkerConfig } from "./worker_config.ts";
 
@@ -99,7 +99,7 @@ export function parseWorkerArgs(
 
 function trainerUrl(text: string): string {
   try {
-    const [url] = parseWorkerList(text);
+    const [url] = parseTrainerList(text);
     if (url === undefined) throw new TypeError("empty");
     return url;
   } catch {

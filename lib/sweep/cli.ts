@@ -9,10 +9,10 @@
  */
 import { parseArgs } from "node:util";
 import { PRESETS, resolveSweepConfig, type SweepConfig, type SweepFile } from "./config.ts";
-import { parseWorkerList } from "./runner.ts";
+import { parseTrainerList } from "./runner.ts";
 import { type DatasetInfo, getDataset, UnknownDatasetError } from "../../data/mod.ts";
 import { getFamily } from "../../models/mod.ts";
-import { localWorker } from "./local.ts";
+import { localTrainer } from "./local.ts";
 import { DEFAULT_SWEEP_CLI_CONFIG, type SweepCliConfig } from "./cli_config.ts";
 import { familyFromConfig, resolveSweepFamily } from "./family_source.ts";
 import { runSweep, type StudyEnvironment } from "./sweep.ts";
@@ -31,9 +31,10 @@ and report.html into the output directory. Rerun the same command to resume.
   --sizes-per-budget N    model sizes per budget (default 5)
   --width W               largest/smallest parameters per grid (default 16)
   --sizes S1,S2,...       explicit size-parameter values at every budget
-  --workers URL[,URL]     train on servers speaking POST /v1/train
+  --trainers URL[,URL]    train on servers speaking POST /v1/train
+  --workers URL[,URL]     deprecated spelling of --trainers
   --queue URL             points on a Postgres queue for \`deno task worker\` (docs/queue.md)
-  --concurrency N         points in flight per worker (default 1)
+  --concurrency N         points in flight per trainer (default 1)
   --retries N             retries per point (default 3)
   --timeout S             per-point timeout in seconds (default 3600)
   --bootstrap N           bootstrap resamples (default 200)
@@ -81,6 +82,7 @@ export function parseCliArgs(args: string[]): CliRequest {
       "sizes-per-budget": { type: "string" },
       width: { type: "string" },
       sizes: { type: "string" },
+      trainers: { type: "string" },
       workers: { type: "string" },
       concurrency: { type: "string" },
       retries: { type: "string" },
@@ -110,7 +112,9 @@ export function parseCliArgs(args: string[]): CliRequest {
   }
   if (values.width !== undefined) overrides.width = number("width", values.width);
   if (values.sizes !== undefined) overrides.sizes = list("sizes", values.sizes);
-  if (values.workers !== undefined) overrides.workers = parseWorkerList(values.workers);
+  // --workers is the deprecated spelling of --trainers.
+  const trainers = values.trainers ?? values.workers;
+  if (trainers !== undefined) overrides.trainers = parseTrainerList(trainers);
   if (values.concurrency !== undefined) {
     overrides.concurrency = number("concurrency", values.concurrency);
   }
@@ -190,10 +194,10 @@ export function studyEnvironment(
 /** The in-process trainer and the token, as the CLI's configuration sets them. */
 function trainerSettings(
   settings: SweepCliConfig,
-): Pick<StudyEnvironment, "localWorker" | "token"> {
+): Pick<StudyEnvironment, "localTrainer" | "token"> {
   const { token, backend, dataDir } = settings;
   return {
-    localWorker: () => localWorker({ backend, ...(dataDir === undefined ? {} : { dataDir }) }),
+    localTrainer: () => localTrainer({ backend, ...(dataDir === undefined ? {} : { dataDir }) }),
     ...(token === undefined ? {} : { token }),
   };
 }

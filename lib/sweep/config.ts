@@ -104,9 +104,11 @@ export const SweepConfigSchema = z.object({
   fit_loss: z.enum(["eval_loss", "loss"]).default("eval_loss"),
   /** Seed of every training run (init and data order). @default 0 */
   seed: z.number().int().nonnegative().default(0),
-  /** Worker base URLs speaking `POST /v1/train`; empty trains in-process. @default [] */
-  workers: z.array(z.url()).default([]),
-  /** Points in flight per worker. @default 1 */
+  /** Trainer base URLs speaking `POST /v1/train`; empty trains in-process. @default [] */
+  trainers: z.array(z.url()).default([]),
+  /** Deprecated spelling of `trainers` (read as `trainers` when that is empty). */
+  workers: z.array(z.url()).optional(),
+  /** Points in flight per trainer. @default 1 */
   concurrency: z.number().int().min(1).max(64).default(1),
   /** Attempts per point beyond the first before the point is given up. @default 3 */
   retries: z.number().int().min(0).max(20).default(3),
@@ -230,7 +232,11 @@ export function resolveSweepConfig(
     const { field, message } = summarizeIssues(parsed.error.issues, "(root)");
     throw new TypeError(`Invalid sweep configuration at ${field}: ${message}`);
   }
-  return parsed.data;
+  const { workers, ...config } = parsed.data;
+  // `workers` is the old name of `trainers`, kept for sweep files written before the rename.
+  return workers !== undefined && workers.length > 0 && config.trainers.length === 0
+    ? { ...config, trainers: workers }
+    : config;
 }
 
 /**

@@ -74,20 +74,20 @@ export function familyFromConfig(
  * @throws {Error} When workers disagree, or none could be reached.
  */
 export async function resolveSweepFamily(
-  config: Pick<SweepConfig, "family" | "params" | "model" | "dataset" | "workers">,
+  config: Pick<SweepConfig, "family" | "params" | "model" | "dataset" | "trainers">,
   options: { dataset?: DatasetInfo; token?: string } = {},
 ): Promise<ResolvedFamily> {
   const local = familyFromConfig(config, options.dataset);
   if (local !== undefined) return local;
   const name = config.family as string;
-  if (config.workers.length === 0) {
+  if (config.trainers.length === 0) {
     throw new RangeError(
       `Unknown model family "${name}": models/ has ${familyNames().join(", ")}. Give --workers ` +
         `whose trainers serve GET /v1/families/${name}, or describe the family inline ` +
         `("family": {name, size_param, data_unit, units_per_sample, sizes}).`,
     );
   }
-  const answers = await Promise.all(config.workers.map(async (url) => {
+  const answers = await Promise.all(config.trainers.map(async (url) => {
     try {
       return {
         url,

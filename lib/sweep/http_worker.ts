@@ -8,22 +8,22 @@
  * @module
  */
 import { type FamilyDescription, parseFamilyDescription } from "../plan/mod.ts";
-import { statusError, type TrainProgress, type Worker } from "./worker.ts";
+import { statusError, type Trainer, type TrainProgress } from "./worker.ts";
 
 /**
- * A worker that trains over HTTP: `POST {url}/v1/train` with the point's request as the body.
+ * A trainer that trains over HTTP: `POST {url}/v1/train` with the point's request as the body.
  * It asks for an NDJSON progress stream and also accepts a plain JSON answer, so any server
  * speaking the endpoint works. 4xx answers (other than 408/429) are permanent failures.
  *
- * @param url The worker's base URL, e.g. `http://10.0.0.7:8000`.
- * @param options.concurrency Points in flight on this worker. @default 1
- * @param options.token Bearer token to send, when the worker requires one.
- * @returns The worker.
+ * @param url The trainer's base URL, e.g. `http://10.0.0.7:8000`.
+ * @param options.concurrency Points in flight on this trainer. @default 1
+ * @param options.token Bearer token to send, when the trainer requires one.
+ * @returns The trainer.
  */
-export function httpWorker(
+export function httpTrainer(
   url: string,
   options: { concurrency?: number; token?: string } = {},
-): Worker {
+): Trainer {
   const endpoint = new URL("v1/train", url.endsWith("/") ? url : `${url}/`).href;
   return {
     name: url,
@@ -106,13 +106,13 @@ async function readStream(
 }
 
 /**
- * Parse `--workers`: comma-separated base URLs.
+ * Parse `--trainers`: comma-separated base URLs.
  *
  * @param list e.g. `http://a:8000,http://b:8000`.
  * @returns The URLs, trimmed.
  * @throws {TypeError} For anything that is not an http(s) URL.
  */
-export function parseWorkerList(list: string): string[] {
+export function parseTrainerList(list: string): string[] {
   return list.split(",").map((s) => s.trim()).filter((s) => s !== "").map((s) => {
     let parsed: URL;
     try {
@@ -139,19 +139,19 @@ async function problemDetail(response: Response): Promise<string> {
   return text.slice(0, 500);
 }
 
-/** What a worker said about a family: its table, or that it does not know it. */
+/** What a trainer said about a family: its table, or that it does not know it. */
 export type FamilyAnswer =
   | { known: true; table: FamilyDescription }
   | { known: false; detail: string };
 
 /**
- * Ask a worker for a family's table: `GET {url}/v1/families/{name}?dataset=…&config=…`.
+ * Ask a trainer for a family's table: `GET {url}/v1/families/{name}?dataset=…&config=…`.
  *
- * @param url The worker's base URL.
+ * @param url The trainer's base URL.
  * @param name The family.
  * @param options.dataset Dataset the sizes are built for (sent as `dataset`).
  * @param options.model Config fields fixed for every size (sent as JSON in `config`).
- * @param options.token Bearer token, when the worker requires one.
+ * @param options.token Bearer token, when the trainer requires one.
  * @param options.signal Cancels the request.
  * @returns The validated table, or `known: false` when the worker answers 404.
  * @throws {FamilyDescriptionError} When the table breaks the contract (names the field).

@@ -1,15 +1,15 @@
 /**
- * The in-process worker: `trainPoint` from `lib/train`, on the dataset registry.
+ * The in-process trainer: `trainPoint` from `lib/train`, on the dataset registry.
  * Loaded on first use, so `--mock` and `--workers` sweeps never start TensorFlow.js.
  *
  * @module
  */
 import type { BackendChoice } from "../config/mod.ts";
 import { summarizeIssues } from "../errors.ts";
-import { PermanentError, statusError, type Worker } from "./worker.ts";
+import { PermanentError, statusError, type Trainer } from "./worker.ts";
 
-/** Options of {@linkcode localWorker}: what the program's configuration says. */
-export interface LocalWorkerOptions {
+/** Options of {@linkcode localTrainer}: what the program's configuration says. */
+export interface LocalTrainerOptions {
   /** Which backend trains. @default automatic */
   backend?: BackendChoice;
   /** Dataset cache directory. @default the registry's */
@@ -17,12 +17,12 @@ export interface LocalWorkerOptions {
 }
 
 /**
- * Create the in-process worker (one point at a time: tfjs runs one engine per process).
+ * Create the in-process trainer (one point at a time: tfjs runs one engine per process).
  *
  * @param options Backend choice and data directory, from the program's configuration.
- * @returns The worker, named `in-process`.
+ * @returns The trainer, named `in-process`.
  */
-export async function localWorker(options: LocalWorkerOptions = {}): Promise<Worker> {
+export async function localTrainer(options: LocalTrainerOptions = {}): Promise<Trainer> {
   const train = await import("../train/mod.ts");
   return {
     name: "in-process",

@@ -11,7 +11,7 @@
 import type { MockLaw } from "./config.ts";
 import { pointKey, type SweepFamily } from "../plan/mod.ts";
 import { hashString, mulberry32, normalDraw } from "../random.ts";
-import { PermanentError, type Worker } from "./runner.ts";
+import { PermanentError, type Trainer } from "./runner.ts";
 
 /**
  * The law's noiseless loss.
@@ -26,25 +26,25 @@ export function lawLoss(law: MockLaw, params: number, data: number): number {
 }
 
 /**
- * A worker that draws losses from a known law.
+ * A trainer that draws losses from a known law.
  *
  * @param family The family whose exact parameter and FLOP counts define N and D.
  * @param law The law, its noise and an optional artificial delay.
- * @returns The worker (named `mock`).
+ * @returns The trainer (named `mock`).
  *
  * @example
  * ```ts
- * import { mockWorker } from "./mock.ts";
+ * import { mockTrainer } from "./mock.ts";
  * import { MockLawSchema } from "./config.ts";
  * const family = { name: "toy", sizeParam: "d", dataUnit: "tokens" as const, unitsPerSample: 1,
  *   sizes: [{ size: 8, params: 1e4, flopsPerSample: 6e4 }] };
- * const worker = mockWorker(family, MockLawSchema.parse({ noise: 0 }));
- * const r = await worker.train({ family: "toy", size: 8, dataset: "x", budget: { flops: 6e8 }, seed: 0 },
+ * const trainer = mockTrainer(family, MockLawSchema.parse({ noise: 0 }));
+ * const r = await trainer.train({ family: "toy", size: 8, dataset: "x", budget: { flops: 6e8 }, seed: 0 },
  *   { signal: new AbortController().signal });
  * if (!(Number(r.loss) > 1.69)) throw new Error("unexpected");
  * ```
  */
-export function mockWorker(family: SweepFamily, law: MockLaw): Worker {
+export function mockTrainer(family: SweepFamily, law: MockLaw): Trainer {
   return {
     name: "mock",
     concurrency: 1,

@@ -1,5 +1,5 @@
 /**
- * Scheduling planned points over workers (`worker.ts`: in-process, the mock, or HTTP servers
+ * Scheduling planned points over trainers (`worker.ts`: in-process, the mock, or HTTP servers
  * speaking `POST /v1/train` through `http_worker.ts`), with per-worker concurrency, retries with
  * exponential back-off, a per-point timeout and fail-over when a worker dies.
  *
@@ -12,7 +12,7 @@
  */
 import type { PlannedPoint } from "../plan/mod.ts";
 import type { ResultRecord, ResultsLog } from "./results.ts";
-import { PermanentError, type TrainProgress, type Worker } from "./worker.ts";
+import { PermanentError, type Trainer, type TrainProgress } from "./worker.ts";
 
 // The worker contract and the HTTP client live in their own modules; re-exported here so callers
 // that schedule points import one module.
@@ -21,11 +21,16 @@ export {
   PermanentError,
   statusError,
   type TrainCallOptions,
+  type Trainer,
   type TrainFn,
   type TrainProgress,
-  type Worker,
 } from "./worker.ts";
-export { type FamilyAnswer, fetchFamilyTable, httpWorker, parseWorkerList } from "./http_worker.ts";
+export {
+  type FamilyAnswer,
+  fetchFamilyTable,
+  httpTrainer,
+  parseTrainerList,
+} from "./http_worker.ts";
 
 /** What the runner reports as it goes. */
 export type RunEvent =
@@ -39,7 +44,7 @@ export type RunEvent =
 /** Options of {@linkcode runPoints}. */
 export interface RunOptions {
   /** Where points run. */
-  workers: readonly Worker[];
+  trainers: readonly Trainer[];
   /** Where finished points go (and which are already finished). */
   log: ResultsLog;
   /** Attempts beyond the first. @default 3 */
@@ -83,7 +88,7 @@ interface QueueItem {
 }
 
 interface WorkerState {
-  worker: Worker;
+  worker: Trainer;
   failures: number;
   downUntil: number;
   cooldownMs: number;
@@ -101,7 +106,7 @@ export async function runPoints(
   points: readonly PlannedPoint[],
   options: RunOptions,
 ): Promise<RunSummary> {
-  if (options.workers.length === 0) throw new RangeError("runPoints needs at least one worker.");
+  if (options.trainers.length === 0) throw new RangeError("runPoints needs at least one trainer.");
   const retries = options.retries ?? 3;
   const timeoutMs = options.timeoutMs ?? 3_600_000;
   const backoffMs = options.backoffMs ?? 1000;
@@ -114,7 +119,7 @@ export async function runPoints(
     else queue.push({ point, attempts: 0, availableAt: 0 });
   }
   let unfinished = queue.length;
-  const states: WorkerState[] = options.workers.map((worker) => ({
+  const states: WorkerState[] = options.trainers.map((worker) => ({
     worker,
     failures: 0,
     downUntil: 0,

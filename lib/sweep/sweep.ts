@@ -14,7 +14,7 @@ import {
   planSweep,
   type SweepFamily,
 } from "../plan/mod.ts";
-import { mockWorker } from "./mock.ts";
+import { mockTrainer } from "./mock.ts";
 import { compact, createProgress } from "./progress.ts";
 import { writeReport } from "./report.ts";
 import { fitSweep, type SweepChecks, type SweepFit } from "./sweep_fit.ts";
@@ -29,7 +29,7 @@ import {
   type RoundRecord,
   type RoundStop,
 } from "./rounds.ts";
-import { httpWorker, runPoints, type RunSummary, type Worker } from "./runner.ts";
+import { httpTrainer, runPoints, type RunSummary, type Trainer } from "./runner.ts";
 
 /** What a study needs from the outside world (registries, the in-process trainer). */
 export interface StudyEnvironment {
@@ -37,9 +37,9 @@ export interface StudyEnvironment {
   family: SweepFamily;
   /** The dataset's metadata, when the registry has it (entropy for synthetic sources). */
   dataset?: DatasetInfo;
-  /** The in-process trainer, created on first use (not needed for `--mock` or `--workers`). */
-  localWorker?: () => Promise<Worker>;
-  /** Bearer token sent to trainer URLs (`--workers`), from the program's configuration. */
+  /** The in-process trainer, created on first use (not needed for `--mock` or `--trainers`). */
+  localTrainer?: () => Promise<Trainer>;
+  /** Bearer token sent to trainer URLs (`--trainers`), from the program's configuration. */
   token?: string;
 }
 
@@ -112,7 +112,7 @@ export async function runSweep(
   const started = performance.now();
   try {
     if (log.tornLine) write("results.jsonl ended in a torn line (a killed write); ignored it.\n");
-    const workers = await chooseWorkers(config, env);
+    const trainers = await chooseTrainers(config, env);
     const train = async (points: PlannedPoint[]) => {
       const pending = points.filter((p) => !log.records.has(p.key));
       if (pending.length < points.length) {
@@ -127,7 +127,7 @@ export async function runSweep(
         write,
       });
       const summary = await runPoints(points, {
-        workers,
+        trainers,
         log,
         retries: config.retries,
         timeoutMs: config.timeout_s * 1000,
@@ -381,16 +381,16 @@ async function runRounds(
   return { rounds, stop: null };
 }
 
-async function chooseWorkers(config: SweepConfig, env: StudyEnvironment): Promise<Worker[]> {
-  if (config.mock) return [mockWorker(env.family, config.mock_law)];
-  if (config.workers.length > 0) {
+async function chooseTrainers(config: SweepConfig, env: StudyEnvironment): Promise<Trainer[]> {
+  if (config.mock) return [mockTrainer(env.family, config.mock_law)];
+  if (config.trainers.length > 0) {
     const token = env.token;
-    return config.workers.map((url) =>
-      httpWorker(url, { concurrency: config.concurrency, ...(token ? { token } : {}) })
+    return config.trainers.map((url) =>
+      httpTrainer(url, { concurrency: config.concurrency, ...(token ? { token } : {}) })
     );
   }
-  if (env.localWorker === undefined) throw new Error("No in-process trainer is available.");
-  return [await env.localWorker()];
+  if (env.localTrainer === undefined) throw new Error("No in-process trainer is available.");
+  return [await env.localTrainer()];
 }
 
 /**
@@ -415,8 +415,8 @@ export function describePlan(
     `${grids.length} budgets, ${total.toExponential(2)} FLOPs in all` +
     (config.mock
       ? " (mock)"
-      : config.workers.length > 0
-      ? ` on ${config.workers.length} workers`
+      : config.trainers.length > 0
+      ? ` on ${config.trainers.length} trainers`
       : " (in-process)") +
     ` → ${dir}`,
   ];

@@ -33,8 +33,8 @@ export type TrainFn = (
   options: TrainCallOptions,
 ) => Promise<Record<string, unknown>>;
 
-/** A place points can run. */
-export interface Worker {
+/** A place points can train: the in-process trainer, the mock, or a server speaking `POST /v1/train`. */
+export interface Trainer {
   /** Shown in progress and stored in the results (`in-process`, `mock`, a URL). */
   name: string;
   /** Points in flight at once. */

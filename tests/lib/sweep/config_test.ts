@@ -8,7 +8,7 @@ Deno.test("resolveSweepConfig() defaults to the gpt-synthetic preset with docume
   const config = resolveSweepConfig();
   assert.equal(config.name, "gpt-synthetic");
   assert.equal(config.family, "gpt");
-  assert.equal(config.workers.length, 0);
+  assert.equal(config.trainers.length, 0);
   assert.equal(config.retries, 3);
   assert.equal(config.bootstrap, 200);
   assert.equal(outputDir(config), "sweeps/gpt-synthetic");
@@ -97,4 +97,14 @@ Deno.test("the default study is a proof: ≥ 4 fitted budgets over ≥ 10× and 
   assert.equal(held.length, 1);
   assert.ok(held[0]! / Math.max(...fitted) >= 10 * (1 - 1e-12));
   assert.equal(typeof getDataset(config.dataset).info.entropy_nats, "number");
+});
+
+Deno.test("--trainers names the trainer URLs; --workers and a sweep file's workers still do", async () => {
+  const url = "http://gpu:8000";
+  for (const flag of ["--trainers", "--workers"]) {
+    const config = await configFromCli(parseCliArgs(["--mock", flag, url]));
+    assert.deepEqual(config.trainers, [url], flag);
+  }
+  assert.deepEqual(resolveSweepConfig({ file: { workers: [url] } }).trainers, [url]);
+  assert.deepEqual(resolveSweepConfig({ file: { trainers: [url] } }).trainers, [url]);
 });

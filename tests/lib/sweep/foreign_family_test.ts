@@ -184,7 +184,7 @@ Deno.test("bad tables, unknown families and disagreeing workers stop the sweep b
   }
   // No workers at all: the message says where a table could come from.
   await assert.rejects(
-    resolveSweepFamily({ ...(await foreignConfig([])), workers: [] }),
+    resolveSweepFamily({ ...(await foreignConfig([])), trainers: [] }),
     /Unknown model family "my-model".*--workers.*inline/,
   );
 });

@@ -11,7 +11,7 @@ import { describeFamily } from "../../../lib/plan/study.ts";
 import { loadConfig } from "../../../lib/service/config.ts";
 import { loadStudyEnvironment } from "../../../lib/sweep/cli.ts";
 import { resolveSweepConfig } from "../../../lib/sweep/config.ts";
-import { httpWorker, PermanentError } from "../../../lib/sweep/runner.ts";
+import { httpTrainer, PermanentError } from "../../../lib/sweep/runner.ts";
 import { REPORT_FILES } from "../../../lib/sweep/report.ts";
 import { parseResults } from "../../../lib/sweep/results.ts";
 import { runSweep } from "../../../lib/sweep/sweep.ts";
@@ -107,7 +107,7 @@ Deno.test({
       }
       // A request the worker refuses is a permanent failure naming the field.
       await assert.rejects(
-        httpWorker(worker.url).train({
+        httpTrainer(worker.url).train({
           family: "gpt-torch",
           size: 30,
           config: { heads: 4 },

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { loadConfig } from "../../../lib/service/config.ts";
 import { planSweep } from "../../../lib/plan/plan.ts";
 import { openResultsLog } from "../../../lib/sweep/results.ts";
-import { httpWorker, PermanentError, runPoints } from "../../../lib/sweep/runner.ts";
+import { httpTrainer, PermanentError, runPoints } from "../../../lib/sweep/runner.ts";
 import { familyForSweep } from "../../../lib/plan/study.ts";
 import { createApp } from "../../../routes/mod.ts";
 
@@ -29,7 +29,7 @@ Deno.test({
       const point = grid!.points[0]!;
       const progress: number[] = [];
       const summary = await runPoints([point], {
-        workers: [httpWorker(url)],
+        trainers: [httpTrainer(url)],
         log,
         onEvent: (e) => {
           if (e.type === "progress" && e.progress.step !== undefined) {
@@ -48,7 +48,7 @@ Deno.test({
       assert.ok(progress.length > 0, "progress streamed as NDJSON");
       // A request the server refuses is a permanent failure (no retries).
       await assert.rejects(
-        httpWorker(url).train({ ...point.request, family: "rnn" }, {
+        httpTrainer(url).train({ ...point.request, family: "rnn" }, {
           signal: new AbortController().signal,
         }),
         PermanentError,

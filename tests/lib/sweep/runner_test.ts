@@ -1,12 +1,12 @@
 import assert from "node:assert/strict";
 import { MockLawSchema } from "../../../lib/sweep/config.ts";
-import { mockWorker } from "../../../lib/sweep/mock.ts";
+import { mockTrainer } from "../../../lib/sweep/mock.ts";
 import { planSweep, type TrainRequest } from "../../../lib/plan/plan.ts";
 import { openResultsLog, parseResults } from "../../../lib/sweep/results.ts";
 import {
-  httpWorker,
+  httpTrainer,
   isPermanentStatus,
-  parseWorkerList,
+  parseTrainerList,
   PermanentError,
   type RunEvent,
   runPoints,
@@ -15,7 +15,7 @@ import { toyFamily } from "../plan/_family.ts";
 
 const family = toyFamily();
 const law = MockLawSchema.parse({ noise: 0 });
-const mock = mockWorker(family, law);
+const mock = mockTrainer(family, law);
 const points = planSweep({ family, budgets: [1e12, 1e13], dataset: "x", sizesPerBudget: 4 })
   .flatMap((g) => g.points);
 
@@ -57,9 +57,9 @@ async function freshLog() {
 
 Deno.test("runPoints() trains every point once in-process and skips recorded ones on resume", async () => {
   const log = await freshLog();
-  const first = await runPoints(points.slice(0, 3), { workers: [mock], log });
+  const first = await runPoints(points.slice(0, 3), { trainers: [mock], log });
   assert.deepEqual(first, { skipped: 0, completed: 3, failed: [] });
-  const second = await runPoints(points, { workers: [mock], log });
+  const second = await runPoints(points, { trainers: [mock], log });
   assert.equal(second.skipped, 3);
   assert.equal(second.completed, points.length - 3);
   log.close();
@@ -75,7 +75,7 @@ Deno.test("runPoints() retries a worker's 503s with back-off and succeeds", asyn
   const events: RunEvent[] = [];
   try {
     const summary = await runPoints(points.slice(0, 2), {
-      workers: [httpWorker(worker.url)],
+      trainers: [httpTrainer(worker.url)],
       log,
       backoffMs: 5,
       onEvent: (e) => events.push(e),
@@ -98,7 +98,10 @@ Deno.test("runPoints() fails over from a dead worker and records every point exa
   const events: RunEvent[] = [];
   try {
     const summary = await runPoints(points, {
-      workers: [httpWorker(deadUrl, { concurrency: 2 }), httpWorker(alive.url, { concurrency: 2 })],
+      trainers: [
+        httpTrainer(deadUrl, { concurrency: 2 }),
+        httpTrainer(alive.url, { concurrency: 2 }),
+      ],
       log,
       backoffMs: 5,
       retries: 5,
@@ -139,7 +142,7 @@ Deno.test("runPoints() gives up a point on a 4xx at once and on a timeout after 
   const log = await freshLog();
   try {
     const permanent = await runPoints(points.slice(0, 2), {
-      workers: [httpWorker(worker.url)],
+      trainers: [httpTrainer(worker.url)],
       log,
       backoffMs: 5,
     });
@@ -148,7 +151,7 @@ Deno.test("runPoints() gives up a point on a 4xx at once and on a timeout after 
     assert.match(permanent.failed[0]!.error, /422: size: too big/);
     assert.equal(worker.calls(), 2, "no retry of a 4xx");
     const timedOut = await runPoints(points.slice(2, 3), {
-      workers: [slow],
+      trainers: [slow],
       log,
       timeoutMs: 30,
       retries: 1,
@@ -168,7 +171,7 @@ Deno.test("runPoints() spreads points over workers by their concurrency", async 
   const log = await freshLog();
   try {
     const summary = await runPoints(points, {
-      workers: [httpWorker(a.url, { concurrency: 2 }), httpWorker(b.url, { concurrency: 2 })],
+      trainers: [httpTrainer(a.url, { concurrency: 2 }), httpTrainer(b.url, { concurrency: 2 })],
       log,
     });
     assert.equal(summary.completed, points.length);
@@ -181,7 +184,7 @@ Deno.test("runPoints() spreads points over workers by their concurrency", async 
   }
 });
 
-Deno.test("mockWorker() rejects a size the family cannot build as a permanent error", async () => {
+Deno.test("mockTrainer() rejects a size the family cannot build as a permanent error", async () => {
   await assert.rejects(
     mock.train({ family: "toy", size: 7, dataset: "x", budget: { flops: 1e12 }, seed: 0 }, {
       signal: new AbortController().signal,
@@ -190,10 +193,10 @@ Deno.test("mockWorker() rejects a size the family cannot build as a permanent er
   );
 });
 
-Deno.test("parseWorkerList() accepts http(s) URLs and names the bad entry", () => {
-  assert.deepEqual(parseWorkerList("http://a:1, https://b:2/"), ["http://a:1", "https://b:2/"]);
-  assert.throws(() => parseWorkerList("http://a:1,ftp://x"), /ftp:\/\/x/);
-  assert.throws(() => parseWorkerList("nope"), /"nope" is not a URL/);
+Deno.test("parseTrainerList() accepts http(s) URLs and names the bad entry", () => {
+  assert.deepEqual(parseTrainerList("http://a:1, https://b:2/"), ["http://a:1", "https://b:2/"]);
+  assert.throws(() => parseTrainerList("http://a:1,ftp://x"), /ftp:\/\/x/);
+  assert.throws(() => parseTrainerList("nope"), /"nope" is not a URL/);
 });
 
 Deno.test("one rule classes failures: a 4xx but 408/429 is permanent, in answers and in streams", async () => {
@@ -209,7 +212,7 @@ Deno.test("one rule classes failures: a 4xx but 408/429 is permanent, in answers
       )
     );
     try {
-      const error = await httpWorker(worker.url).train(points[0]!.request, {
+      const error = await httpTrainer(worker.url).train(points[0]!.request, {
         signal: new AbortController().signal,
       }).catch((e: Error) => e);
       assert.ok(error instanceof Error);
