@@ -19,7 +19,7 @@ import type { SweepConfig } from "../sweep/config.ts";
 import { mockTrainer } from "../sweep/mock.ts";
 import { httpTrainer } from "../sweep/http_worker.ts";
 import { type RecordOptions, toRecord } from "../sweep/runner.ts";
-import { PermanentError, type Trainer, type TrainProgress } from "../sweep/worker.ts";
+import { PermanentError, type PointProgress, type Trainer } from "../sweep/worker.ts";
 import { errorText, inTransaction, type OpenQueue, openQueue, QUEUE, sleep } from "./db.ts";
 import { insertResult, type PointJob, readStudy } from "./store.ts";
 
@@ -157,8 +157,8 @@ export async function startQueueWorker(options: QueueWorkerOptions): Promise<Que
     }
     const release = trainer.exclusive ? await localGate(job.signal) : () => {};
     const label = `${name}/${trainer.worker.name}`;
-    let progress: TrainProgress | undefined;
-    let reported: TrainProgress | undefined;
+    let progress: PointProgress | undefined;
+    let reported: PointProgress | undefined;
     const report = async () => {
       if (progress === reported) return;
       reported = progress;

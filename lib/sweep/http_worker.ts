@@ -8,7 +8,7 @@
  * @module
  */
 import { type FamilyDescription, parseFamilyDescription } from "../plan/mod.ts";
-import { statusError, type Trainer, type TrainProgress } from "./worker.ts";
+import { type PointProgress, statusError, type Trainer } from "./worker.ts";
 
 /**
  * A trainer that trains over HTTP: `POST {url}/v1/train` with the point's request as the body.
@@ -57,7 +57,7 @@ export function httpTrainer(
 async function readStream(
   response: Response,
   url: string,
-  onProgress?: (progress: TrainProgress) => void,
+  onProgress?: (progress: PointProgress) => void,
 ): Promise<Record<string, unknown>> {
   const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
   let buffer = "";

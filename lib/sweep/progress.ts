@@ -10,7 +10,7 @@
  *
  * @module
  */
-import type { RunEvent, TrainProgress } from "./runner.ts";
+import type { PointProgress, RunEvent } from "./runner.ts";
 import type { PlannedPoint } from "../plan/plan.ts";
 
 /** Options of {@linkcode createProgress}. */
@@ -45,7 +45,7 @@ const PLAIN_PROGRESS_MS = 15_000;
 interface Running {
   point: PlannedPoint;
   worker: string;
-  progress: TrainProgress;
+  progress: PointProgress;
   lastPlainMs: number;
 }
 

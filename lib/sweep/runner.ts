@@ -12,18 +12,18 @@
  */
 import type { PlannedPoint } from "../plan/mod.ts";
 import type { ResultRecord, ResultsLog } from "./results.ts";
-import { PermanentError, type Trainer, type TrainProgress } from "./worker.ts";
+import { PermanentError, type PointProgress, type Trainer } from "./worker.ts";
 
 // The worker contract and the HTTP client live in their own modules; re-exported here so callers
 // that schedule points import one module.
 export {
   isPermanentStatus,
   PermanentError,
+  type PointProgress,
   statusError,
   type TrainCallOptions,
   type Trainer,
   type TrainFn,
-  type TrainProgress,
 } from "./worker.ts";
 export {
   type FamilyAnswer,
@@ -35,7 +35,7 @@ export {
 /** What the runner reports as it goes. */
 export type RunEvent =
   | { type: "start"; point: PlannedPoint; worker: string; attempt: number }
-  | { type: "progress"; point: PlannedPoint; worker: string; progress: TrainProgress }
+  | { type: "progress"; point: PlannedPoint; worker: string; progress: PointProgress }
   | { type: "done"; point: PlannedPoint; record: ResultRecord }
   | { type: "retry"; point: PlannedPoint; worker: string; error: string; delay_ms: number }
   | { type: "failed"; point: PlannedPoint; error: string }

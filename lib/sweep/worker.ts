@@ -9,8 +9,11 @@
 import { FlopsFitError } from "../errors.ts";
 import type { TrainRequest } from "../plan/mod.ts";
 
-/** Progress reported while a point trains. */
-export interface TrainProgress {
+/**
+ * Progress a trainer reports while a point trains: the part of the trainer's own progress events
+ * (`TrainProgress`, lib/train/) that every trainer — in-process, HTTP or mock — can report.
+ */
+export interface PointProgress {
   /** Optimiser step done. */
   step?: number;
   /** Steps the run will take. */
@@ -24,7 +27,7 @@ export interface TrainCallOptions {
   /** Aborted on timeout or when the sweep stops. */
   signal: AbortSignal;
   /** Called as training advances. */
-  onProgress?: (progress: TrainProgress) => void;
+  onProgress?: (progress: PointProgress) => void;
 }
 
 /** Anything that trains one point: `trainPoint`, an HTTP worker, the mock. */
