@@ -23,9 +23,9 @@ export {
   type PlanOptions,
   planSweep,
   pointKey,
+  type PointRequest,
   type PointTemplate,
   snapSizes,
-  type TrainRequest,
 } from "./plan.ts";
 export {
   type AdaptiveOptions,

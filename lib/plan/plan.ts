@@ -22,8 +22,12 @@ import type { FamilySize, SweepFamily } from "./family.ts";
 import { hashString } from "../random.ts";
 import { DEFAULT_BATCH_SIZE, wholeSteps } from "../train/mod.ts";
 
-/** The body of `POST /v1/train` for one point (any server speaking it can train the point). */
-export interface TrainRequest {
+/**
+ * What the sweep sends to `POST /v1/train` for one point: the train contract's body as any server
+ * speaking it reads it (a foreign family's hyper-parameters included). flops-fit's own trainer
+ * parses it into its `TrainRequest` (lib/train/).
+ */
+export interface PointRequest {
   family: string;
   size: number;
   dataset: string;
@@ -52,7 +56,7 @@ export interface PlannedPoint {
   /** FLOPs the point spends: samples × F (within one step of the budget). */
   flops: number;
   /** What to send to `POST /v1/train`. */
-  request: TrainRequest;
+  request: PointRequest;
 }
 
 /** One budget's grid. */
@@ -289,7 +293,7 @@ export function makePoint(
   size: FamilySize,
   samples: number,
 ): PlannedPoint {
-  const request: TrainRequest = {
+  const request: PointRequest = {
     family: options.family.name,
     size: size.size,
     dataset: options.dataset,
@@ -378,7 +382,7 @@ function nearestDistance(sizes: readonly FamilySize[], target: number): number {
  * @param request The `POST /v1/train` body.
  * @returns e.g. `gpt/synthetic-text/size=64/C=3e+11/seed=0/5f3a9c21`.
  */
-export function pointKey(request: TrainRequest): string {
+export function pointKey(request: PointRequest): string {
   const { family, dataset, size, budget, seed, ...rest } = request;
   return `${family}/${dataset}/size=${size}/C=${budget.flops.toExponential()}/seed=${seed}/` +
     hashString(stableStringify(rest)).toString(16).padStart(8, "0");

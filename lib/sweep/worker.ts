@@ -7,7 +7,7 @@
  * @module
  */
 import { FlopsFitError } from "../errors.ts";
-import type { TrainRequest } from "../plan/mod.ts";
+import type { PointRequest } from "../plan/mod.ts";
 
 /**
  * Progress a trainer reports while a point trains: the part of the trainer's own progress events
@@ -32,7 +32,7 @@ export interface TrainCallOptions {
 
 /** Anything that trains one point: `trainPoint`, an HTTP worker, the mock. */
 export type TrainFn = (
-  request: TrainRequest,
+  request: PointRequest,
   options: TrainCallOptions,
 ) => Promise<Record<string, unknown>>;
 

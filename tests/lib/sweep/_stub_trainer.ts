@@ -7,7 +7,7 @@
  * @module
  */
 import type { FamilyDescription } from "../../../lib/plan/family_description.ts";
-import type { TrainRequest } from "../../../lib/plan/plan.ts";
+import type { PointRequest } from "../../../lib/plan/plan.ts";
 
 /** Tokens per sample of `my-model`. */
 export const STUB_CONTEXT = 32;
@@ -52,7 +52,7 @@ export interface StubTrainer {
   /** Base URL. */
   url: string;
   /** Every training request received, in order. */
-  trained: TrainRequest[];
+  trained: PointRequest[];
   /** Every table request's URL. */
   asked: URL[];
   /** Stop the server. */
@@ -67,7 +67,7 @@ export interface StubTrainer {
  */
 export function startStubTrainer(options: StubOptions = {}): StubTrainer {
   const table = options.table ?? stubTable();
-  const trained: TrainRequest[] = [];
+  const trained: PointRequest[] = [];
   const asked: URL[] = [];
   const served = stubTable();
   const server = Deno.serve({ port: 0, hostname: "127.0.0.1", onListen() {} }, async (req) => {
@@ -83,7 +83,7 @@ export function startStubTrainer(options: StubOptions = {}): StubTrainer {
       return Response.json(table);
     }
     if (req.method === "POST" && url.pathname === "/v1/train") {
-      const request = await req.json() as TrainRequest;
+      const request = await req.json() as PointRequest;
       trained.push(request);
       const row = served.sizes.find((s) => s.size === request.size);
       if (row === undefined) {

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { MockLawSchema } from "../../../lib/sweep/config.ts";
 import { mockTrainer } from "../../../lib/sweep/mock.ts";
-import { planSweep, type TrainRequest } from "../../../lib/plan/plan.ts";
+import { planSweep, type PointRequest } from "../../../lib/plan/plan.ts";
 import { openResultsLog, parseResults } from "../../../lib/sweep/results.ts";
 import {
   httpTrainer,
@@ -21,12 +21,12 @@ const points = planSweep({ family, budgets: [1e12, 1e13], dataset: "x", sizesPer
 
 /** A loopback server answering POST /v1/train with the mock's result, after `behave` agrees. */
 function fakeWorker(
-  behave: (request: TrainRequest, calls: number) => Response | "ok" | "stream",
+  behave: (request: PointRequest, calls: number) => Response | "ok" | "stream",
 ) {
   let calls = 0;
   const served: string[] = [];
   const server = Deno.serve({ port: 0, hostname: "127.0.0.1", onListen() {} }, async (req) => {
-    const request = await req.json() as TrainRequest;
+    const request = await req.json() as PointRequest;
     calls++;
     const verdict = behave(request, calls);
     if (verdict instanceof Response) return verdict;
@@ -134,7 +134,7 @@ Deno.test("runPoints() gives up a point on a 4xx at once and on a timeout after 
   const slow = {
     name: "slow",
     concurrency: 1,
-    train: (_r: TrainRequest, { signal }: { signal: AbortSignal }) =>
+    train: (_r: PointRequest, { signal }: { signal: AbortSignal }) =>
       new Promise<Record<string, unknown>>((_, reject) =>
         signal.addEventListener("abort", () => reject(signal.reason))
       ),
