@@ -109,7 +109,7 @@ export interface ModelFamily<C extends object = Record<string, unknown>> {
   /** Modality of the datasets it consumes. */
   modality: Modality;
   /** Name of the size parameter, e.g. `embed_dim`. */
-  sizeParameter: string;
+  sizeParam: string;
   /** Schema of a complete config (every field present). */
   configSchema: z.ZodType<C>;
   /** Name of the eval metric reported beside the loss (`accuracy`), if any. */

@@ -202,7 +202,7 @@ export const gpt: ModelFamily<GptConfig> = {
   name: "gpt",
   description: "Causal pre-LN transformer language model, byte-level tokens by default.",
   modality: "text",
-  sizeParameter: "d_model",
+  sizeParam: "d_model",
   configSchema: GptConfigSchema,
   resolveConfig,
   countParams: gptParams,

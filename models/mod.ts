@@ -28,7 +28,7 @@ export const FAMILIES: Readonly<Record<string, AnyModelFamily>> = {
  * @example
  * ```ts
  * import { getFamily } from "./mod.ts";
- * if (getFamily("gpt")?.sizeParameter !== "d_model") throw new Error();
+ * if (getFamily("gpt")?.sizeParam !== "d_model") throw new Error();
  * ```
  */
 export function getFamily(name: string): AnyModelFamily | undefined {

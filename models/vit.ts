@@ -276,7 +276,7 @@ export const vit: ModelFamily<VitConfig> = {
   name: "vit",
   description: "Vision Transformer classifier (patch embedding, CLS token, pre-LN blocks).",
   modality: "image",
-  sizeParameter: "embed_dim",
+  sizeParam: "embed_dim",
   configSchema: VitConfigSchema,
   metricName: "accuracy",
   resolveConfig,

@@ -98,7 +98,7 @@ export function describeFamily(name: string, options: FamilyOptions = {}): Famil
   sizes.sort((a, b) => a.params - b.params);
   return {
     name,
-    size_param: family.sizeParameter,
+    size_param: family.sizeParam,
     data_unit: family.modality === "text" ? "tokens" : "images",
     units_per_sample: unitsPerSample,
     sizes,
