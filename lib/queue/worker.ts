@@ -84,79 +84,25 @@ export async function startQueueWorker(options: QueueWorkerOptions): Promise<Que
       : { superviseIntervalS: options.superviseIntervalS }),
   });
   const { boss, db } = queue;
+  const settle = { boss, db, log };
   const progressMs = (options.progressIntervalS ?? 2) * 1000;
-  const loadLocal = options.localTrainer ??
-    (async () =>
-      (await import("../sweep/local.ts")).localTrainer({
-        ...(options.backend === undefined ? {} : { backend: options.backend }),
-        ...(options.dataDir === undefined ? {} : { dataDir: options.dataDir }),
-      }));
-  const studies = new Map<string, Promise<{ config: SweepConfig; family: SweepFamily }>>();
-  let local: Promise<Trainer> | undefined;
+  const trainerFor = studyTrainers(db, options);
   const localGate = gate();
   let recorded = 0;
-
-  async function trainerFor(
-    study: string,
-  ): Promise<{ worker: Trainer; exclusive: boolean; record: RecordOptions }> {
-    let entry = studies.get(study);
-    if (entry === undefined) {
-      entry = readStudy(db, study).then((s) => {
-        if (s === undefined) throw new PermanentError(`Study ${study} is not registered.`);
-        return s;
-      });
-      entry.catch(() => studies.delete(study));
-      studies.set(study, entry);
-    }
-    const { config, family } = await entry;
-    // The train contract, as the push-mode sweep applies it (lib/sweep/sweep.ts).
-    const record: RecordOptions = {
-      requireEvalLoss: config.fit_loss === "eval_loss" && !config.mock,
-      dataUnit: family.dataUnit,
-    };
-    if (config.mock) {
-      return { worker: mockTrainer(family, config.mock_law), exclusive: false, record };
-    }
-    if (options.trainerUrl !== undefined) {
-      return {
-        worker: httpTrainer(options.trainerUrl, options.token ? { token: options.token } : {}),
-        exclusive: false,
-        record,
-      };
-    }
-    local ??= loadLocal();
-    // tfjs runs one engine per process: the in-process trainer takes one point at a time.
-    return { worker: await local, exclusive: true, record };
-  }
 
   async function handle(job: Job<PointJob>): Promise<void> {
     const { study, key } = job.data;
     const attempt = job.retryCount + 1;
-    const { rows } = await db.executeSql(
-      `SELECT p.planned, (r.key IS NOT NULL) AS recorded FROM flops_fit.points p
-       LEFT JOIN flops_fit.results r ON r.study = p.study AND r.key = p.key
-       WHERE p.study = $1 AND p.key = $2`,
-      [study, key],
-    );
-    if (rows[0] === undefined) {
-      log(`skip ${study} ${key}: no such point (study deleted?)`);
-      await boss.cancel(QUEUE, job);
-      return;
-    }
-    if (rows[0].recorded) {
-      // Recorded by an earlier attempt whose completion this one raced: just settle the job.
-      await boss.complete(QUEUE, { id: job.id, retryCount: job.retryCount });
-      return;
-    }
-    const planned = rows[0].planned as PlannedPoint;
-    let trainer: { worker: Trainer; exclusive: boolean; record: RecordOptions };
+    const planned = await pointToTrain(settle, job);
+    if (planned === undefined) return;
+    let trainer: StudyTrainer;
     try {
       trainer = await trainerFor(study);
     } catch (error) {
-      return await giveUp(job, errorText(error), error);
+      return await giveUp(settle, job, errorText(error), error);
     }
     const release = trainer.exclusive ? await localGate(job.signal) : () => {};
-    const label = `${name}/${trainer.worker.name}`;
+    const label = `${name}/${trainer.trainer.name}`;
     let progress: PointProgress | undefined;
     let reported: PointProgress | undefined;
     const report = async () => {
@@ -179,7 +125,7 @@ export async function startQueueWorker(options: QueueWorkerOptions): Promise<Que
       const started = performance.now();
       let result: Record<string, unknown>;
       try {
-        result = await trainer.worker.train(planned.request, {
+        result = await trainer.trainer.train(planned.request, {
           signal: job.signal,
           onProgress: (p) => {
             progress = p;
@@ -187,22 +133,19 @@ export async function startQueueWorker(options: QueueWorkerOptions): Promise<Que
         });
       } catch (error) {
         if (job.signal.aborted) throw job.signal.reason; // lease lapsed, timed out, or stopped
-        if (error instanceof PermanentError) return await giveUp(job, errorText(error), error);
-        await noteError(job, errorText(error));
+        if (error instanceof PermanentError) {
+          return await giveUp(settle, job, errorText(error), error);
+        }
+        await noteError(db, job, errorText(error));
         log(`error ${study} ${key} (attempt ${attempt}): ${errorText(error)}`);
         throw error;
       }
       let record;
       try {
-        record = toRecord(
-          planned,
-          result,
-          label,
-          (performance.now() - started) / 1000,
-          trainer.record,
-        );
+        const wallS = (performance.now() - started) / 1000;
+        record = toRecord(planned, result, label, wallS, trainer.record);
       } catch (error) {
-        return await giveUp(job, errorText(error), error);
+        return await giveUp(settle, job, errorText(error), error);
       }
       const outcome = await recordWithRetry({
         boss,
@@ -225,113 +168,18 @@ export async function startQueueWorker(options: QueueWorkerOptions): Promise<Que
     }
   }
 
-  async function noteError(job: Job<PointJob>, message: string): Promise<void> {
-    await db.executeSql(
-      "UPDATE flops_fit.points SET last_error = $3 WHERE study = $1 AND key = $2 AND job_id = $4",
-      [job.data.study, job.data.key, message, job.id],
-    ).catch(() => {});
-  }
-
-  /** A failure retrying cannot fix: end the job now (cancelled) with its error. */
-  async function giveUp(job: Job<PointJob>, message: string, error: unknown): Promise<void> {
-    log(`fail  ${job.data.study} ${job.data.key}: ${message}`);
-    await inTransaction(db, async (tx) => {
-      await tx.executeSql(
-        "UPDATE flops_fit.points SET last_error = $3 WHERE study = $1 AND key = $2 AND job_id = $4",
-        [job.data.study, job.data.key, message, job.id],
-      );
-      await boss.cancel(QUEUE, job, { db: tx });
-    }).catch((e) => {
-      // The database is away: let pg-boss fail (and so retry) the attempt instead.
-      throw error instanceof Error ? error : new Error(errorText(e));
-    });
-  }
-
-  const pollMs = (options.pollIntervalS ?? 0.5) * 1000;
   const stopping = new AbortController();
   const claims = new Set<AbortController>();
-
-  /** Run one fetched job under its lease: heartbeat, time limit, settle on failure. */
-  async function runJob(job: Job<PointJob>): Promise<void> {
-    const claim = new AbortController();
-    claims.add(claim);
-    const attempt = { id: job.id, retryCount: job.retryCount };
-    const leaseS = job.heartbeatSeconds ?? 0;
-    const heartbeat = leaseS > 0
-      ? setInterval(async () => {
-        try {
-          const touched = await boss.touch(QUEUE, attempt) as { affected?: number };
-          // Fenced to this attempt: not touched means the lease lapsed and the point was retried
-          // (or settled) elsewhere, so stop spending compute on it.
-          if (touched.affected === 0) claim.abort(new Error("the lease lapsed"));
-        } catch {
-          // The database is away: the claim may still hold; keep training, try again.
-        }
-      }, Math.max(1000, (leaseS * 1000) / 3))
-      : undefined;
-    const limit = setTimeout(
-      () => claim.abort(new Error(`timed out after ${job.expireInSeconds} s`)),
-      job.expireInSeconds * 1000,
-    );
-    try {
-      await handle({ ...job, signal: claim.signal });
-    } catch (error) {
-      const message = claim.signal.aborted ? errorText(claim.signal.reason) : errorText(error);
-      await settleFailure(attempt, message);
-    } finally {
-      clearInterval(heartbeat);
-      clearTimeout(limit);
-      claims.delete(claim);
-    }
-  }
-
-  /** Fail an attempt (pg-boss retries it with back-off, or fails it past the retry limit). */
-  async function settleFailure(attempt: { id: string; retryCount: number }, message: string) {
-    for (let tries = 0; tries < 5; tries++) {
-      try {
-        await boss.fail(QUEUE, attempt, { message });
-        return;
-      } catch (error) {
-        if (!isConnectionError(error)) throw error;
-        await sleep(1000 * 2 ** tries);
-      }
-    }
-    // Still unreachable: the lease lapses on its own and the supervisor retries the point.
-  }
-
-  async function slot(): Promise<void> {
-    let warned = false;
-    let delayMs = 250;
-    while (!stopping.signal.aborted) {
-      let jobs: Job<PointJob>[];
-      try {
-        jobs = await boss.fetch<PointJob>(QUEUE, { batchSize: 1 });
-        if (warned) log(`worker ${name}: database reachable again`);
-        warned = false;
-        delayMs = 250;
-      } catch (error) {
-        if (!warned) {
-          log(
-            `worker ${name}: cannot fetch from ${queue.name}: ${
-              queue.redact(errorText(error))
-            }; retrying`,
-          );
-          warned = true;
-        }
-        await sleep(delayMs, stopping.signal);
-        delayMs = Math.min(delayMs * 2, 5000);
-        continue;
-      }
-      const job = jobs[0];
-      if (job === undefined) {
-        await sleep(pollMs, stopping.signal);
-        continue;
-      }
-      await runJob(job);
-    }
-  }
-
-  const slots = Array.from({ length: Math.max(1, options.concurrency ?? 1) }, () => slot());
+  const pull = {
+    boss,
+    queue,
+    name,
+    log,
+    pollMs: (options.pollIntervalS ?? 0.5) * 1000,
+    signal: stopping.signal,
+    run: (job: Job<PointJob>) => runUnderLease(boss, job, claims, handle),
+  };
+  const slots = Array.from({ length: Math.max(1, options.concurrency ?? 1) }, () => slot(pull));
   log(
     `worker ${name}: pulling points from ${queue.name} (concurrency ${options.concurrency ?? 1}; ` +
       `points train ${
@@ -354,6 +202,223 @@ export async function startQueueWorker(options: QueueWorkerOptions): Promise<Que
       await queue.close();
     },
   };
+}
+
+/** How a study's points train here: the trainer, whether it takes one point at a time. */
+interface StudyTrainer {
+  /** The trainer. */
+  trainer: Trainer;
+  /** True for the in-process trainer (tfjs runs one engine per process). */
+  exclusive: boolean;
+  /** The train contract's checks, as the study asks for them. */
+  record: RecordOptions;
+}
+
+/**
+ * The trainer for each study's points, the study read once from the database: the mock for a
+ * mocked study, the trainer URL when given, else the in-process trainer (loaded on first use).
+ */
+function studyTrainers(
+  db: IDatabase,
+  options: QueueWorkerOptions,
+): (study: string) => Promise<StudyTrainer> {
+  const loadLocal = options.localTrainer ??
+    (async () =>
+      (await import("../sweep/local.ts")).localTrainer({
+        ...(options.backend === undefined ? {} : { backend: options.backend }),
+        ...(options.dataDir === undefined ? {} : { dataDir: options.dataDir }),
+      }));
+  const studies = new Map<string, Promise<{ config: SweepConfig; family: SweepFamily }>>();
+  let local: Promise<Trainer> | undefined;
+  return async (study) => {
+    let entry = studies.get(study);
+    if (entry === undefined) {
+      entry = readStudy(db, study).then((s) => {
+        if (s === undefined) throw new PermanentError(`Study ${study} is not registered.`);
+        return s;
+      });
+      entry.catch(() => studies.delete(study));
+      studies.set(study, entry);
+    }
+    const { config, family } = await entry;
+    // The train contract, as the push-mode sweep applies it (lib/sweep/sweep.ts).
+    const record: RecordOptions = {
+      requireEvalLoss: config.fit_loss === "eval_loss" && !config.mock,
+      dataUnit: family.dataUnit,
+    };
+    if (config.mock) {
+      return { trainer: mockTrainer(family, config.mock_law), exclusive: false, record };
+    }
+    if (options.trainerUrl !== undefined) {
+      const token = options.token ? { token: options.token } : {};
+      return { trainer: httpTrainer(options.trainerUrl, token), exclusive: false, record };
+    }
+    local ??= loadLocal();
+    // tfjs runs one engine per process: the in-process trainer takes one point at a time.
+    return { trainer: await local, exclusive: true, record };
+  };
+}
+
+/** What settling a job needs: the queue, its database, the log. */
+interface Settle {
+  boss: PgBoss;
+  db: IDatabase;
+  log: (line: string) => void;
+}
+
+/**
+ * The planned point a job stands for, or undefined when there is nothing to train: the point is
+ * gone (its job is cancelled) or an earlier attempt recorded it (its job is completed).
+ */
+async function pointToTrain(
+  settle: Settle,
+  job: Job<PointJob>,
+): Promise<PlannedPoint | undefined> {
+  const { study, key } = job.data;
+  const { rows } = await settle.db.executeSql(
+    `SELECT p.planned, (r.key IS NOT NULL) AS recorded FROM flops_fit.points p
+     LEFT JOIN flops_fit.results r ON r.study = p.study AND r.key = p.key
+     WHERE p.study = $1 AND p.key = $2`,
+    [study, key],
+  );
+  if (rows[0] === undefined) {
+    settle.log(`skip ${study} ${key}: no such point (study deleted?)`);
+    await settle.boss.cancel(QUEUE, job);
+    return undefined;
+  }
+  if (rows[0].recorded) {
+    // Recorded by an earlier attempt whose completion this one raced: just settle the job.
+    await settle.boss.complete(QUEUE, { id: job.id, retryCount: job.retryCount });
+    return undefined;
+  }
+  return rows[0].planned as PlannedPoint;
+}
+
+/** Keep a failed attempt's error on its point (best effort). */
+async function noteError(db: IDatabase, job: Job<PointJob>, message: string): Promise<void> {
+  await db.executeSql(
+    "UPDATE flops_fit.points SET last_error = $3 WHERE study = $1 AND key = $2 AND job_id = $4",
+    [job.data.study, job.data.key, message, job.id],
+  ).catch(() => {});
+}
+
+/** A failure retrying cannot fix: end the job now (cancelled) with its error. */
+async function giveUp(
+  settle: Settle,
+  job: Job<PointJob>,
+  message: string,
+  error: unknown,
+): Promise<void> {
+  settle.log(`fail  ${job.data.study} ${job.data.key}: ${message}`);
+  await inTransaction(settle.db, async (tx) => {
+    await tx.executeSql(
+      "UPDATE flops_fit.points SET last_error = $3 WHERE study = $1 AND key = $2 AND job_id = $4",
+      [job.data.study, job.data.key, message, job.id],
+    );
+    await settle.boss.cancel(QUEUE, job, { db: tx });
+  }).catch((e) => {
+    // The database is away: let pg-boss fail (and so retry) the attempt instead.
+    throw error instanceof Error ? error : new Error(errorText(e));
+  });
+}
+
+/** Run one fetched job under its lease: heartbeat, time limit, settle on failure. */
+async function runUnderLease(
+  boss: PgBoss,
+  job: Job<PointJob>,
+  claims: Set<AbortController>,
+  handle: (job: Job<PointJob>) => Promise<void>,
+): Promise<void> {
+  const claim = new AbortController();
+  claims.add(claim);
+  const attempt = { id: job.id, retryCount: job.retryCount };
+  const leaseS = job.heartbeatSeconds ?? 0;
+  const heartbeat = leaseS > 0
+    ? setInterval(async () => {
+      try {
+        const touched = await boss.touch(QUEUE, attempt) as { affected?: number };
+        // Fenced to this attempt: not touched means the lease lapsed and the point was retried
+        // (or settled) elsewhere, so stop spending compute on it.
+        if (touched.affected === 0) claim.abort(new Error("the lease lapsed"));
+      } catch {
+        // The database is away: the claim may still hold; keep training, try again.
+      }
+    }, Math.max(1000, (leaseS * 1000) / 3))
+    : undefined;
+  const limit = setTimeout(
+    () => claim.abort(new Error(`timed out after ${job.expireInSeconds} s`)),
+    job.expireInSeconds * 1000,
+  );
+  try {
+    await handle({ ...job, signal: claim.signal });
+  } catch (error) {
+    const message = claim.signal.aborted ? errorText(claim.signal.reason) : errorText(error);
+    await settleFailure(boss, attempt, message);
+  } finally {
+    clearInterval(heartbeat);
+    clearTimeout(limit);
+    claims.delete(claim);
+  }
+}
+
+/** Fail an attempt (pg-boss retries it with back-off, or fails it past the retry limit). */
+async function settleFailure(
+  boss: PgBoss,
+  attempt: { id: string; retryCount: number },
+  message: string,
+): Promise<void> {
+  for (let tries = 0; tries < 5; tries++) {
+    try {
+      await boss.fail(QUEUE, attempt, { message });
+      return;
+    } catch (error) {
+      if (!isConnectionError(error)) throw error;
+      await sleep(1000 * 2 ** tries);
+    }
+  }
+  // Still unreachable: the lease lapses on its own and the supervisor retries the point.
+}
+
+/** One slot of a queue worker: fetch a job, run it, again, until stopped. */
+async function slot(pull: {
+  boss: PgBoss;
+  queue: OpenQueue;
+  name: string;
+  log: (line: string) => void;
+  pollMs: number;
+  signal: AbortSignal;
+  run: (job: Job<PointJob>) => Promise<void>;
+}): Promise<void> {
+  const { boss, queue, name, log } = pull;
+  let warned = false;
+  let delayMs = 250;
+  while (!pull.signal.aborted) {
+    let jobs: Job<PointJob>[];
+    try {
+      jobs = await boss.fetch<PointJob>(QUEUE, { batchSize: 1 });
+      if (warned) log(`worker ${name}: database reachable again`);
+      warned = false;
+      delayMs = 250;
+    } catch (error) {
+      if (!warned) {
+        log(
+          `worker ${name}: cannot fetch from ${queue.name}: ${
+            queue.redact(errorText(error))
+          }; retrying`,
+        );
+        warned = true;
+      }
+      await sleep(delayMs, pull.signal);
+      delayMs = Math.min(delayMs * 2, 5000);
+      continue;
+    }
+    const job = jobs[0];
+    if (job === undefined) {
+      await sleep(pull.pollMs, pull.signal);
+      continue;
+    }
+    await pull.run(job);
+  }
 }
 
 /** Options of {@linkcode recordWithRetry}. */
