@@ -116,7 +116,11 @@ export const SettingsSchema = z.object({
   corsOrigins: z.string().default("").describe(
     'Comma-separated CORS origins ("*" for any); empty disables CORS headers.',
   ),
-  backend: z.enum(BACKEND_NAMES).optional().describe(
+  backend: z.enum(BACKEND_NAMES, {
+    error: (issue) =>
+      `unknown backend ${JSON.stringify(issue.input)}; known: ${BACKEND_NAMES.join(", ")} ` +
+      "(unset: automatic)",
+  }).optional().describe(
     "tfjs backend for training (`webgpu`, `blas`, `wasm`, `cpu`); unset chooses automatically.",
   ),
   dataDir: z.string().min(1).optional().describe(
