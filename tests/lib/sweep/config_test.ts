@@ -52,7 +52,7 @@ Deno.test("parseCliArgs() maps flags onto configuration fields", async () => {
   assert.equal(request.planOnly, true);
   const config = await configFromCli(request);
   assert.deepEqual(config.budgets, [1e9, 3e9]);
-  assert.deepEqual(config.workers, ["http://a:1", "http://b:2"]);
+  assert.deepEqual(config.trainers, ["http://a:1", "http://b:2"]);
   assert.equal(config.mock, true);
   assert.equal(config.out, "/tmp/x");
   assert.equal(config.sizes_per_budget, 7);
