@@ -6,8 +6,7 @@
  *
  * @module
  */
-import { sweepCliParts, sweepMain } from "../sweep/cli.ts";
-import { loadSweepCliConfig, type SweepCliConfig } from "../sweep/cli_config.ts";
+import { loadSweepCliConfig, type SweepCliConfig, sweepCliParts, sweepMain } from "../sweep/mod.ts";
 
 /**
  * Whether a command line asks for queue mode.

@@ -8,7 +8,7 @@
  * @module
  */
 import { ENV_VARS, SettingsSchema } from "../config/mod.ts";
-import { USAGE } from "../sweep/cli.ts";
+import { USAGE } from "../sweep/mod.ts";
 import { markdownTable } from "../markdown.ts";
 
 /** A table cell's text with `|` escaped and `<`/`>` as entities (not HTML). */

@@ -8,19 +8,23 @@
  *
  * @module
  */
-import { outputDir, type SweepConfig } from "../sweep/config.ts";
-import type { PlannedPoint } from "../plan/mod.ts";
-import { createProgress, describe, formatDuration } from "../sweep/progress.ts";
-import { openResultsLog, type ResultRecord } from "../sweep/results.ts";
-import type { RunSummary } from "../sweep/runner.ts";
 import {
+  createProgress,
+  describe,
   describePlan,
+  formatDuration,
+  openResultsLog,
+  outputDir,
   planStudy,
   reportStudy,
+  type ResultRecord,
+  type RunSummary,
   type StudyEnvironment,
   studyRecords,
+  type SweepConfig,
   type SweepOutcome,
-} from "../sweep/sweep.ts";
+} from "../sweep/mod.ts";
+import type { PlannedPoint } from "../plan/mod.ts";
 import { errorText, type OpenQueue, openQueue, sleep } from "./db.ts";
 import { attachStudy, type JobPolicy, type PointRow, readPoints, studyJobs } from "./store.ts";
 

@@ -10,9 +10,8 @@
  * @module
  */
 import type { Db as IDatabase, JobWithMetadata, PgBoss } from "pg-boss";
-import type { SweepConfig } from "../sweep/config.ts";
+import type { ResultRecord, SweepConfig } from "../sweep/mod.ts";
 import type { PlannedPoint, SweepFamily } from "../plan/mod.ts";
-import type { ResultRecord } from "../sweep/results.ts";
 import { inTransaction, jobId, QUEUE } from "./db.ts";
 
 /** What a job carries: which point of which study. */

@@ -4,8 +4,7 @@
  *
  * @module
  */
-import type { SweepConfig } from "../sweep/config.ts";
-import type { StudyEnvironment } from "../sweep/sweep.ts";
+import type { StudyEnvironment, SweepConfig } from "../sweep/mod.ts";
 import { printQueueStatus, runQueuedSweep } from "./coordinator.ts";
 import { QueueConnectionError } from "./db.ts";
 import { QueueUrlError, redactText } from "./url.ts";

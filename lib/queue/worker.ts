@@ -15,11 +15,17 @@
 import type { Db as IDatabase, Job, PgBoss } from "pg-boss";
 import type { BackendChoice } from "../config/mod.ts";
 import type { PlannedPoint, SweepFamily } from "../plan/mod.ts";
-import type { SweepConfig } from "../sweep/config.ts";
-import { mockTrainer } from "../sweep/mock.ts";
-import { httpTrainer } from "../sweep/http_worker.ts";
-import { type RecordOptions, toRecord } from "../sweep/runner.ts";
-import { PermanentError, type PointProgress, type Trainer } from "../sweep/worker.ts";
+import {
+  httpTrainer,
+  localTrainer,
+  mockTrainer,
+  PermanentError,
+  type PointProgress,
+  type RecordOptions,
+  type SweepConfig,
+  toRecord,
+  type Trainer,
+} from "../sweep/mod.ts";
 import { errorText, inTransaction, type OpenQueue, openQueue, QUEUE, sleep } from "./db.ts";
 import { insertResult, type PointJob, readStudy } from "./store.ts";
 
@@ -223,8 +229,8 @@ function studyTrainers(
   options: QueueWorkerOptions,
 ): (study: string) => Promise<StudyTrainer> {
   const loadLocal = options.localTrainer ??
-    (async () =>
-      (await import("../sweep/local.ts")).localTrainer({
+    (() =>
+      localTrainer({
         ...(options.backend === undefined ? {} : { backend: options.backend }),
         ...(options.dataDir === undefined ? {} : { dataDir: options.dataDir }),
       }));

@@ -9,7 +9,7 @@ import { parseArgs } from "node:util";
 import { QueueConnectionError } from "./db.ts";
 import { QueueUrlError, redactText } from "./url.ts";
 import { startQueueWorker } from "./worker.ts";
-import { parseTrainerList } from "../sweep/http_worker.ts";
+import { parseTrainerList } from "../sweep/mod.ts";
 import { ENV_VARS } from "../config/mod.ts";
 import { loadQueueWorkerConfig, type QueueWorkerConfig } from "./worker_config.ts";
 
