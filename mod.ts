@@ -37,6 +37,9 @@ export type { TrainProgress, TrainRequest, TrainResult } from "./lib/train/mod.t
 export { FAMILIES, getFamily } from "./models/mod.ts";
 export type { ModelFamily } from "./models/mod.ts";
 export { ensureBackend, selectBackend } from "./lib/backend/select.ts";
+export type { SelectOptions } from "./lib/backend/select.ts";
+export { BACKEND_NAMES, loadSettings, parseBackendChoice } from "./lib/config/mod.ts";
+export type { BackendChoice, BackendName, Settings } from "./lib/config/mod.ts";
 export {
   describeFamily,
   familyForSweep,
