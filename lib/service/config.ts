@@ -14,7 +14,6 @@ import {
   loadSettings,
   processEnvironment,
   type Settings,
-  SettingsSchema,
 } from "../config/mod.ts";
 
 export { ENV_VARS };
@@ -43,13 +42,6 @@ const SERVER_FIELDS = [
   "webgpuAllowSoftware",
   "dataDir",
 ] as const;
-
-/**
- * Schema of every setting (the server's and the other programs'): each field's `.default` is its
- * default and its `.describe()` its meaning — the README's configuration table is generated from
- * them (`deno task docs`).
- */
-export const ServiceConfigSchema = SettingsSchema;
 
 /** Parsed service configuration; `backend` is the parsed choice. */
 export type ServiceConfig =
