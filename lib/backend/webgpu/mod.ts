@@ -1,0 +1,49 @@
+/**
+ * The compiled WebGPU training path: a device helper, WGSL kernels (one module per kernel group),
+ * the runtime that compiles them once into pipelines and bind groups, and the compiled training
+ * step of the GPT and ViT families.
+ *
+ * @module
+ */
+export { NoGpuError, openDevice } from "./device.ts";
+export type { GpuContext, GpuLimits, OpenDeviceOptions } from "./device.ts";
+export {
+  Arena,
+  Program,
+  readRegion,
+  regionBytes,
+  runOnce,
+  subRegion,
+  writeRegion,
+} from "./program.ts";
+export type { KernelSpec, Region } from "./program.ts";
+export { matmul } from "./matmul.ts";
+export type { MatmulOptions } from "./matmul.ts";
+export { columnSums, ERF_WGSL, gelu, geluBackward } from "./elementwise.ts";
+export { layerNormBackward, layerNormForward, layerNormParamGrads } from "./layer_norm.ts";
+export {
+  attentionOutput,
+  attentionProbs,
+  attentionQkvBackward,
+  attentionScoresBackward,
+} from "./attention.ts";
+export { crossEntropy, sumInto } from "./cross_entropy.ts";
+export {
+  clsRows,
+  clsRowsGrad,
+  gptEmbed,
+  gptTokenGrad,
+  positionGrad,
+  vitPatches,
+  vitPatchRowsGrad,
+  vitTokens,
+} from "./embedding.ts";
+export {
+  adamw,
+  gradNormFinish,
+  gradNormPartials,
+  HYPER,
+  NORM_PARTIALS,
+  STATS,
+} from "./optimizer.ts";
+export type { AdamWConstants } from "./optimizer.ts";

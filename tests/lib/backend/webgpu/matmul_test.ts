@@ -1,0 +1,80 @@
+import { assertClose, gpuTest, output, random, read, run, tf, upload, values } from "./_gpu.ts";
+import { matmul } from "../../../../lib/backend/webgpu/mod.ts";
+
+// Shapes off the 64×64 tile and the 16-deep K slice, so the edges are exercised.
+const M = 70;
+const K = 37;
+const N = 45;
+
+gpuTest("matmul: NN with bias and residual equals tfjs-cpu x·W + b + r", async (ctx) => {
+  const x = random(M * K, 1);
+  const w = random(K * N, 2);
+  const b = random(N, 3);
+  const r = random(M * N, 4);
+  const c = output(ctx, "c", M * N);
+  await run(ctx, [matmul({
+    label: "nn",
+    a: upload(ctx, "x", x),
+    b: upload(ctx, "w", w),
+    c,
+    m: M,
+    n: N,
+    k: K,
+    bias: upload(ctx, "b", b),
+    residual: upload(ctx, "r", r),
+  })]);
+  const ref = tf.tidy(() =>
+    values(
+      tf.add(
+        tf.add(tf.matMul(tf.tensor2d(x, [M, K]), tf.tensor2d(w, [K, N])), b),
+        tf.tensor2d(r, [M, N]),
+      ),
+    )
+  );
+  assertClose(await read(ctx, c), ref, "C");
+});
+
+gpuTest(
+  "matmul: NT and TN (a linear layer's gradients) equal tf.grad of x·W, TN accumulating",
+  async (ctx) => {
+    const x = random(M * K, 5);
+    const w = random(K * N, 6);
+    const dy = random(M * N, 7);
+    const prior = random(K * N, 8);
+    const dx = output(ctx, "dx", M * K);
+    const dw = upload(ctx, "dw", prior);
+    await run(ctx, [
+      matmul({
+        label: "nt",
+        a: upload(ctx, "dy", dy),
+        b: upload(ctx, "w", w),
+        c: dx,
+        m: M,
+        n: K,
+        k: N,
+        transB: true,
+      }),
+      matmul({
+        label: "tn",
+        a: upload(ctx, "x", x),
+        b: upload(ctx, "dy2", dy),
+        c: dw,
+        m: K,
+        n: N,
+        k: M,
+        transA: true,
+        accumulate: true,
+      }),
+    ]);
+    const [gx, gw] = tf.tidy(() => {
+      const g = tf.grads((a: tf.Tensor, b: tf.Tensor) =>
+        tf.matMul(a as tf.Tensor2D, b as tf.Tensor2D)
+      );
+      return g([tf.tensor2d(x, [M, K]), tf.tensor2d(w, [K, N])], tf.tensor2d(dy, [M, N])).map(
+        values,
+      );
+    });
+    assertClose(await read(ctx, dx), gx!, "dx");
+    assertClose(await read(ctx, dw), gw!.map((v, i) => v + prior[i]!), "dW (accumulated)");
+  },
+);
