@@ -241,3 +241,26 @@ export function clsRowsGrad(
   dx[i] = select(0.0, dcls[(bt / ${o.tokens}u) * ${c}u + c], t == 0u);`,
   );
 }
+
+/**
+ * The rows holding each token, bucketed for {@linkcode gptTokenGrad}: `start` `(V+1)` and `rows`
+ * `(N)`, rows of token v at `rows[start[v]…start[v+1]]` (a counting sort, on the host, per batch).
+ * @param ids Token ids `(N)`, each in [0, V).
+ * @param vocab V.
+ */
+export function tokenBuckets(
+  ids: ArrayLike<number>,
+  vocab: number,
+): { start: Uint32Array; rows: Uint32Array } {
+  const start = new Uint32Array(vocab + 1);
+  for (let i = 0; i < ids.length; i++) {
+    const id = ids[i]!;
+    if (!(id >= 0 && id < vocab)) throw new RangeError(`token id ${id} outside [0, ${vocab})`);
+    start[id + 1]! += 1;
+  }
+  for (let v = 0; v < vocab; v++) start[v + 1]! += start[v]!;
+  const next = start.slice(0, vocab);
+  const rows = new Uint32Array(ids.length);
+  for (let i = 0; i < ids.length; i++) rows[next[ids[i]!]!++] = i;
+  return { start, rows };
+}

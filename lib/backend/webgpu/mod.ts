@@ -34,6 +34,7 @@ export {
   gptEmbed,
   gptTokenGrad,
   positionGrad,
+  tokenBuckets,
   vitPatches,
   vitPatchRowsGrad,
   vitTokens,

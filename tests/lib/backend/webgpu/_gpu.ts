@@ -20,6 +20,7 @@ import {
   runOnce,
 } from "../../../../lib/backend/webgpu/mod.ts";
 
+tf.env().set("PROD", true); // no tfjs-node advert
 await tf.setBackend("cpu");
 
 /** Whether a software adapter may run the tests (the one place this variable is read). */
@@ -108,7 +109,7 @@ export function read(ctx: GpuContext, r: Region): Promise<Float32Array> {
 }
 
 /** A seeded uniform(−scale, scale) array. */
-export function random(length: number, seed: number, scale = 1): Float32Array {
+export function random(length: number, seed: number, scale = 1): Float32Array<ArrayBuffer> {
   let s = seed >>> 0 || 1;
   const out = new Float32Array(length);
   for (let i = 0; i < length; i++) {
