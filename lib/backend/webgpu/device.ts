@@ -90,6 +90,7 @@ export async function openDevice(options: OpenDeviceOptions = {}): Promise<GpuCo
       maxStorageBufferBindingSize: limits.maxStorageBufferBindingSize,
       maxBufferSize: limits.maxBufferSize,
       maxStorageBuffersPerShaderStage: limits.maxStorageBuffersPerShaderStage,
+      minStorageBufferOffsetAlignment: limits.minStorageBufferOffsetAlignment,
     },
   });
   return { device, description, vendor: String(info.vendor), software, limits };

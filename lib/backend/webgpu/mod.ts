@@ -48,3 +48,14 @@ export {
   STATS,
 } from "./optimizer.ts";
 export type { AdamWConstants } from "./optimizer.ts";
+export { CompiledTrainer } from "./engine.ts";
+export type { CompiledTrainerOptions, StepStats } from "./engine.ts";
+export { buildGraph, layoutParams } from "./graph.ts";
+export type {
+  Graph,
+  GraphInputs,
+  GraphOptions,
+  ModelSpec,
+  ParamEntry,
+  ParamLayout,
+} from "./graph.ts";

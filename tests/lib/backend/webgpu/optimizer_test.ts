@@ -35,7 +35,7 @@ gpuTest(
     const stats = output(ctx, "stats", 4, 0);
     const hyper = output(ctx, "hyper", 3);
     const grads = output(ctx, "grads", n);
-    const vars = sizes.map((s, k) => ({
+    const vars = sizes.map((_s, k) => ({
       name: `p${k}`,
       variable: tf.variable(tf.tensor1d(p0.slice(k === 0 ? 0 : sizes[0], k === 0 ? sizes[0] : n))),
       decay: k === 0,
