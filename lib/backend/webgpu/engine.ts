@@ -97,6 +97,7 @@ export class CompiledTrainer {
   readonly #microSteps: number;
   readonly #beta: [number, number];
   #step = 0;
+  #encodeMs = 0;
   #destroyed = false;
 
   private constructor(o: CompiledTrainerOptions) {
@@ -220,6 +221,11 @@ export class CompiledTrainer {
     return this.#train.program.dispatches * this.#microSteps + this.#optimizer.dispatches;
   }
 
+  /** Host milliseconds the last step spent encoding and submitting (uploads excluded). */
+  get encodeMs(): number {
+    return this.#encodeMs;
+  }
+
   /** Bytes of the flat buffers and activation arenas. */
   get bytes(): number {
     return this.#layout.length * 4 * 5 + this.#arenas.reduce((s, a) => s + a.bytes, 0);
@@ -245,8 +251,10 @@ export class CompiledTrainer {
     writeRegion(device, this.#hyper, hyper);
     const slot = this.#ring[t % this.#ring.length]!;
     if (slot.pending !== undefined) await slot.pending;
+    let encodeMs = 0;
     micros.forEach((batch, i) => {
       this.#upload(this.#train.inputs, batch, true);
+      const started = performance.now();
       const encoder = device.createCommandEncoder();
       if (i === 0) {
         encoder.clearBuffer(this.#grads.buffer, 0, this.#layout.length * 4);
@@ -266,7 +274,9 @@ export class CompiledTrainer {
         );
       }
       device.queue.submit([encoder.finish()]);
+      encodeMs += performance.now() - started;
     });
+    this.#encodeMs = encodeMs;
     const microSteps = this.#microSteps;
     let resolveStats!: (s: StepStats) => void;
     let rejectStats!: (e: unknown) => void;

@@ -124,13 +124,25 @@ export interface Graph {
 /** Views of one parameter (or its gradient) by name. */
 type Lookup = (name: string) => Region;
 
-function lookupIn(layout: ParamLayout, flat: Region): Lookup {
+function lookupIn(layout: ParamLayout, flat: Region, used?: Set<string>): Lookup {
   const byName = new Map(layout.entries.map((e) => [e.name, e]));
   return (name) => {
     const e = byName.get(name);
     if (e === undefined) throw new Error(`The model has no parameter ${name}`);
+    used?.add(name);
     return subRegion(flat, e.offset, e.length, name);
   };
+}
+
+/**
+ * Every parameter of the model must receive a gradient: a variable the schedule does not know
+ * (the model definition changed) fails the compile instead of silently never training.
+ */
+function checkCovered(layout: ParamLayout, used: Set<string>): void {
+  const missed = layout.entries.filter((e) => !used.has(e.name)).map((e) => e.name);
+  if (missed.length > 0) {
+    throw new Error(`The compiled schedule gives no gradient to ${missed.join(", ")}`);
+  }
 }
 
 /** Dimensions of the transformer trunk. */
@@ -171,7 +183,8 @@ export function buildGraph(o: GraphOptions): Graph {
   const p = lookupIn(o.layout, o.params);
   const train = o.mode === "train";
   if (train && o.grads === undefined) throw new Error("A training graph needs the gradients");
-  const dp = train ? lookupIn(o.layout, o.grads!) : p;
+  const covered = new Set<string>();
+  const dp = train ? lookupIn(o.layout, o.grads!, covered) : p;
   const specs: KernelSpec[] = [];
   const a = (label: string, length: number) => o.arena.alloc(label, length);
   const b = o.batch;
@@ -375,6 +388,7 @@ export function buildGraph(o: GraphOptions): Graph {
       }),
     );
     specs.push(positionGrad({ label: "wpe grad", dx: g0, dpos: dp("wpe"), batch: b, tokens: t }));
+    checkCovered(o.layout, covered);
     return { specs, inputs };
   }
 
@@ -585,6 +599,7 @@ export function buildGraph(o: GraphOptions): Graph {
       accumulate: true,
     }),
   );
+  checkCovered(o.layout, covered);
   return { specs, inputs };
 }
 
@@ -718,12 +733,12 @@ function trunkBackward(
   const dAtt = a("d att", rows * c);
   const dS = a("d scores", s.batch * s.heads * s.tokens * s.tokens);
   const dQkv = a("d qkv", rows * 3 * c);
-  let g2 = gTop;
-  let spare = gOther;
+  // The residual gradient: g2 at block boundaries, g1 between the MLP and attention halves.
+  const g2 = gTop;
+  const g1 = gOther;
   for (let l = s.depth - 1; l >= 0; l--) {
     const n = `blocks.${l}`;
     const r = acts[l]!;
-    const g1 = spare;
     specs.push(
       matmul({
         label: `${n}.fc2 dx NT`,
@@ -902,7 +917,6 @@ function trunkBackward(
         db: dp(`${n}.ln1.b`),
       }),
     );
-    spare = g1;
   }
   return g2;
 }
