@@ -98,6 +98,7 @@ export class CompiledTrainer {
   readonly #beta: [number, number];
   #step = 0;
   #encodeMs = 0;
+  #submitMs = 0;
   #destroyed = false;
 
   private constructor(o: CompiledTrainerOptions) {
@@ -221,9 +222,14 @@ export class CompiledTrainer {
     return this.#train.program.dispatches * this.#microSteps + this.#optimizer.dispatches;
   }
 
-  /** Host milliseconds the last step spent encoding and submitting (uploads excluded). */
+  /** Host milliseconds the last step spent recording its command buffers (uploads excluded). */
   get encodeMs(): number {
     return this.#encodeMs;
+  }
+
+  /** Host milliseconds the last step spent in `queue.submit`. */
+  get submitMs(): number {
+    return this.#submitMs;
   }
 
   /** Bytes of the flat buffers and activation arenas. */
@@ -252,6 +258,7 @@ export class CompiledTrainer {
     const slot = this.#ring[t % this.#ring.length]!;
     if (slot.pending !== undefined) await slot.pending;
     let encodeMs = 0;
+    let submitMs = 0;
     micros.forEach((batch, i) => {
       this.#upload(this.#train.inputs, batch, true);
       const started = performance.now();
@@ -273,10 +280,14 @@ export class CompiledTrainer {
           STATS_BYTES,
         );
       }
-      device.queue.submit([encoder.finish()]);
+      const commands = encoder.finish();
       encodeMs += performance.now() - started;
+      const submitted = performance.now();
+      device.queue.submit([commands]);
+      submitMs += performance.now() - submitted;
     });
     this.#encodeMs = encodeMs;
+    this.#submitMs = submitMs;
     const microSteps = this.#microSteps;
     let resolveStats!: (s: StepStats) => void;
     let rejectStats!: (e: unknown) => void;

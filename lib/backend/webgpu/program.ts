@@ -212,8 +212,10 @@ export class Program {
    * @param pass An open compute pass.
    */
   record(pass: GPUComputePassEncoder): void {
+    let current: GPUComputePipeline | undefined;
     for (const d of this.#dispatches) {
-      pass.setPipeline(d.pipeline);
+      if (d.pipeline !== current) pass.setPipeline(d.pipeline);
+      current = d.pipeline;
       pass.setBindGroup(0, d.bindGroup);
       pass.dispatchWorkgroups(d.grid.x, d.grid.y);
     }
