@@ -1,0 +1,55 @@
+import assert from "node:assert/strict";
+
+const FIXTURE = new URL("./fixtures/train_compiled.ts", import.meta.url).pathname;
+
+/** |a − b| ≤ 1e-4·|b|. */
+function close(a: number | null, b: number | null): boolean {
+  return a !== null && b !== null && Math.abs(a - b) <= 1e-4 * Math.abs(b);
+}
+
+Deno.test({
+  name: "trainPoint() on the compiled WebGPU step: wasm's losses and evals, events, 422, abort",
+  async fn(t) {
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", FIXTURE],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const stdout = new TextDecoder().decode(out.stdout);
+    const line = stdout.trim().split("\n").findLast((l) => l.startsWith("{"));
+    assert.ok(
+      line !== undefined,
+      `no result (exit ${out.code}): ${new TextDecoder().decode(out.stderr).slice(-800)}`,
+    );
+    const r = JSON.parse(line);
+    if (r.skipped !== undefined) {
+      console.warn(`Compiled WebGPU check skipped: ${r.skipped}`);
+      return;
+    }
+    await t.step(`on ${r.adapter}`, () => {
+      assert.equal(r.webgpu.backend, "webgpu");
+      // Micro-batches of 4 in batches of 8, label smoothing, clipping: step for step as wasm.
+      assert.equal(r.webgpu.curve.length, 6);
+      r.webgpu.curve.forEach((loss: number, i: number) => {
+        assert.ok(close(loss, r.wasm.curve[i]), `step ${i + 1}: ${loss} vs ${r.wasm.curve[i]}`);
+      });
+      assert.deepEqual(r.webgpu.evals.map((e: { step: number }) => e.step), [3, 6]);
+      r.webgpu.evals.forEach((e: { loss: number; accuracy: number }, i: number) => {
+        const ref = r.wasm.evals[i];
+        assert.ok(close(e.loss, ref.loss), `eval ${i}: ${e.loss} vs ${ref.loss}`);
+        assert.ok(Math.abs(e.accuracy - ref.accuracy) < 1e-6, `accuracy ${e.accuracy}`);
+      });
+      assert.deepEqual(r.events, [
+        { type: "progress", step: 2 },
+        { type: "eval", step: 3 },
+        { type: "progress", step: 4 },
+        { type: "progress", step: 6 },
+      ]);
+      // forward + backward per micro-batch, twice, then norm, clip and AdamW.
+      assert.ok(r.webgpu.dispatches_per_step > 20 && r.webgpu.dispatches_per_step < 200);
+      assert.ok(r.webgpu.host_ms_per_step > 0);
+      assert.deepEqual(r.refused, { name: "TrainInputError", field: "config.pos_embedding" });
+      assert.equal(r.aborted, "AbortError");
+    });
+  },
+});
