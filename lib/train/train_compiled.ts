@@ -206,7 +206,7 @@ export async function runCompiledPlan(
       const micros: Batch[] = [];
       for (let k = 0; k < microSteps; k++) micros.push(await nextBatch(batches));
       const { stats } = await compiled.submitStep(micros, lr);
-      hostMs.push(compiled.encodeMs);
+      hostMs.push(compiled.encodeMs + compiled.submitMs);
       pending.push({ step, lr, stats });
       const evalDue = every > 0 && (step + 1) % every === 0 && step + 1 < plan.steps;
       while (pending.length > (evalDue ? 0 : READBACK_LAG) && !diverged) await settleOldest();

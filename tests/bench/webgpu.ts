@@ -279,6 +279,8 @@ export async function run(seconds = 6, json = false): Promise<string> {
   const kernels = await tfjsKernelsPerStep(gptConfig, SOFTWARE_BATCH);
   if (json) console.log(JSON.stringify({ config: "gpt", tfjs_kernels_per_step: kernels }));
   return [
+    "## GPU (WebGPU compiled step)",
+    "",
     machineLine(),
     "",
     `Adapter: ${gpu.description}${
@@ -296,6 +298,13 @@ export async function run(seconds = 6, json = false): Promise<string> {
     } kernels for one step of GPT 128/4/4 ` +
     "(forward, backward, clipped AdamW; counted with tf.profile on tfjs-cpu, the same graph as tfjs-webgpu).",
     "",
+    ...(gpu.software
+      ? [
+        "GPU figures (ViT a/b/s, GPT, GPT m throughput beside PyTorch CUDA) are pending: no GPU host " +
+        "was at hand; `bash .gpu/remote.sh bash tests/bench/gpu_remote.sh` measures them in one run.",
+        "",
+      ]
+      : []),
   ].join("\n");
 }
 
