@@ -104,6 +104,19 @@ export interface WebGpuMeasure {
   unit: "img" | "tok";
   model_tflops: number;
   bytes: number;
+  /** GPU ms of one step per kernel kind (launches timed one by one), largest first. */
+  gpu_ms_by_kernel?: Record<string, number>;
+}
+
+/** Per-launch times summed by kernel kind (the label without its `blocks.N.` prefix). */
+function byKind(times: { label: string; ms: number }[]): Record<string, number> {
+  const sums = new Map<string, number>();
+  for (const t of times) {
+    const kind = t.label.replace(/^blocks\.\d+\./, "");
+    sums.set(kind, (sums.get(kind) ?? 0) + t.ms);
+  }
+  const sorted = [...sums].sort((a, b) => b[1] - a[1]);
+  return Object.fromEntries(sorted.map(([k, ms]) => [k, Number(ms.toFixed(4))]));
 }
 
 /** The model, its initial variables (tfjs-cpu) and random batches. */
@@ -184,6 +197,7 @@ export async function measure(
       steps += chunk;
     }
     const stepMs = (performance.now() - t0) / steps;
+    const profile = gpu.timestamps ? byKind(await trainer.profileStep(p.batches[0]!)) : undefined;
     const samplesPerS = (batch * 1000) / stepMs;
     return {
       config: c.key,
@@ -198,6 +212,7 @@ export async function measure(
       unit: c.family === "gpt" ? "tok" : "img",
       model_tflops: (p.flopsPerSample * samplesPerS) / 1e12,
       bytes: trainer.bytes,
+      ...(profile === undefined ? {} : { gpu_ms_by_kernel: profile }),
     };
   } finally {
     trainer.destroy();
@@ -238,11 +253,12 @@ export async function run(seconds = 6, json = false): Promise<string> {
   await tf.setBackend("cpu"); // initial weights are read with dataSync()
   let gpu: GpuContext;
   try {
-    gpu = await openDevice({ allowSoftware: true });
+    gpu = await openDevice({ allowSoftware: true, timestamps: true });
   } catch (error) {
     return `No WebGPU adapter on this machine (${String(error)}); nothing measured.\n`;
   }
   const rows: string[] = [];
+  const profiles: { label: string; kinds: Record<string, number> }[] = [];
   const gptConfig = CONFIGS.find((c) => c.key === "gpt")!;
   try {
     const configs = gpu.software ? [gptConfig] : CONFIGS;
@@ -267,8 +283,10 @@ export async function run(seconds = 6, json = false): Promise<string> {
         : `${Math.round(m.per_s).toLocaleString("en-US")} ${m.unit}/s (${
           m.step_ms.toFixed(1)
         } ms/step)`;
+      const label = c.label.replace(/batch \d+/, `batch ${batch}`);
+      if (m.gpu_ms_by_kernel !== undefined) profiles.push({ label, kinds: m.gpu_ms_by_kernel });
       rows.push(
-        `| ${c.label} | ${batch} | ${m.dispatches_per_step} | ${m.encode_ms.toFixed(2)} | ${
+        `| ${label} | ${batch} | ${m.dispatches_per_step} | ${m.encode_ms.toFixed(2)} | ${
           m.submit_ms.toFixed(2)
         } | ${speed} | ${gpu.software ? "—" : m.model_tflops.toFixed(2)} |`,
       );
@@ -298,6 +316,16 @@ export async function run(seconds = 6, json = false): Promise<string> {
     } kernels for one step of GPT 128/4/4 ` +
     "(forward, backward, clipped AdamW; counted with tf.profile on tfjs-cpu, the same graph as tfjs-webgpu).",
     "",
+    ...profiles.flatMap((p) => {
+      const entries = Object.entries(p.kinds);
+      const total = entries.reduce((sum, [, ms]) => sum + ms, 0);
+      const top = entries.slice(0, 6).map(([k, ms]) => `${k} ${(100 * ms / total).toFixed(0)} %`);
+      return [
+        `GPU time of one ${p.label} step, launches timed one by one: ${total.toFixed(1)} ms; ` +
+        `largest: ${top.join(", ")}.`,
+        "",
+      ];
+    }),
     ...(gpu.software
       ? [
         "GPU figures (ViT a/b/s, GPT, GPT m throughput beside PyTorch CUDA) are pending: no GPU host " +

@@ -39,12 +39,16 @@ export interface GpuContext {
   software: boolean;
   /** The limits the device was opened with (the adapter's). */
   limits: GpuLimits;
+  /** Whether the device was opened with `timestamp-query` (per-kernel GPU times). */
+  timestamps: boolean;
 }
 
 /** Options of {@linkcode openDevice}. */
 export interface OpenDeviceOptions {
   /** Accept a software adapter (tests, CI). @default false */
   allowSoftware?: boolean;
+  /** Ask for `timestamp-query` when the adapter has it (profiling). @default false */
+  timestamps?: boolean;
 }
 
 /** No usable adapter: `reason` says why. */
@@ -84,7 +88,9 @@ export async function openDevice(options: OpenDeviceOptions = {}): Promise<GpuCo
     maxStorageBuffersPerShaderStage: l.maxStorageBuffersPerShaderStage,
     maxComputeWorkgroupsPerDimension: l.maxComputeWorkgroupsPerDimension,
   };
+  const timestamps = Boolean(options.timestamps) && adapter.features.has("timestamp-query");
   const device = await adapter.requestDevice({
+    requiredFeatures: timestamps ? ["timestamp-query"] : [],
     requiredLimits: {
       maxComputeWorkgroupStorageSize: limits.maxComputeWorkgroupStorageSize,
       maxStorageBufferBindingSize: limits.maxStorageBufferBindingSize,
@@ -93,5 +99,5 @@ export async function openDevice(options: OpenDeviceOptions = {}): Promise<GpuCo
       minStorageBufferOffsetAlignment: limits.minStorageBufferOffsetAlignment,
     },
   });
-  return { device, description, vendor: String(info.vendor), software, limits };
+  return { device, description, vendor: String(info.vendor), software, limits, timestamps };
 }

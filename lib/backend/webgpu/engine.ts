@@ -24,7 +24,14 @@ import {
   type ModelSpec,
   type ParamLayout,
 } from "./graph.ts";
-import { Arena, type KernelSpec, Program, type Region, writeRegion } from "./program.ts";
+import {
+  Arena,
+  type KernelSpec,
+  profilePrograms,
+  Program,
+  type Region,
+  writeRegion,
+} from "./program.ts";
 import { tokenBuckets } from "./embedding.ts";
 import {
   adamw,
@@ -295,6 +302,8 @@ export class CompiledTrainer {
       resolveStats = res;
       rejectStats = rej;
     });
+    // Marked handled: a caller that stops early (abort) never awaits the later steps' stats.
+    stats.catch(() => undefined);
     slot.pending = slot.buffer.mapAsync(GPUMapMode.READ).then(() => {
       const v = new Float32Array(slot.buffer.getMappedRange().slice(0));
       slot.buffer.unmap();
@@ -370,6 +379,25 @@ export class CompiledTrainer {
     return new Map(
       this.#layout.entries.map((e) => [e.name, all.slice(e.offset, e.offset + e.length)]),
     );
+  }
+
+  /**
+   * GPU time of every launch of one optimiser step on `batch` (one micro-batch), each launch
+   * timed on its own (needs a device opened with `timestamps`). It runs at learning rate 0: the
+   * parameters stay, the moments move.
+   * @param batch A micro-batch.
+   * @returns Label and GPU milliseconds per launch.
+   */
+  async profileStep(batch: Batch): Promise<{ label: string; ms: number }[]> {
+    if (!this.#gpu.timestamps) throw new Error("profileStep needs a device opened with timestamps");
+    const device = this.#gpu.device;
+    const hyper = new Float32Array(3);
+    hyper[HYPER.lr] = 0;
+    hyper[HYPER.bias1] = 1;
+    hyper[HYPER.bias2] = 1;
+    writeRegion(device, this.#hyper, hyper);
+    this.#upload(this.#train.inputs, batch, true);
+    return await profilePrograms(device, [this.#train.program, this.#optimizer]);
   }
 
   /** Wait for every submitted step's readback. */

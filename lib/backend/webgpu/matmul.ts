@@ -8,8 +8,9 @@
  * forward `x·W` (NN), input gradient `dy·Wᵀ` (NT), weight gradient `xᵀ·dy` (TN, accumulated into
  * the gradient buffer). Accumulation is fp32 (`fma`).
  *
- * Tiling: a 64×64 block of C per workgroup of 16×16 threads, each thread 4×4 outputs, K walked in
- * slices of 16 through workgroup memory (2 × 16 × 64 floats = 8 KiB).
+ * Tiling: a 64×64 block of C per workgroup of 16×16 threads, each thread 4×4 outputs (four
+ * `vec4` accumulators), K walked in slices of 16 through workgroup memory (2 × 16 × 64 floats =
+ * 8 KiB).
  *
  * @module
  */
@@ -80,17 +81,29 @@ export function matmul(o: MatmulOptions): KernelSpec {
   const bLoad = o.transB
     ? "let cb = e / 16u; let kb = e % 16u;"
     : "let kb = e / 64u; let cb = e % 64u;";
-  let epilogue = "var v = acc[i * 4u + j];";
-  if (o.bias !== undefined) epilogue += " v += bias[col];";
-  if (o.residual !== undefined) epilogue += " v += res[row * N + col];";
-  epilogue += o.accumulate ? " c[row * N + col] += v;" : " c[row * N + col] = v;";
+  // Thread (x, y) owns rows 4y…4y+3 (acc0…acc3) and columns 4x…4x+3 (their components).
+  let store = "";
+  if (o.bias !== undefined) store += " v += bias[col];";
+  if (o.residual !== undefined) store += " v += res[row * N + col];";
+  store += o.accumulate ? " c[row * N + col] += v;" : " c[row * N + col] = v;";
+  const epilogueRows = [0, 1, 2, 3].map((i) =>
+    `  {
+    let row = row0 + lid.y * 4u + ${i}u;
+    if (row < M) {
+      for (var j = 0u; j < 4u; j++) {
+        let col = col0 + lid.x * 4u + j;
+        if (col < N) { var v = acc${i}[j];${store} }
+      }
+    }
+  }`
+  ).join("\n");
   const code = `
 const M = ${m}u;
 const N = ${n}u;
 const K = ${k}u;
 ${storage(bindings)}
-var<workgroup> tileA: array<f32, ${TILE * TILE_K}>; // [kk][r]
-var<workgroup> tileB: array<f32, ${TILE * TILE_K}>; // [kk][c]
+var<workgroup> tileA: array<vec4<f32>, ${(TILE * TILE_K) / 4}>; // [kk][r], 4 rows a vector
+var<workgroup> tileB: array<vec4<f32>, ${(TILE * TILE_K) / 4}>; // [kk][c], 4 columns a vector
 
 fn loadA(row: u32, kk: u32) -> f32 {
   if (row >= M || kk >= K) { return 0.0; }
@@ -106,38 +119,28 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) lid: vec
   let row0 = wg.y * 64u;
   let col0 = wg.x * 64u;
   let tid = lid.y * 16u + lid.x;
-  var acc: array<f32, 16>;
+  var acc0 = vec4<f32>(0.0);
+  var acc1 = vec4<f32>(0.0);
+  var acc2 = vec4<f32>(0.0);
+  var acc3 = vec4<f32>(0.0);
   for (var k0 = 0u; k0 < K; k0 += 16u) {
     for (var i = 0u; i < 4u; i++) {
       let e = tid + i * 256u;
-      { ${aLoad} tileA[kk * 64u + r] = loadA(row0 + r, k0 + kk); }
-      { ${bLoad} tileB[kb * 64u + cb] = loadB(k0 + kb, col0 + cb); }
+      { ${aLoad} let at = kk * 64u + r; tileA[at / 4u][at % 4u] = loadA(row0 + r, k0 + kk); }
+      { ${bLoad} let bt = kb * 64u + cb; tileB[bt / 4u][bt % 4u] = loadB(k0 + kb, col0 + cb); }
     }
     workgroupBarrier();
     for (var kk = 0u; kk < 16u; kk++) {
-      var av: array<f32, 4>;
-      var bv: array<f32, 4>;
-      for (var i = 0u; i < 4u; i++) {
-        av[i] = tileA[kk * 64u + lid.y * 4u + i];
-        bv[i] = tileB[kk * 64u + lid.x * 4u + i];
-      }
-      for (var i = 0u; i < 4u; i++) {
-        for (var j = 0u; j < 4u; j++) {
-          acc[i * 4u + j] = fma(av[i], bv[j], acc[i * 4u + j]);
-        }
-      }
+      let av = tileA[kk * 16u + lid.y];
+      let bv = tileB[kk * 16u + lid.x];
+      acc0 = fma(vec4<f32>(av.x), bv, acc0);
+      acc1 = fma(vec4<f32>(av.y), bv, acc1);
+      acc2 = fma(vec4<f32>(av.z), bv, acc2);
+      acc3 = fma(vec4<f32>(av.w), bv, acc3);
     }
     workgroupBarrier();
   }
-  for (var i = 0u; i < 4u; i++) {
-    let row = row0 + lid.y * 4u + i;
-    if (row >= M) { continue; }
-    for (var j = 0u; j < 4u; j++) {
-      let col = col0 + lid.x * 4u + j;
-      if (col >= N) { continue; }
-      ${epilogue}
-    }
-  }
+${epilogueRows}
 }
 `;
   return {

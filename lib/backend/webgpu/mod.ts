@@ -9,6 +9,7 @@ export { NoGpuError, openDevice } from "./device.ts";
 export type { GpuContext, GpuLimits, OpenDeviceOptions } from "./device.ts";
 export {
   Arena,
+  profilePrograms,
   Program,
   readRegion,
   regionBytes,

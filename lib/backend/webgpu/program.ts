@@ -144,7 +144,7 @@ export interface KernelSpec {
 }
 
 /** A compiled launch. */
-interface Dispatch {
+export interface Dispatch {
   label: string;
   pipeline: GPUComputePipeline;
   bindGroup: GPUBindGroup;
@@ -202,6 +202,11 @@ export class Program {
     return this.#dispatches.length;
   }
 
+  /** The compiled launches, in order (profiling). */
+  launches(): readonly Dispatch[] {
+    return this.#dispatches;
+  }
+
   /** Labels of the launches, in order. */
   get labels(): string[] {
     return this.#dispatches.map((d) => d.label);
@@ -220,6 +225,54 @@ export class Program {
       pass.dispatchWorkgroups(d.grid.x, d.grid.y);
     }
   }
+}
+
+/**
+ * GPU time of each launch of `programs`, run once, each launch in a compute pass of its own with
+ * timestamps at its start and end (the device must have `timestamp-query`). Profiling only: the
+ * passes serialise what one pass would overlap.
+ * @param device A device opened with `timestamp-query`.
+ * @param programs The programs, run in order.
+ * @returns Label and GPU milliseconds of every launch, in order.
+ */
+export async function profilePrograms(
+  device: GPUDevice,
+  programs: Program[],
+): Promise<{ label: string; ms: number }[]> {
+  const launches = programs.flatMap((p) => p.launches());
+  const count = launches.length * 2;
+  const querySet = device.createQuerySet({ type: "timestamp", count });
+  const resolve = device.createBuffer({ size: count * 8, usage: 0x200 | 0x04 }); // QUERY_RESOLVE | COPY_SRC
+  const staging = device.createBuffer({
+    size: count * 8,
+    usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+  });
+  const encoder = device.createCommandEncoder();
+  launches.forEach((d, i) => {
+    const pass = encoder.beginComputePass({
+      timestampWrites: {
+        querySet,
+        beginningOfPassWriteIndex: 2 * i,
+        endOfPassWriteIndex: 2 * i + 1,
+      },
+    });
+    pass.setPipeline(d.pipeline);
+    pass.setBindGroup(0, d.bindGroup);
+    pass.dispatchWorkgroups(d.grid.x, d.grid.y);
+    pass.end();
+  });
+  encoder.resolveQuerySet(querySet, 0, count, resolve, 0);
+  encoder.copyBufferToBuffer(resolve, 0, staging, 0, count * 8);
+  device.queue.submit([encoder.finish()]);
+  await staging.mapAsync(GPUMapMode.READ);
+  const ns = new BigInt64Array(staging.getMappedRange().slice(0));
+  staging.unmap();
+  for (const o of [staging, resolve]) o.destroy();
+  querySet.destroy();
+  return launches.map((d, i) => ({
+    label: d.label,
+    ms: Number(ns[2 * i + 1]! - ns[2 * i]!) / 1e6,
+  }));
 }
 
 /**

@@ -143,3 +143,41 @@ gpuTest(
     });
   },
 );
+
+// The benchmark configurations themselves, at CI scale (the 50-step check at larger batches is
+// tests/bench/webgpu_numerics.ts): GPT 128/4/4 at context 128, ViT a and ViT b on 32×32×3.
+gpuTest("compiled GPT 128/4/4 (context 128, batch 2) matches tfjs-cpu for 2 steps", async (ctx) => {
+  const config: GptConfig = gpt.resolveConfig({
+    size: 128,
+    config: { depth: 4, heads: 4, context: 128 },
+  });
+  await compare(ctx, {
+    spec: { family: "gpt", config },
+    model: () => gpt.build(config, 0),
+    batches: textBatches(2, [2, 128], 256, 4),
+    microSteps: 1,
+    steps: 2,
+    labelSmoothing: 0,
+    clipNorm: 1,
+  });
+});
+
+for (
+  const [label, size, depth, heads, batch] of [["a", 64, 4, 4, 4], ["b", 128, 6, 8, 2]] as const
+) {
+  gpuTest(
+    `compiled ViT ${label} (${size}/${depth}/${heads}, batch ${batch}) matches tfjs-cpu for 2 steps`,
+    async (ctx) => {
+      const config: VitConfig = vit.resolveConfig({ size, config: { depth, heads } });
+      await compare(ctx, {
+        spec: { family: "vit", config },
+        model: () => vit.build(config, 0),
+        batches: imageBatches(2, [batch, 32, 32, 3], 10, 5),
+        microSteps: 1,
+        steps: 2,
+        labelSmoothing: 0.1,
+        clipNorm: 1,
+      });
+    },
+  );
+}
