@@ -16,7 +16,7 @@ import type { GptConfig } from "../../../models/gpt.ts";
 import type { VitConfig } from "../../../models/vit.ts";
 import { LAYER_NORM_EPS } from "../../../models/layers.ts";
 import { type Arena, type KernelSpec, type Region, subRegion } from "./program.ts";
-import { matmul } from "./matmul.ts";
+import { matmul, splitKParts, splitKSum } from "./matmul.ts";
 import { columnSums, gelu, geluBackward } from "./elementwise.ts";
 import { layerNormBackward, layerNormForward, layerNormParamGrads } from "./layer_norm.ts";
 import {
@@ -145,6 +145,37 @@ function checkCovered(layout: ParamLayout, used: Set<string>): void {
   }
 }
 
+/** Allocates an activation region. */
+type Alloc = (label: string, length: number) => Region;
+
+/** Launches of `c += aᵀ·b` for a weight gradient: `a` `(k, m)`, `b` `(k, n)`, `c` `(m, n)`. */
+type WeightGrad = (
+  o: { label: string; a: Region; b: Region; c: Region; m: number; n: number; k: number },
+) => KernelSpec[];
+
+/**
+ * Weight gradients `dW += xᵀ·dy` over all rows of the batch: one TN matmul when the gradient has
+ * enough 64×64 tiles to fill a GPU, else split over the rows (K) into parts summed by a second
+ * launch (scratch shared between launches of one size).
+ */
+function weightGradients(a: Alloc): WeightGrad {
+  const scratch = new Map<number, Region>();
+  return (o) => {
+    const parts = splitKParts(o.m, o.n, o.k);
+    if (parts === 1) return [matmul({ ...o, transA: true, accumulate: true })];
+    const length = parts * o.m * o.n;
+    let partial = scratch.get(length);
+    if (partial === undefined) {
+      partial = a(`split-K scratch ${length}`, length);
+      scratch.set(length, partial);
+    }
+    return [
+      matmul({ ...o, label: `${o.label} split ${parts}`, c: partial, transA: true, splitK: parts }),
+      splitKSum({ label: `${o.label} sum`, partial, c: o.c, parts, accumulate: true }),
+    ];
+  };
+}
+
 /** Dimensions of the transformer trunk. */
 interface Trunk {
   batch: number;
@@ -187,6 +218,7 @@ export function buildGraph(o: GraphOptions): Graph {
   const dp = train ? lookupIn(o.layout, o.grads!, covered) : p;
   const specs: KernelSpec[] = [];
   const a = (label: string, length: number) => o.arena.alloc(label, length);
+  const weightGrad = weightGradients(a);
   const b = o.batch;
 
   if (o.model.family === "gpt") {
@@ -300,7 +332,7 @@ export function buildGraph(o: GraphOptions): Graph {
         }),
       );
       specs.push(
-        matmul({
+        ...weightGrad({
           label: "head (tied) dW TN",
           a: dlogits!,
           b: lnf.y,
@@ -308,8 +340,6 @@ export function buildGraph(o: GraphOptions): Graph {
           m: v,
           n: d,
           k: rows,
-          transA: true,
-          accumulate: true,
         }),
       );
     } else {
@@ -326,7 +356,7 @@ export function buildGraph(o: GraphOptions): Graph {
         }),
       );
       specs.push(
-        matmul({
+        ...weightGrad({
           label: "head dW TN",
           a: lnf.y,
           b: dlogits!,
@@ -334,8 +364,6 @@ export function buildGraph(o: GraphOptions): Graph {
           m: d,
           n: v,
           k: rows,
-          transA: true,
-          accumulate: true,
         }),
       );
       specs.push(
@@ -375,7 +403,7 @@ export function buildGraph(o: GraphOptions): Graph {
         db: dp("ln_f.b"),
       }),
     );
-    const g0 = trunkBackward(specs, a, p, dp, trunk, acts, gA, gB);
+    const g0 = trunkBackward(specs, a, weightGrad, p, dp, trunk, acts, gA, gB);
     const buckets = inputs as { bucketStart: Region; bucketRows: Region };
     specs.push(
       gptTokenGrad({
@@ -513,7 +541,7 @@ export function buildGraph(o: GraphOptions): Graph {
     }),
   );
   specs.push(
-    matmul({
+    ...weightGrad({
       label: "head dW TN",
       a: lnf.y,
       b: dlogits!,
@@ -521,8 +549,6 @@ export function buildGraph(o: GraphOptions): Graph {
       m: d,
       n: k,
       k: b,
-      transA: true,
-      accumulate: true,
     }),
   );
   specs.push(
@@ -563,7 +589,7 @@ export function buildGraph(o: GraphOptions): Graph {
   const gA = a("grad A", b * t * d);
   const gB = a("grad B", b * t * d);
   specs.push(clsRowsGrad({ label: "cls rows dx", dcls: dxc, dx: gA, tokens: t, width: d }));
-  const g0 = trunkBackward(specs, a, p, dp, trunk, acts, gA, gB);
+  const g0 = trunkBackward(specs, a, weightGrad, p, dp, trunk, acts, gA, gB);
   specs.push(
     positionGrad({
       label: "pos + cls grad",
@@ -577,7 +603,7 @@ export function buildGraph(o: GraphOptions): Graph {
   const demb = a("d patch emb", b * patches * d);
   specs.push(vitPatchRowsGrad({ label: "patch rows dx", dx: g0, demb, tokens: t, width: d }));
   specs.push(
-    matmul({
+    ...weightGrad({
       label: "patch dW TN",
       a: patchRows,
       b: demb,
@@ -585,8 +611,6 @@ export function buildGraph(o: GraphOptions): Graph {
       m: pd,
       n: d,
       k: b * patches,
-      transA: true,
-      accumulate: true,
     }),
   );
   specs.push(
@@ -714,7 +738,8 @@ function trunkForward(
  */
 function trunkBackward(
   specs: KernelSpec[],
-  a: (label: string, length: number) => Region,
+  a: Alloc,
+  weightGrad: WeightGrad,
   p: Lookup,
   dp: Lookup,
   s: Trunk,
@@ -750,7 +775,7 @@ function trunkBackward(
         k: c,
         transB: true,
       }),
-      matmul({
+      ...weightGrad({
         label: `${n}.fc2 dW TN`,
         a: r.h,
         b: g2,
@@ -758,8 +783,6 @@ function trunkBackward(
         m,
         n: c,
         k: rows,
-        transA: true,
-        accumulate: true,
       }),
       columnSums({
         label: `${n}.fc2 db`,
@@ -780,7 +803,7 @@ function trunkBackward(
         k: m,
         transB: true,
       }),
-      matmul({
+      ...weightGrad({
         label: `${n}.fc1 dW TN`,
         a: r.y2,
         b: dU,
@@ -788,8 +811,6 @@ function trunkBackward(
         m: c,
         n: m,
         k: rows,
-        transA: true,
-        accumulate: true,
       }),
       columnSums({
         label: `${n}.fc1 db`,
@@ -830,7 +851,7 @@ function trunkBackward(
         k: c,
         transB: true,
       }),
-      matmul({
+      ...weightGrad({
         label: `${n}.proj dW TN`,
         a: r.att,
         b: g1,
@@ -838,8 +859,6 @@ function trunkBackward(
         m: c,
         n: c,
         k: rows,
-        transA: true,
-        accumulate: true,
       }),
       columnSums({
         label: `${n}.proj db`,
@@ -876,7 +895,7 @@ function trunkBackward(
         k: 3 * c,
         transB: true,
       }),
-      matmul({
+      ...weightGrad({
         label: `${n}.qkv dW TN`,
         a: r.y1,
         b: dQkv,
@@ -884,8 +903,6 @@ function trunkBackward(
         m: c,
         n: 3 * c,
         k: rows,
-        transA: true,
-        accumulate: true,
       }),
       columnSums({
         label: `${n}.qkv db`,

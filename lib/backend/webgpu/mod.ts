@@ -18,7 +18,7 @@ export {
   writeRegion,
 } from "./program.ts";
 export type { KernelSpec, Region } from "./program.ts";
-export { matmul } from "./matmul.ts";
+export { matmul, splitKParts, splitKSum } from "./matmul.ts";
 export type { MatmulOptions } from "./matmul.ts";
 export { columnSums, ERF_WGSL, gelu, geluBackward } from "./elementwise.ts";
 export { layerNormBackward, layerNormForward, layerNormParamGrads } from "./layer_norm.ts";

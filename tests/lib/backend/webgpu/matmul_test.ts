@@ -1,5 +1,5 @@
 import { assertClose, gpuTest, output, random, read, run, tf, upload, values } from "./_gpu.ts";
-import { matmul } from "../../../../lib/backend/webgpu/mod.ts";
+import { matmul, splitKSum } from "../../../../lib/backend/webgpu/mod.ts";
 
 // Shapes off the 64×64 tile and the 16-deep K slice, so the edges are exercised.
 const M = 70;
@@ -78,3 +78,30 @@ gpuTest(
     assertClose(await read(ctx, dw), gw!.map((v, i) => v + prior[i]!), "dW (accumulated)");
   },
 );
+
+gpuTest("matmul: split-K TN (3 parts, uneven) summed into an accumulated gradient", async (ctx) => {
+  const rows = 301; // K: parts of 112, 112 and 77 rows
+  const x = random(rows * K, 9);
+  const dy = random(rows * N, 10);
+  const prior = random(K * N, 11);
+  const partial = output(ctx, "partial", 3 * K * N);
+  const dw = upload(ctx, "dw", prior);
+  await run(ctx, [
+    matmul({
+      label: "tn split",
+      a: upload(ctx, "x", x),
+      b: upload(ctx, "dy", dy),
+      c: partial,
+      m: K,
+      n: N,
+      k: rows,
+      transA: true,
+      splitK: 3,
+    }),
+    splitKSum({ label: "sum", partial, c: dw, parts: 3, accumulate: true }),
+  ]);
+  const ref = tf.tidy(() =>
+    values(tf.matMul(tf.tensor2d(x, [rows, K]), tf.tensor2d(dy, [rows, N]), true, false))
+  );
+  assertClose(await read(ctx, dw), ref.map((v, i) => v + prior[i]!), "dW (split-K, accumulated)");
+});
