@@ -165,6 +165,7 @@ export class CompiledTrainer {
       arena: acts,
     });
     acts.seal();
+    for (const k of graph.constants) writeRegion(device, k.region, k.values);
     this.#arenas = [small, acts];
     this.#pipelines = new Map();
     this.#train = {
@@ -431,6 +432,7 @@ export class CompiledTrainer {
       arena,
     });
     arena.seal();
+    for (const k of built.constants) writeRegion(device, k.region, k.values);
     this.#arenas.push(arena);
     graph = {
       program: new Program(device, built.specs, this.#pipelines),

@@ -13,7 +13,7 @@
  * @module
  */
 import type { GptConfig } from "../../../models/gpt.ts";
-import type { VitConfig } from "../../../models/vit.ts";
+import { sinCos2d, type VitConfig } from "../../../models/vit.ts";
 import { LAYER_NORM_EPS } from "../../../models/layers.ts";
 import { type Arena, type KernelSpec, type Region, subRegion } from "./program.ts";
 import { matmul, splitKParts, splitKSum } from "./matmul.ts";
@@ -117,6 +117,8 @@ export type GraphInputs =
 export interface Graph {
   /** Launches, in order. */
   specs: KernelSpec[];
+  /** Fixed tables the host writes once before the first launch (ViT's sin-cos positions). */
+  constants: { region: Region; values: Float32Array }[];
   /** Regions the host fills per batch. */
   inputs: GraphInputs;
 }
@@ -219,6 +221,7 @@ export function buildGraph(o: GraphOptions): Graph {
   const specs: KernelSpec[] = [];
   const a = (label: string, length: number) => o.arena.alloc(label, length);
   const weightGrad = weightGradients(a);
+  const constants: Graph["constants"] = [];
   const b = o.batch;
 
   if (o.model.family === "gpt") {
@@ -316,7 +319,7 @@ export function buildGraph(o: GraphOptions): Graph {
         scale: train ? 1 / rows : 1 / t,
       }),
     );
-    if (!train) return { specs, inputs };
+    if (!train) return { specs, inputs, constants };
 
     const dyf = a("d ln_f.y", rows * d);
     if (c.tie_embeddings) {
@@ -417,11 +420,10 @@ export function buildGraph(o: GraphOptions): Graph {
     );
     specs.push(positionGrad({ label: "wpe grad", dx: g0, dpos: dp("wpe"), batch: b, tokens: t }));
     checkCovered(o.layout, covered);
-    return { specs, inputs };
+    return { specs, inputs, constants };
   }
 
   const c = o.model.config;
-  if (c.pos_embedding !== "learned") throw new Error("Only learned position embeddings compile");
   const side = c.image_size / c.patch_size;
   const patches = side * side;
   const t = patches + 1;
@@ -466,9 +468,13 @@ export function buildGraph(o: GraphOptions): Graph {
       k: pd,
     }),
   );
+  // Learned positions are a parameter; sin-cos ones a fixed table (models/vit.ts's sinCos2d).
+  const learned = c.pos_embedding === "learned";
+  const pos = learned ? p("pos") : a("pos (sin-cos)", t * d);
+  if (!learned) constants.push({ region: pos, values: sinCos2d(side, d) });
   const x0 = a("x0", b * t * d);
   specs.push(
-    vitTokens({ label: "tokens", emb, cls: p("cls"), pos: p("pos"), x: x0, tokens: t, width: d }),
+    vitTokens({ label: "tokens", emb, cls: p("cls"), pos, x: x0, tokens: t, width: d }),
   );
   const acts = trunkForward(specs, a, p, trunk, x0);
   const xL = acts.at(-1)!.out;
@@ -525,7 +531,7 @@ export function buildGraph(o: GraphOptions): Graph {
         scale: 1,
       }),
     );
-    return { specs, inputs };
+    return { specs, inputs, constants };
   }
   const dyf = a("d ln_f.y", b * d);
   specs.push(
@@ -594,7 +600,8 @@ export function buildGraph(o: GraphOptions): Graph {
     positionGrad({
       label: "pos + cls grad",
       dx: g0,
-      dpos: dp("pos"),
+      // A sin-cos table has no gradient: its sums land in scratch.
+      dpos: learned ? dp("pos") : a("d pos (unused)", t * d),
       dcls: dp("cls"),
       batch: b,
       tokens: t,
@@ -624,7 +631,7 @@ export function buildGraph(o: GraphOptions): Graph {
     }),
   );
   checkCovered(o.layout, covered);
-  return { specs, inputs };
+  return { specs, inputs, constants };
 }
 
 /** Forward of every block: x + proj(attn(LN1(x))), then x1 + fc2(GELU(fc1(LN2(x1)))). */

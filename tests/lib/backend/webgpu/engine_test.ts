@@ -148,6 +148,30 @@ gpuTest(
   },
 );
 
+gpuTest("compiled ViT step with fixed sin-cos positions matches tfjs-cpu per step", async (ctx) => {
+  const config: VitConfig = vit.resolveConfig({
+    size: 16,
+    config: {
+      depth: 1,
+      heads: 2,
+      image_size: 8,
+      patch_size: 2,
+      channels: 3,
+      num_classes: 10,
+      pos_embedding: "sincos",
+    },
+  });
+  await compare(ctx, {
+    spec: { family: "vit", config },
+    model: () => vit.build(config, 6),
+    batches: imageBatches(3, [4, 8, 8, 3], 10, 7),
+    microSteps: 1,
+    steps: 3,
+    labelSmoothing: 0,
+    clipNorm: 1,
+  });
+});
+
 // The benchmark configurations themselves, at CI scale (the 50-step check at larger batches is
 // tests/bench/webgpu_numerics.ts): GPT 128/4/4 at context 128, ViT a and ViT b on 32×32×3.
 gpuTest("compiled GPT 128/4/4 (context 128, batch 2) matches tfjs-cpu for 2 steps", async (ctx) => {
