@@ -401,6 +401,31 @@ export class CompiledTrainer {
     return await profilePrograms(device, [this.#train.program, this.#optimizer]);
   }
 
+  /**
+   * Host milliseconds to record one optimiser step's command buffers, recorded `reps` times
+   * without submitting (the median): the host cost of a step where running one is too slow
+   * (a software adapter at a real batch).
+   * @param reps Recordings.
+   */
+  recordOnlyMs(reps = 20): number {
+    const device = this.#gpu.device;
+    const times: number[] = [];
+    for (let r = 0; r < reps; r++) {
+      const started = performance.now();
+      for (let i = 0; i < this.#microSteps; i++) {
+        const encoder = device.createCommandEncoder();
+        const pass = encoder.beginComputePass();
+        this.#train.program.record(pass);
+        if (i === this.#microSteps - 1) this.#optimizer.record(pass);
+        pass.end();
+        encoder.finish();
+      }
+      times.push(performance.now() - started);
+    }
+    times.sort((a, b) => a - b);
+    return times[Math.floor(times.length / 2)]!;
+  }
+
   /** Wait for every submitted step's readback. */
   async drain(): Promise<void> {
     await Promise.all(this.#ring.map((s) => s.pending));
