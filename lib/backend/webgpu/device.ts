@@ -53,7 +53,10 @@ export interface OpenDeviceOptions {
 
 /** No usable adapter: `reason` says why. */
 export class NoGpuError extends Error {
-  /** @param message Why no device was opened. */
+  /**
+   * A refusal to open a device.
+   * @param message Why no device was opened.
+   */
   constructor(message: string) {
     super(message);
     this.name = "NoGpuError";

@@ -17,7 +17,11 @@ export {
   subRegion,
   writeRegion,
 } from "./program.ts";
-export type { KernelSpec, Region } from "./program.ts";
+export type { Dispatch, KernelSpec, Region } from "./program.ts";
+export type { Grid } from "./wgsl.ts";
+export type { LayerNormShape } from "./layer_norm.ts";
+export type { AttentionShape } from "./attention.ts";
+export type { CrossEntropyOptions } from "./cross_entropy.ts";
 export { matmul, splitKParts, splitKSum } from "./matmul.ts";
 export type { MatmulOptions } from "./matmul.ts";
 export { columnSums, ERF_WGSL, gelu, geluBackward } from "./elementwise.ts";

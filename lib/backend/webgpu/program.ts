@@ -52,6 +52,7 @@ export class Arena {
   #sealed = false;
 
   /**
+   * An empty arena; regions are reserved with {@linkcode Arena.alloc}.
    * @param device The device.
    * @param options The device's limits and a label for the buffers.
    */
@@ -145,9 +146,13 @@ export interface KernelSpec {
 
 /** A compiled launch. */
 export interface Dispatch {
+  /** Name of the launch. */
   label: string;
+  /** Its pipeline. */
   pipeline: GPUComputePipeline;
+  /** Its bindings. */
   bindGroup: GPUBindGroup;
+  /** Workgroups dispatched. */
   grid: Grid;
 }
 
@@ -161,6 +166,7 @@ export class Program {
   readonly #dispatches: Dispatch[];
 
   /**
+   * Compile the launches: pipelines (cached by source) and one bind group each.
    * @param device The device.
    * @param specs The launches, in order.
    * @param pipelines A cache shared between programs on the same device.
