@@ -18,6 +18,7 @@ export {
   writeRegion,
 } from "./program.ts";
 export type { Dispatch, KernelSpec, Region } from "./program.ts";
+export { f32, flatIndex, grid, storage } from "./wgsl.ts";
 export type { Grid } from "./wgsl.ts";
 export type { LayerNormShape } from "./layer_norm.ts";
 export type { AttentionShape } from "./attention.ts";
