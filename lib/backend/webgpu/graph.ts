@@ -17,7 +17,7 @@ import { sinCos2d, type VitConfig } from "../../../models/vit.ts";
 import { LAYER_NORM_EPS } from "../../../models/layers.ts";
 import { type Arena, type KernelSpec, type Region, subRegion } from "./program.ts";
 import { matmul, splitKParts, splitKSum } from "./matmul.ts";
-import { columnSums, gelu, geluBackward } from "./elementwise.ts";
+import { columnSums, geluBackward } from "./elementwise.ts";
 import { layerNormBackward, layerNormForward, layerNormParamGrads } from "./layer_norm.ts";
 import {
   attentionOutput,
@@ -711,16 +711,16 @@ function trunkForward(
         rstd: r.rstd2,
       }),
       matmul({
-        label: `${n}.fc1`,
+        label: `${n}.fc1 + gelu`,
         a: r.y2,
         b: p(`${n}.mlp.fc1.w`),
         bias: p(`${n}.mlp.fc1.b`),
         c: r.u,
+        geluOut: r.h,
         m: rows,
         n: s.mlp,
         k: c,
       }),
-      gelu({ label: `${n}.gelu`, x: r.u, y: r.h }),
       matmul({
         label: `${n}.fc2`,
         a: r.h,

@@ -1,7 +1,7 @@
 /**
  * Tiled matrix multiply with a fused epilogue.
  *
- *     C[M, N] (=|+=) op(A)[M, K] · op(B)[K, N] (+ bias[N]) (+ R[M, N])
+ *     C[M, N] (=|+=) op(A)[M, K] · op(B)[K, N] (+ bias[N]) (+ R[M, N]),  optionally G = GELU(C)
  *
  * Layout: row-major f32. `transA` reads A stored as `(K, M)`, `transB` reads B stored as
  * `(N, K)` — so the three products of a linear layer's step are one kernel each:
@@ -15,6 +15,7 @@
  * @module
  */
 import type { KernelSpec, Region } from "./program.ts";
+import { ERF_WGSL } from "./elementwise.ts";
 import { flatIndex, grid, storage } from "./wgsl.ts";
 
 /** Options of {@linkcode matmul}. */
@@ -41,6 +42,11 @@ export interface MatmulOptions {
   bias?: Region;
   /** Add a residual `(M, N)` (not aliasing C). */
   residual?: Region;
+  /**
+   * Also write GELU of the result here, `(M, N)` (an MLP's up-projection keeps both its
+   * pre-activation, for the backward, and the activation). Not with `accumulate`.
+   */
+  geluOut?: Region;
   /** C += result instead of C = result. @default false */
   accumulate?: boolean;
   /**
@@ -85,6 +91,12 @@ export function matmul(o: MatmulOptions): KernelSpec {
     bindings.push(["res", "f32"]);
     regions.push(o.residual);
   }
+  if (o.geluOut !== undefined) {
+    if (o.accumulate || parts > 1) throw new RangeError(`${o.label}: GELU needs C = result`);
+    check(o.geluOut, m * n, o.label);
+    bindings.push(["gelu_out", "f32"]);
+    regions.push(o.geluOut);
+  }
   const aIndex = o.transA ? "kk * M + row" : "row * K + kk";
   const bIndex = o.transB ? "col * K + kk" : "kk * N + col";
   // Loads walk the stored matrix's contiguous axis, so neighbouring threads read neighbours.
@@ -99,6 +111,9 @@ export function matmul(o: MatmulOptions): KernelSpec {
   if (o.bias !== undefined) store += " v += bias[col];";
   if (o.residual !== undefined) store += " v += res[row * N + col];";
   store += o.accumulate ? " c[out + row * N + col] += v;" : " c[out + row * N + col] = v;";
+  if (o.geluOut !== undefined) {
+    store += " gelu_out[row * N + col] = 0.5 * v * (1.0 + erf_as(v * 0.70710678118654752));";
+  }
   const epilogueRows = [0, 1, 2, 3].map((i) =>
     `  {
     let row = row0 + lid.y * 4u + ${i}u;
@@ -117,6 +132,7 @@ const K = ${k}u;
 const TILES_M = ${tilesM}u;
 const K_PART = ${kPart}u;
 ${storage(bindings)}
+${o.geluOut === undefined ? "" : ERF_WGSL}
 var<workgroup> tileA: array<vec4<f32>, ${(TILE * TILE_K) / 4}>; // [kk][r], 4 rows a vector
 var<workgroup> tileB: array<vec4<f32>, ${(TILE * TILE_K) / 4}>; // [kk][c], 4 columns a vector
 

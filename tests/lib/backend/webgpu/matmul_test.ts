@@ -105,3 +105,32 @@ gpuTest("matmul: split-K TN (3 parts, uneven) summed into an accumulated gradien
   );
   assertClose(await read(ctx, dw), ref.map((v, i) => v + prior[i]!), "dW (split-K, accumulated)");
 });
+
+gpuTest(
+  "matmul: NN with bias and a GELU epilogue keeps x·W + b and writes GELU of it",
+  async (ctx) => {
+    const x = random(M * K, 12);
+    const w = random(K * N, 13);
+    const b = random(N, 14);
+    const c = output(ctx, "c", M * N);
+    const g = output(ctx, "gelu", M * N);
+    await run(ctx, [matmul({
+      label: "nn+gelu",
+      a: upload(ctx, "x", x),
+      b: upload(ctx, "w", w),
+      c,
+      geluOut: g,
+      m: M,
+      n: N,
+      k: K,
+      bias: upload(ctx, "b", b),
+    })]);
+    const [pre, act] = tf.tidy(() => {
+      const u = tf.add(tf.matMul(tf.tensor2d(x, [M, K]), tf.tensor2d(w, [K, N])), b);
+      const gelu = tf.mul(tf.mul(u, 0.5), tf.add(1, tf.erf(tf.mul(u, Math.SQRT1_2))));
+      return [values(u), values(gelu)];
+    });
+    assertClose(await read(ctx, c), pre!, "x·W + b");
+    assertClose(await read(ctx, g), act!, "GELU(x·W + b)");
+  },
+);
