@@ -360,14 +360,16 @@ export async function run(seconds = 6, json = false): Promise<string> {
       const total = entries.reduce((sum, [, ms]) => sum + ms, 0);
       const top = entries.slice(0, 6).map(([k, ms]) => `${k} ${(100 * ms / total).toFixed(0)} %`);
       return [
-        `GPU time of one ${p.label} step, launches timed one by one: ${total.toFixed(1)} ms; ` +
+        `${
+          gpu.software ? "Adapter (software)" : "GPU"
+        } time of one ${p.label} step, launches timed one by one: ${total.toFixed(1)} ms; ` +
         `largest: ${top.join(", ")}.`,
         "",
       ];
     }),
     ...(gpu.software
       ? [
-        "GPU figures (ViT a/b/s, GPT, GPT m throughput beside PyTorch CUDA) are pending: no GPU host " +
+        "H200 figures pending (ViT a/b/s, GPT, GPT m throughput beside PyTorch CUDA): no GPU host " +
         "was at hand; `bash .gpu/remote.sh bash tests/bench/gpu_remote.sh` measures them in one run.",
         "",
       ]
