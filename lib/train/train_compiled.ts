@@ -14,6 +14,7 @@
 import * as tf from "@tensorflow/tfjs-core";
 import type { BackendInfo } from "../backend/select.ts";
 import {
+  closeDevice,
   CompiledTrainer,
   type GpuContext,
   type ModelSpec,
@@ -259,9 +260,9 @@ export async function runCompiledPlan(
       // A failed readback has nothing left to free.
     }
     trainer?.destroy();
-    // A device left open keeps wgpu's threads alive past the run (the H200 server died of
-    // SIGSEGV when stopped after a WebGPU training): each run opens and destroys its own.
-    gpu.device.destroy();
+    // Each run opens and closes its own device, and waits until it is gone: a training worker
+    // terminated before that made the server die of SIGSEGV at its exit.
+    await closeDevice(gpu);
   }
 }
 

@@ -22,6 +22,7 @@ import "@tensorflow/tfjs-backend-cpu";
 import "../../models/gradients.ts";
 import { machineLine } from "./report.ts";
 import {
+  closeDevice,
   CompiledTrainer,
   type GpuContext,
   type ModelSpec,
@@ -292,7 +293,7 @@ export async function run(seconds = 6, json = false): Promise<string> {
       );
     }
   } finally {
-    gpu.device.destroy();
+    await closeDevice(gpu);
   }
   // On a software adapter the real batch is compiled and recorded, not run.
   let fullBatch: { dispatches: number; recordMs: number } | undefined;
@@ -324,7 +325,7 @@ export async function run(seconds = 6, json = false): Promise<string> {
         );
       }
     } finally {
-      again.device.destroy();
+      await closeDevice(again);
     }
   }
   const kernels = await tfjsKernelsPerStep(gptConfig, SOFTWARE_BATCH);

@@ -16,7 +16,12 @@
 import * as tf from "@tensorflow/tfjs-core";
 import "@tensorflow/tfjs-backend-cpu";
 import "../../models/gradients.ts";
-import { CompiledTrainer, type ModelSpec, openDevice } from "../../lib/backend/webgpu/mod.ts";
+import {
+  closeDevice,
+  CompiledTrainer,
+  type ModelSpec,
+  openDevice,
+} from "../../lib/backend/webgpu/mod.ts";
 import { getFamily } from "../../models/mod.ts";
 import type { Batch } from "../../data/types.ts";
 import { imageBatches, referenceLosses, textBatches } from "../lib/backend/webgpu/_reference.ts";
@@ -102,6 +107,6 @@ if (import.meta.main) {
       tfjs_cpu_s: refMs / 1000,
     }));
   }
-  gpu.device.destroy();
+  await closeDevice(gpu);
   if (failed) Deno.exit(1);
 }

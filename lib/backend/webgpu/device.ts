@@ -104,3 +104,22 @@ export async function openDevice(options: OpenDeviceOptions = {}): Promise<GpuCo
   });
   return { device, description, vendor: String(info.vendor), software, limits, timestamps };
 }
+
+/** Longest wait for a destroyed device to report itself lost. */
+const DEVICE_LOST_WAIT_MS = 5000;
+
+/**
+ * Destroy the device and wait (up to 5 s) until WebGPU reports it lost, i.e. released. A Web
+ * Worker terminated right after `destroy()` made the server that ran it die of SIGSEGV when it
+ * exited (4 of 12 shutdowns after a training on lavapipe; 0 of 15 with this wait).
+ * @param ctx The device to close.
+ */
+export async function closeDevice(ctx: GpuContext): Promise<void> {
+  ctx.device.destroy();
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, DEVICE_LOST_WAIT_MS);
+  });
+  await Promise.race([ctx.device.lost.then(() => undefined), timeout]);
+  clearTimeout(timer);
+}
