@@ -109,9 +109,8 @@ export async function openDevice(options: OpenDeviceOptions = {}): Promise<GpuCo
 const DEVICE_LOST_WAIT_MS = 5000;
 
 /**
- * Destroy the device and wait (up to 5 s) until WebGPU reports it lost, i.e. released. A Web
- * Worker terminated right after `destroy()` made the server that ran it die of SIGSEGV when it
- * exited (4 of 12 shutdowns after a training on lavapipe; 0 of 15 with this wait).
+ * Destroy the device and wait (up to 5 s) until WebGPU reports it lost, so that its resources are
+ * released before the caller goes on (or its worker is terminated).
  * @param ctx The device to close.
  */
 export async function closeDevice(ctx: GpuContext): Promise<void> {
@@ -122,4 +121,33 @@ export async function closeDevice(ctx: GpuContext): Promise<void> {
   });
   await Promise.race([ctx.device.lost.then(() => undefined), timeout]);
   clearTimeout(timer);
+}
+
+/**
+ * A context over a device opened elsewhere (the tfjs-webgpu backend's, so that one process holds
+ * one device): its own limits and features, the adapter facts the caller knows. The caller keeps
+ * ownership: do not {@linkcode closeDevice} it.
+ * @param device An open device.
+ * @param adapter Description, vendor and whether it is a software adapter.
+ */
+export function useDevice(
+  device: GPUDevice,
+  adapter: { description: string; vendor?: string; software: boolean },
+): GpuContext {
+  const l = device.limits;
+  return {
+    device,
+    description: adapter.description,
+    vendor: adapter.vendor ?? "",
+    software: adapter.software,
+    limits: {
+      maxComputeWorkgroupStorageSize: l.maxComputeWorkgroupStorageSize,
+      maxStorageBufferBindingSize: l.maxStorageBufferBindingSize,
+      maxBufferSize: l.maxBufferSize,
+      minStorageBufferOffsetAlignment: l.minStorageBufferOffsetAlignment,
+      maxStorageBuffersPerShaderStage: l.maxStorageBuffersPerShaderStage,
+      maxComputeWorkgroupsPerDimension: l.maxComputeWorkgroupsPerDimension,
+    },
+    timestamps: device.features.has("timestamp-query"),
+  };
 }

@@ -5,7 +5,7 @@
  *
  * @module
  */
-export { closeDevice, NoGpuError, openDevice } from "./device.ts";
+export { closeDevice, NoGpuError, openDevice, useDevice } from "./device.ts";
 export type { GpuContext, GpuLimits, OpenDeviceOptions } from "./device.ts";
 export {
   Arena,

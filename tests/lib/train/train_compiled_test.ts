@@ -66,3 +66,56 @@ Deno.test("compiledModelSpec() takes GPT and ViT configs and refuses another fam
     (e) => e instanceof TrainInputError && e.field === "family" && e.status === 422,
   );
 });
+
+Deno.test({
+  name: "a server that trained on the compiled WebGPU step exits cleanly on SIGTERM (own process)",
+  async fn() {
+    const probe = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    const port = probe.addr.port;
+    probe.close();
+    const server = new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", new URL("../../../main.ts", import.meta.url).pathname],
+      env: { PORT: String(port), FLOPS_FIT_BACKEND: "webgpu" },
+      stdout: "null",
+      stderr: "null",
+    }).spawn();
+    const base = `http://127.0.0.1:${port}`;
+    let trained: Record<string, unknown> | undefined;
+    let skipped: string | undefined;
+    try {
+      for (let i = 0; i < 120; i++) {
+        const ok = await fetch(`${base}/healthz`).then((r) => r.body?.cancel().then(() => r.ok))
+          .catch(() => false);
+        if (ok) break;
+        await new Promise((r) => setTimeout(r, 250));
+      }
+      const response = await fetch(`${base}/v1/train`, {
+        method: "POST",
+        // No connection kept open: the server exits at once, as after a command-line client.
+        headers: { "content-type": "application/json", connection: "close" },
+        body: JSON.stringify({
+          family: "gpt",
+          size: 16,
+          config: { depth: 1, heads: 2, context: 16 },
+          dataset: "synthetic-text",
+          budget: { steps: 4 },
+          batch_size: 4,
+        }),
+      });
+      const body = await response.json();
+      if (response.ok) trained = body;
+      else skipped = `no WebGPU training here (${response.status}: ${body.detail ?? ""})`;
+    } finally {
+      server.kill("SIGTERM");
+    }
+    const status = await server.status;
+    if (skipped !== undefined) {
+      console.warn(`Server exit check skipped: ${skipped}`);
+      return;
+    }
+    assert.equal((trained!.backend as { name: string }).name, "webgpu");
+    assert.ok((trained!.dispatches_per_step as number) > 0);
+    assert.equal(status.signal, null, `the server died of ${status.signal}`);
+    assert.equal(status.code, 0);
+  },
+});
