@@ -8,9 +8,9 @@
  * forward `x·W` (NN), input gradient `dy·Wᵀ` (NT), weight gradient `xᵀ·dy` (TN, accumulated into
  * the gradient buffer). Accumulation is fp32 (`fma`).
  *
- * Tiling: a 64×64 block of C per workgroup of 16×16 threads, each thread 4×4 outputs (four
- * `vec4` accumulators), K walked in slices of 16 through workgroup memory (2 × 16 × 64 floats =
- * 8 KiB).
+ * Tiling: a 64×64 block of C per workgroup of 16×16 threads, each thread 4×4 outputs in `vec4`
+ * accumulators, K walked in slices of 16 through workgroup memory (2 × 16 × 64 floats = 8 KiB);
+ * large products take 128×128 blocks, 8×8 outputs per thread, slices of 8 (also 8 KiB).
  *
  * @module
  */
@@ -55,12 +55,32 @@ export interface MatmulOptions {
    * partial products `(parts, M, N)`, summed by {@linkcode splitKSum}; no epilogue. @default 1
    */
   splitK?: number;
+  /** Force the 64×64 or 128×128 tiling (tests); by default chosen from the shape. */
+  tile?: 64 | 128;
 }
 
-/** Tile edge of C per workgroup. */
-const TILE = 64;
-/** K slice held in workgroup memory. */
-const TILE_K = 16;
+/** A tiling: the C tile per workgroup of 16×16 threads, and the K slice in workgroup memory. */
+interface Tiling {
+  /** Edge of the square C tile (each thread owns (tile/16)² outputs). */
+  tile: 64 | 128;
+  /** K slice held in workgroup memory (2 · tile · tileK floats: 8 KiB either way). */
+  tileK: 16 | 8;
+}
+
+/** 64×64 tiles, 4×4 outputs per thread: small matrices keep many workgroups. */
+const SMALL: Tiling = { tile: 64, tileK: 16 };
+/** 128×128 tiles, 8×8 outputs per thread: half the workgroup-memory reads per FMA. */
+const LARGE: Tiling = { tile: 128, tileK: 8 };
+
+/**
+ * The tiling of a launch: 128×128 when C still has at least 256 such tiles (a large GPU stays
+ * full), else 64×64.
+ */
+function tilingFor(o: MatmulOptions): Tiling {
+  if (o.tile !== undefined) return o.tile === 128 ? LARGE : SMALL;
+  const parts = o.splitK ?? 1;
+  return Math.ceil(o.m / 128) * Math.ceil(o.n / 128) * parts >= 256 ? LARGE : SMALL;
+}
 
 /**
  * One matmul launch.
@@ -76,9 +96,12 @@ export function matmul(o: MatmulOptions): KernelSpec {
     throw new RangeError(`${o.label}: a split-K launch has no epilogue`);
   }
   check(o.c, parts * m * n, o.label);
-  const tilesM = Math.ceil(m / TILE);
-  // K per part, a whole number of TILE_K slices.
-  const kPart = Math.ceil(Math.ceil(k / parts) / TILE_K) * TILE_K;
+  const { tile, tileK } = tilingFor(o);
+  const per = tile / 16; // outputs per thread along each axis
+  const vecs = per / 4; // vec4s per thread along each axis
+  const tilesM = Math.ceil(m / tile);
+  // K per part, a whole number of slices.
+  const kPart = Math.ceil(Math.ceil(k / parts) / tileK) * tileK;
   if (o.bias !== undefined) check(o.bias, n, o.label);
   if (o.residual !== undefined) check(o.residual, m * n, o.label);
   const bindings: [string, "f32"][] = [["a", "f32"], ["b", "f32"], ["c", "f32"]];
@@ -101,12 +124,11 @@ export function matmul(o: MatmulOptions): KernelSpec {
   const bIndex = o.transB ? "col * K + kk" : "kk * N + col";
   // Loads walk the stored matrix's contiguous axis, so neighbouring threads read neighbours.
   const aLoad = o.transA
-    ? "let r = e % 64u; let kk = e / 64u;"
-    : "let r = e / 16u; let kk = e % 16u;";
+    ? `let r = e % ${tile}u; let kk = e / ${tile}u;`
+    : `let r = e / ${tileK}u; let kk = e % ${tileK}u;`;
   const bLoad = o.transB
-    ? "let cb = e / 16u; let kb = e % 16u;"
-    : "let kb = e / 64u; let cb = e % 64u;";
-  // Thread (x, y) owns rows 4y…4y+3 (acc0…acc3) and columns 4x…4x+3 (their components).
+    ? `let cb = e / ${tileK}u; let kb = e % ${tileK}u;`
+    : `let kb = e / ${tile}u; let cb = e % ${tile}u;`;
   let store = "";
   if (o.bias !== undefined) store += " v += bias[col];";
   if (o.residual !== undefined) store += " v += res[row * N + col];";
@@ -114,14 +136,36 @@ export function matmul(o: MatmulOptions): KernelSpec {
   if (o.geluOut !== undefined) {
     store += " gelu_out[row * N + col] = 0.5 * v * (1.0 + erf_as(v * 0.70710678118654752));";
   }
-  const epilogueRows = [0, 1, 2, 3].map((i) =>
+  // Thread (x, y) owns rows y·per … y·per + per − 1 and columns x·per … x·per + per − 1:
+  // accumulator acc_i_q holds row i's columns 4q … 4q + 3 of its block.
+  const rows = Array.from({ length: per }, (_, i) => i);
+  const cols = Array.from({ length: vecs }, (_, q) => q);
+  const declare = rows.flatMap((i) => cols.map((q) => `  var acc_${i}_${q} = vec4<f32>(0.0);`))
+    .join("\n");
+  const loadsA = Array.from(
+    { length: vecs },
+    (_, q) => `      let a${q} = tileA[(kk * ${tile}u + lid.y * ${per}u) / 4u + ${q}u];`,
+  ).join("\n");
+  const loadsB = cols.map((q) =>
+    `      let b${q} = tileB[(kk * ${tile}u + lid.x * ${per}u) / 4u + ${q}u];`
+  ).join("\n");
+  const fmas = rows.flatMap((i) =>
+    cols.map((q) =>
+      `      acc_${i}_${q} = fma(vec4<f32>(a${Math.floor(i / 4)}[${i % 4}]), b${q}, acc_${i}_${q});`
+    )
+  ).join("\n");
+  const epilogueRows = rows.map((i) =>
     `  {
-    let row = row0 + lid.y * 4u + ${i}u;
+    let row = row0 + lid.y * ${per}u + ${i}u;
     if (row < M) {
-      for (var j = 0u; j < 4u; j++) {
-        let col = col0 + lid.x * 4u + j;
-        if (col < N) { var v = acc${i}[j];${store} }
-      }
+${
+      cols.map((q) =>
+        `      for (var j = 0u; j < 4u; j++) {
+        let col = col0 + lid.x * ${per}u + ${4 * q}u + j;
+        if (col < N) { var v = acc_${i}_${q}[j];${store} }
+      }`
+      ).join("\n")
+    }
     }
   }`
   ).join("\n");
@@ -133,8 +177,8 @@ const TILES_M = ${tilesM}u;
 const K_PART = ${kPart}u;
 ${storage(bindings)}
 ${o.geluOut === undefined ? "" : ERF_WGSL}
-var<workgroup> tileA: array<vec4<f32>, ${(TILE * TILE_K) / 4}>; // [kk][r], 4 rows a vector
-var<workgroup> tileB: array<vec4<f32>, ${(TILE * TILE_K) / 4}>; // [kk][c], 4 columns a vector
+var<workgroup> tileA: array<vec4<f32>, ${(tile * tileK) / 4}>; // [kk][r], 4 rows a vector
+var<workgroup> tileB: array<vec4<f32>, ${(tile * tileK) / 4}>; // [kk][c], 4 columns a vector
 
 fn loadA(row: u32, kk: u32, k_end: u32) -> f32 {
   if (row >= M || kk >= k_end) { return 0.0; }
@@ -148,30 +192,24 @@ fn loadB(kk: u32, col: u32, k_end: u32) -> f32 {
 @compute @workgroup_size(16, 16)
 fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
   let part = wg.y / TILES_M;
-  let row0 = (wg.y % TILES_M) * 64u;
-  let col0 = wg.x * 64u;
+  let row0 = (wg.y % TILES_M) * ${tile}u;
+  let col0 = wg.x * ${tile}u;
   let k_begin = part * K_PART;
   let k_end = min(K, k_begin + K_PART);
   let out = part * M * N;
   let tid = lid.y * 16u + lid.x;
-  var acc0 = vec4<f32>(0.0);
-  var acc1 = vec4<f32>(0.0);
-  var acc2 = vec4<f32>(0.0);
-  var acc3 = vec4<f32>(0.0);
-  for (var k0 = k_begin; k0 < k_end; k0 += 16u) {
-    for (var i = 0u; i < 4u; i++) {
+${declare}
+  for (var k0 = k_begin; k0 < k_end; k0 += ${tileK}u) {
+    for (var i = 0u; i < ${(tile * tileK) / 256}u; i++) {
       let e = tid + i * 256u;
-      { ${aLoad} let at = kk * 64u + r; tileA[at / 4u][at % 4u] = loadA(row0 + r, k0 + kk, k_end); }
-      { ${bLoad} let bt = kb * 64u + cb; tileB[bt / 4u][bt % 4u] = loadB(k0 + kb, col0 + cb, k_end); }
+      { ${aLoad} let at = kk * ${tile}u + r; tileA[at / 4u][at % 4u] = loadA(row0 + r, k0 + kk, k_end); }
+      { ${bLoad} let bt = kb * ${tile}u + cb; tileB[bt / 4u][bt % 4u] = loadB(k0 + kb, col0 + cb, k_end); }
     }
     workgroupBarrier();
-    for (var kk = 0u; kk < 16u; kk++) {
-      let av = tileA[kk * 16u + lid.y];
-      let bv = tileB[kk * 16u + lid.x];
-      acc0 = fma(vec4<f32>(av.x), bv, acc0);
-      acc1 = fma(vec4<f32>(av.y), bv, acc1);
-      acc2 = fma(vec4<f32>(av.z), bv, acc2);
-      acc3 = fma(vec4<f32>(av.w), bv, acc3);
+    for (var kk = 0u; kk < ${tileK}u; kk++) {
+${loadsA}
+${loadsB}
+${fmas}
     }
     workgroupBarrier();
   }
@@ -182,7 +220,7 @@ ${epilogueRows}
     label: o.label,
     code,
     bindings: regions,
-    grid: { x: Math.ceil(n / TILE), y: tilesM * parts },
+    grid: { x: Math.ceil(n / tile), y: tilesM * parts },
   };
 }
 
@@ -220,7 +258,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) l: vec3u
  * @param k Inner dimension.
  */
 export function splitKParts(m: number, n: number, k: number): number {
-  const tiles = Math.ceil(m / TILE) * Math.ceil(n / TILE);
+  const tiles = Math.ceil(m / SMALL.tile) * Math.ceil(n / SMALL.tile);
   if (tiles >= 64) return 1;
   return Math.max(1, Math.min(Math.ceil(128 / tiles), Math.floor(k / 256), 32));
 }
