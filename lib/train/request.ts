@@ -189,6 +189,12 @@ export const TrainResultSchema = z.object({
   tokens_per_s: z.number(),
   model_flops_per_s: z.number(),
   backend: BackendReportSchema,
+  dispatches_per_step: z.number().int().optional().meta({
+    description: "WebGPU kernel launches per optimiser step (compiled WebGPU step only).",
+  }),
+  host_ms_per_step: z.number().optional().meta({
+    description: "Median host ms to encode and submit one step (compiled WebGPU step only).",
+  }),
 }).meta({ id: "TrainResult" });
 
 /** What a finished run reports. */

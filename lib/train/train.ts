@@ -33,6 +33,7 @@ import { buildResult } from "./result.ts";
 import type { TrainProgress, TrainRequest, TrainResult } from "./request.ts";
 import { learningRate } from "./schedule.ts";
 import { defaultDatasetResolver } from "./datasets.ts";
+import { runCompiledPlan } from "./train_compiled.ts";
 
 /** Options of {@linkcode trainPoint}. */
 export interface TrainOptions {
@@ -209,6 +210,10 @@ async function runPlan(
       }`,
       { cause: error, status: 503 },
     );
+  }
+  // On WebGPU the step is compiled once into WGSL kernels (lib/backend/webgpu/), not run op by op.
+  if (backend.name === "webgpu") {
+    return await runCompiledPlan(request, plan, backend, { ...options, started });
   }
   const microSteps = plan.batchSize / plan.microBatchSize;
   const progressEvery = request.progress_every ?? Math.max(1, Math.floor(plan.steps / 100));

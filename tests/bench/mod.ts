@@ -13,6 +13,7 @@ import * as kernels from "./kernels.ts";
 import * as trainFast from "./train_fast.ts";
 import * as sweep from "./sweep.ts";
 import * as queue from "./queue.ts";
+import * as webgpu from "./webgpu.ts";
 
 /** Every bench section, by name, in report order. Add a line per section. */
 const SECTIONS: Record<string, { run: () => Promise<string> }> = {
@@ -21,6 +22,7 @@ const SECTIONS: Record<string, { run: () => Promise<string> }> = {
   kernels,
   train_fast: trainFast,
   train,
+  webgpu,
   sweep,
   queue,
   load,
