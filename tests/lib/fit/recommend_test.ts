@@ -7,7 +7,7 @@
  */
 import assert from "node:assert/strict";
 import { fitScalingLaws } from "../../../lib/fit/mod.ts";
-import { fitIsoflop, fitParabola } from "../../../lib/fit/isoflop.ts";
+import { fitIsoflop } from "../../../lib/fit/isoflop.ts";
 import { preparePoints } from "../../../lib/fit/points.ts";
 import {
   eIdentified,
