@@ -10,7 +10,8 @@
  * loss-vs-ln D parabola), with a residual-bootstrap interval from its own residuals. Scores per
  * forecast: error_pct = 100·(predicted − observed)/observed for N, D and loss, and whether the
  * observed value lies inside the forecast's interval. Per run, Approach 3's predicted loss, the
- * RMSE of ln L̂ − ln L, and the largest |L̂ − L|/L.
+ * RMSE of ln L̂ − ln L, and the largest |L̂ − L|/L. Each held-out budget also gets the recommended
+ * forecast ({@link ./recommend.ts}) of the training budgets, scored the same way.
  *
  * @module
  */
@@ -19,6 +20,7 @@ import { FitInputError } from "./errors.ts";
 import { fitIsoflop, fitParabola, isoflopOptimum } from "./isoflop.ts";
 import type { EConstraint } from "./law.ts";
 import { estimateNoise } from "./noise.ts";
+import { recommendRows } from "./recommend.ts";
 import {
   computeOptimal,
   fitParametric,
@@ -190,6 +192,25 @@ export function runBacktest(set: PointSet, options: BacktestOptions): BacktestRe
     })
     : null;
   const maxTrain = train[train.length - 1]!.flops;
+  const rec = recommendRows({
+    set: sub,
+    fit,
+    isoflop: iso,
+    boot,
+    budgets: heldFlops,
+    maxDataFlops: maxTrain,
+    options: {
+      huberDelta: options.huberDelta,
+      multistart: "varpro",
+      flopsPerParamToken: m,
+      E: options.E,
+      seed: options.seed ?? 0,
+      confidence,
+      method: options.method ?? "residual",
+    },
+    resamples,
+    noiseSd: noise.sd_log_loss,
+  });
   let sqAll = 0, nAll = 0, worst = 0;
   const heldOut: HeldOutBudget[] = held.map((b, j) => {
     const predicted = b.indices.map((i) => predictLoss(fit.law, set.params[i]!, set.data[i]!));
@@ -221,6 +242,16 @@ export function runBacktest(set: PointSet, options: BacktestOptions): BacktestRe
         observed,
       ));
     }
+    const r = rec?.rows[j];
+    if (r !== undefined) {
+      forecasts.push(score(
+        "recommended",
+        { N: r.N, D: r.D, loss: r.loss },
+        resamples > 0 ? r.ci : null,
+        r.prediction_interval,
+        observed,
+      ));
+    }
     return {
       label: b.label,
       C: b.flops,
@@ -248,7 +279,7 @@ type Optimum = { N: number; D: number; loss: number };
 
 /** A forecast scored against the observed optimum. */
 function score(
-  approach: "parametric" | "isoflop",
+  approach: Forecast["approach"],
   predicted: Optimum,
   ci: RowIntervals | null,
   prediction: [number, number] | null,

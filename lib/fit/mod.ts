@@ -36,20 +36,7 @@ import {
   renderSensitivityMarkdown,
 } from "./table.ts";
 import { collectWarnings } from "./warnings.ts";
-import {
-  type CandidateName,
-  type FittedCandidate,
-  forecasters,
-  isoflopCandidate,
-  parametricCandidate,
-  recommend,
-  type RecommendOutput,
-  rollingOrigins,
-} from "./recommend.ts";
-import type { ParametricFit } from "./parametric.ts";
-import type { BootstrapOutput } from "./bootstrap.ts";
-import type { PointSet } from "./points.ts";
-import type { IsoflopResult } from "./schema.ts";
+import { recommendRows } from "./recommend.ts";
 
 export { FitInputError } from "./errors.ts";
 export { CHECKABLE_GAP, checkableThreshold } from "./backtest.ts";
@@ -271,7 +258,15 @@ function fitOrThrow(opts: FitOptions, limits: FitLimits): FitResult {
     boot,
     budgets,
     maxDataFlops,
-    opts,
+    options: {
+      huberDelta: opts.huber_delta,
+      multistart: opts.multistart,
+      flopsPerParamToken: m,
+      E,
+      seed: opts.seed,
+      confidence: opts.confidence,
+      method: opts.bootstrap_method,
+    },
     resamples,
     noiseSd: noise.sd_log_loss,
   });
@@ -360,110 +355,6 @@ function fitOrThrow(opts: FitOptions, limits: FitLimits): FitResult {
     noise,
     elapsed_ms: performance.now() - t0,
   };
-}
-
-/**
- * Most resamples of the joint form's own bootstrap when the request asked for the additive form
- * (the joint form is then fitted only as the recommendation's loss candidate): its draws give the
- * loss's noise σ (an IQR, within ~±25 % from 30 draws) and E's interval; a joint refit costs ~5× an
- * additive one, so the full count would triple a default request's time.
- */
-export const JOINT_CANDIDATE_BOOTSTRAP = 30;
-
-/** Inputs of {@linkcode recommendRows}. */
-interface RecommendRowsInput {
-  set: PointSet;
-  fit: ParametricFit;
-  isoflop: IsoflopResult | null;
-  boot: BootstrapOutput | null;
-  budgets: readonly number[];
-  maxDataFlops: number;
-  opts: FitOptions;
-  resamples: number;
-  noiseSd: number | null;
-}
-
-/**
- * The recommended rows ({@link ./recommend.ts}): fit Approach 3's other form, bootstrap it when
- * it may lead the loss (the joint form), run the rolling origins, apply the rule.
- */
-function recommendRows(input: RecommendRowsInput): RecommendOutput | null {
-  const { set, fit, isoflop, boot, budgets, opts } = input;
-  const E = opts.E;
-  const m = opts.flops_per_param_token;
-  let lowestLoss = Infinity;
-  for (const l of set.loss) lowestLoss = Math.min(lowestLoss, l);
-  const other = fit.form === "joint" ? "additive" : "joint";
-  let otherFit: ParametricFit | null = null;
-  try {
-    otherFit = fitParametric(set, {
-      huberDelta: opts.huber_delta,
-      multistart: opts.multistart,
-      E,
-      form: other,
-    });
-  } catch (error) {
-    if (!(error instanceof RangeError)) throw error;
-  }
-  // The joint form may lead the loss: give it its own bootstrap when the request did not.
-  const otherBoot = otherFit !== null && other === "joint" && input.resamples > 0 &&
-      otherFit.law.alpha > 0 && otherFit.law.beta > 0
-    ? runBootstrap(set, otherFit, null, {
-      resamples: Math.min(input.resamples, JOINT_CANDIDATE_BOOTSTRAP),
-      seed: opts.seed,
-      confidence: opts.confidence,
-      huberDelta: opts.huber_delta,
-      flopsPerParamToken: m,
-      budgets,
-      method: opts.bootstrap_method,
-      E,
-      noise: null,
-    })
-    : null;
-  const candidates: Partial<Record<CandidateName, FittedCandidate>> = {};
-  candidates[fit.form] = parametricCandidate(fit, {
-    budgets,
-    flopsPerParamToken: m,
-    E,
-    lowestLoss,
-    eInterval: boot?.result.parametric.E ?? null,
-    samples: boot?.samples.parametric ?? null,
-  });
-  if (otherFit !== null) {
-    candidates[other] = parametricCandidate(otherFit, {
-      budgets,
-      flopsPerParamToken: m,
-      E,
-      lowestLoss,
-      eInterval: otherBoot?.result.parametric.E ?? null,
-      samples: otherBoot?.samples.parametric ?? null,
-    });
-  }
-  if (isoflop !== null) {
-    candidates.isoflop = isoflopCandidate(isoflop, {
-      budgets,
-      E,
-      lowestLoss,
-      eInterval: boot?.result.isoflop?.E_frontier ?? null,
-      samples: boot?.samples.isoflop ?? null,
-    });
-  }
-  const warm = { [fit.form]: fit.theta, ...(otherFit === null ? {} : { [other]: otherFit.theta }) };
-  const origins = rollingOrigins(
-    set,
-    isoflop,
-    forecasters({ huberDelta: opts.huber_delta, flopsPerParamToken: m, E, warm }),
-  );
-  return recommend({
-    budgets,
-    maxDataFlops: input.maxDataFlops,
-    flopsPerParamToken: m,
-    confidence: opts.confidence,
-    candidates,
-    origins,
-    runSdLog: input.noiseSd,
-    floor: E?.fixed ?? E?.min ?? null,
-  });
 }
 
 /**

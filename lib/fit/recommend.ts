@@ -42,7 +42,7 @@ import {
   type Theta,
 } from "./parametric.ts";
 import { type Budget, type PointSet, subsetPoints } from "./points.ts";
-import { quantile } from "./bootstrap.ts";
+import { type BootstrapOutput, quantile, runBootstrap } from "./bootstrap.ts";
 import type {
   AppliedEConstraint,
   FitWarning,
@@ -730,4 +730,128 @@ export function isoflopCandidate(
     eConstraint: useFrontier ? appliedKind(options.E) : "free",
     nNoise: powerLawNoise(iso, options.budgets),
   };
+}
+
+/**
+ * Most resamples of the joint form's own bootstrap when the request asked for the additive form
+ * (the joint form is then fitted only as the recommendation's loss candidate): its draws give the
+ * loss's noise σ (an IQR, within ~±25 % from 30 draws) and E's interval; a joint refit costs ~5× an
+ * additive one, so the full count would triple a default request's time.
+ */
+export const JOINT_CANDIDATE_BOOTSTRAP = 30;
+
+/** Inputs of {@linkcode recommendRows}. */
+export interface RecommendRowsInput {
+  /** All points. */
+  set: PointSet;
+  /** The full-data Approach 3 fit in the request's form. */
+  fit: ParametricFit;
+  /** The full-data Approach 2 fit. */
+  isoflop: IsoflopResult | null;
+  /** The main bootstrap (null without one). */
+  boot: BootstrapOutput | null;
+  /** Requested budgets (FLOPs). */
+  budgets: readonly number[];
+  /** Largest data budget (FLOPs). */
+  maxDataFlops: number;
+  /** The fit's settings. */
+  options: {
+    huberDelta: number;
+    multistart: "varpro" | "grid";
+    flopsPerParamToken: number;
+    E?: EConstraint;
+    seed: number;
+    confidence: number;
+    method: "residual" | "points";
+  };
+  /** Bootstrap resamples of the main fit (0: none). */
+  resamples: number;
+  /** Run-to-run σ of ln L (null: unknown). */
+  noiseSd: number | null;
+}
+
+/**
+ * The recommended rows from the full-data fits: fit Approach 3's other form, bootstrap it when it
+ * may lead the loss (the joint form), run the rolling origins, apply {@linkcode recommend}.
+ *
+ * @param input Points, fits, bootstrap, budgets and settings.
+ * @returns The rows, the recommendation and its warnings; null when no candidate was fitted.
+ */
+export function recommendRows(input: RecommendRowsInput): RecommendOutput | null {
+  const { set, fit, isoflop, boot, budgets, options: opts } = input;
+  const E = opts.E;
+  const m = opts.flopsPerParamToken;
+  let lowestLoss = Infinity;
+  for (const l of set.loss) lowestLoss = Math.min(lowestLoss, l);
+  const other = fit.form === "joint" ? "additive" : "joint";
+  let otherFit: ParametricFit | null = null;
+  try {
+    otherFit = fitParametric(set, {
+      huberDelta: opts.huberDelta,
+      multistart: opts.multistart,
+      E,
+      form: other,
+    });
+  } catch (error) {
+    if (!(error instanceof RangeError)) throw error;
+  }
+  // The joint form may lead the loss: give it its own bootstrap when the request did not.
+  const otherBoot = otherFit !== null && other === "joint" && input.resamples > 0 &&
+      otherFit.law.alpha > 0 && otherFit.law.beta > 0
+    ? runBootstrap(set, otherFit, null, {
+      resamples: Math.min(input.resamples, JOINT_CANDIDATE_BOOTSTRAP),
+      seed: opts.seed,
+      confidence: opts.confidence,
+      huberDelta: opts.huberDelta,
+      flopsPerParamToken: m,
+      budgets,
+      method: opts.method,
+      E,
+      noise: null,
+    })
+    : null;
+  const candidates: Partial<Record<CandidateName, FittedCandidate>> = {};
+  candidates[fit.form] = parametricCandidate(fit, {
+    budgets,
+    flopsPerParamToken: m,
+    E,
+    lowestLoss,
+    eInterval: boot?.result.parametric.E ?? null,
+    samples: boot?.samples.parametric ?? null,
+  });
+  if (otherFit !== null) {
+    candidates[other] = parametricCandidate(otherFit, {
+      budgets,
+      flopsPerParamToken: m,
+      E,
+      lowestLoss,
+      eInterval: otherBoot?.result.parametric.E ?? null,
+      samples: otherBoot?.samples.parametric ?? null,
+    });
+  }
+  if (isoflop !== null) {
+    candidates.isoflop = isoflopCandidate(isoflop, {
+      budgets,
+      E,
+      lowestLoss,
+      eInterval: boot?.result.isoflop?.E_frontier ?? null,
+      samples: boot?.samples.isoflop ?? null,
+    });
+  }
+  const warm = { [fit.form]: fit.theta, ...(otherFit === null ? {} : { [other]: otherFit.theta }) };
+  const origins = rollingOrigins(
+    set,
+    isoflop,
+    forecasters({ huberDelta: opts.huberDelta, flopsPerParamToken: m, E, warm }),
+  );
+  return recommend({
+    budgets,
+    maxDataFlops: input.maxDataFlops,
+    flopsPerParamToken: m,
+    confidence: opts.confidence,
+    candidates,
+    origins,
+    runSdLog: input.noiseSd,
+    floor: E?.fixed ?? E?.min ?? null,
+  });
 }

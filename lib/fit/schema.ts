@@ -437,7 +437,10 @@ const InsideSchema = z.object({ N: z.boolean(), D: z.boolean(), loss: z.boolean(
 
 /** One approach's forecast of a held-out budget's compute optimum. */
 export const ForecastSchema = z.object({
-  approach: z.enum(["isoflop", "parametric"]),
+  approach: z.enum(["isoflop", "parametric", "recommended"]).openapi({
+    description: "Approach 2, Approach 3, or the recommended row's forecast (the same rule, " +
+      "applied to the training budgets).",
+  }),
   N: z.number(),
   D: z.number(),
   loss: z.number().openapi({ description: "Expected loss at the forecast optimum." }),

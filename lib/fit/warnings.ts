@@ -229,12 +229,15 @@ export function collectWarnings(input: WarningInput): FitWarning[] {
       if (f.inside === null || f.error_pct === null || f.inside.loss) continue;
       out.push({
         code: "backtest_miss",
-        message:
-          `held-out budget ${h.label}: ${
-            f.approach === "parametric" ? "Approach 3" : "Approach 2"
-          } forecast the optimum loss ${f.error_pct.loss >= 0 ? "+" : ""}${
-            f.error_pct.loss.toFixed(2)
-          } % off, outside its interval` +
+        message: `held-out budget ${h.label}: ${
+          f.approach === "parametric"
+            ? "Approach 3"
+            : f.approach === "isoflop"
+            ? "Approach 2"
+            : "the recommended row"
+        } forecast the optimum loss ${f.error_pct.loss >= 0 ? "+" : ""}${
+          f.error_pct.loss.toFixed(2)
+        } % off, outside its interval` +
           (f.approach === "parametric" && input.parametric.form !== "joint"
             ? '; the additive law may be the wrong shape for these runs: compare form "joint"'
             : ""),
