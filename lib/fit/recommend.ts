@@ -1,34 +1,38 @@
 /**
- * The recommended forecast: one row per requested budget, chosen by how each approach fared on the
- * sweep's own history, with intervals that carry model error and the approaches' disagreement.
+ * The recommended forecast: one row per requested budget, by a stated rule, with intervals sized by
+ * how the approaches fared on the sweep's own history (model error) and widened to their
+ * disagreement.
  *
  * Method.
- * 1. Candidates. `isoflop` (Approach 2: N_opt = k·C^a; L_opt from the floored frontier
- *    E + k·C^−γ, or from the pure power law k·C^c when the frontier is missing or its E is not
- *    identified), and Approach 3 in both forms, `additive` and `joint` (the form the request did
- *    not ask for is fitted here as well; it is only a candidate of this row).
- * 2. Rolling origin. For each budget B_j that has a parabola vertex (the {@linkcode MAX_ORIGINS}
+ * 1. Candidates. `isoflop` (Approach 2: N_opt = k·C^a through the budgets' parabola vertices; L_opt
+ *    from the floored frontier E + k·C^−γ, or from the pure power law k·C^c when the frontier is
+ *    missing or its E is not identified), and Approach 3 in both forms, `additive` and `joint` (the
+ *    form the request did not ask for is fitted here as well, only as a candidate of this row).
+ * 2. Rule (fixed; stated in the answer as {@linkcode RECOMMENDATION_RULE}). N_opt from `isoflop`
+ *    (else `joint`); D_opt = C/(m·N_opt), so the row spends exactly C. The loss from `joint`, else
+ *    `isoflop`, else `additive`, skipping any whose forecast lies below a known floor (`E.fixed`,
+ *    `E.min`). On the published sweeps these are the forecasters that hold (docs/fit_forecasts.md);
+ *    the history below sizes their intervals rather than picks them.
+ * 3. Rolling origins. For each budget B_j that has a parabola vertex (the {@linkcode MAX_ORIGINS}
  *    largest such budgets), every candidate is refitted on the budgets with
  *    C ≤ C_j / {@linkcode ORIGIN_MIN_RATIO} (at least two of them) and forecasts B_j. Its log-errors
  *    e = ln(forecast / vertex) of N_opt and L_opt are divided by the extrapolation's log-ratio
  *    ln r_j (r_j = C_j / the largest training C): u = e / ln r, the error per e-fold of
  *    extrapolation.
- * 3. Scores. s_q = √((ν₀·s₀_q² + Σ u²) / (ν₀ + n)) for q ∈ {N, loss}: the RMS of the scaled errors,
+ * 4. Scores. s_q = √((ν₀·s₀_q² + Σ u²) / (ν₀ + n)) for q ∈ {N, loss}: the RMS of the scaled errors,
  *    shrunk toward a prior s₀_q with ν₀ = {@linkcode PRIOR_ORIGINS} pseudo-origins, so that one or
- *    two origins cannot make it 0 ({@linkcode PRIOR_SCALE_N}, {@linkcode PRIOR_SCALE_LOSS}).
- * 4. Choice. For each quantity the admissible candidate with the lowest s_q; N and loss may come
- *    from different candidates; D = C/(m·N) on the budget. Admissible for the loss: a fitted
- *    candidate whose forecast does not lie below a known floor (`E.fixed`, `E.min`); an Approach 3
- *    candidate whose E is at a bound or unidentified is admissible only when no other is (then the
- *    warning says so). Without any rolling origin (fewer than three budgets a factor 2 apart) every
- *    candidate has the prior's score and the tie goes to Approach 2 for N, then to the request's
- *    form of Approach 3.
- * 5. Interval. In logs: q̂ · exp(±z·σ), σ² = σ_noise² + (s_q · ln max(R, 1))², z the normal
- *    quantile of the confidence, R = C / the largest data budget, σ_noise the chosen candidate's
- *    bootstrap spread (IQR/1.349 of its ln q draws, robust to the few degenerate refits that
- *    blow percentile bounds up). The interval is then widened to contain every other admissible
- *    candidate's forecast whose score is within {@linkcode ADMISSIBLE_SCORE_FACTOR}× the best:
- *    the disagreement is part of the answer. A loss interval never reaches below a known floor.
+ *    two origins cannot make it 0 ({@linkcode PRIOR_SCALE_N}, {@linkcode PRIOR_SCALE_LOSS}); per
+ *    candidate, and `pooled` over every candidate's errors — the sweep's own difficulty of
+ *    forecasting q, whoever forecasts it — which sizes the interval.
+ * 5. Interval. In logs: ln q̂ ± max(t·σ_noise, z·σ_model), z the normal quantile of the confidence,
+ *    σ_model = s_q(pooled)·ln max(R, 1), R = C / the largest data budget. σ_noise: for N_opt from
+ *    `isoflop` the power law's prediction standard error through the vertices
+ *    ({@linkcode powerLawNoise}, t = Student-t with n − 2 df); otherwise the source's bootstrap
+ *    spread (IQR/1.349 of its ln q draws, robust to the few degenerate refits that blow percentile
+ *    bounds up; t = z). The larger term leads, not the sum: the history's errors already hold the
+ *    noise of fits on fewer budgets. The interval is then widened to contain every other
+ *    candidate's forecast (the approaches' disagreement is part of the answer); a loss interval is
+ *    clipped at a known floor. The prediction interval adds the run-to-run σ in quadrature.
  *
  * @module
  */
@@ -148,7 +152,7 @@ export function forecasters(options: ForecasterOptions): Record<CandidateName, F
       return {
         N: o.params,
         loss: unidentified ? o.lossPowerLaw : o.loss,
-        eUnidentified: unidentified && options.E !== undefined,
+        eUnidentified: unidentified,
       };
     });
   };
