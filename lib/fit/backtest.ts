@@ -11,7 +11,8 @@
  * forecast: error_pct = 100·(predicted − observed)/observed for N, D and loss, and whether the
  * observed value lies inside the forecast's interval. Per run, Approach 3's predicted loss, the
  * RMSE of ln L̂ − ln L, and the largest |L̂ − L|/L. Each held-out budget also gets the recommended
- * forecast ({@link ./recommend.ts}) of the training budgets, scored the same way.
+ * row's forecast ({@link ./recommend.ts}) from the training budgets, scored the same way, as
+ * `recommended` (beside `forecasts`, which keeps one entry per approach).
  *
  * @module
  */
@@ -35,6 +36,7 @@ import type {
   Forecast,
   HeldOutBudget,
   OptimumIntervals,
+  RecommendedForecast,
   RowIntervals,
 } from "./schema.ts";
 
@@ -243,15 +245,16 @@ export function runBacktest(set: PointSet, options: BacktestOptions): BacktestRe
       ));
     }
     const r = rec?.rows[j];
-    if (r !== undefined) {
-      forecasts.push(score(
-        "recommended",
+    const recommended: RecommendedForecast | null = r === undefined ? null : {
+      ...score(
+        "parametric",
         { N: r.N, D: r.D, loss: r.loss },
         resamples > 0 ? r.ci : null,
         r.prediction_interval,
         observed,
-      ));
-    }
+      ),
+      approach: "recommended",
+    };
     return {
       label: b.label,
       C: b.flops,
@@ -260,6 +263,7 @@ export function runBacktest(set: PointSet, options: BacktestOptions): BacktestRe
       observed,
       observed_ci: vertex?.ci ?? null,
       forecasts,
+      recommended,
       predicted_loss: predicted,
       observed_loss: observedLoss,
       rmse_log_loss: Math.sqrt(sq / predicted.length),
@@ -279,7 +283,7 @@ type Optimum = { N: number; D: number; loss: number };
 
 /** A forecast scored against the observed optimum. */
 function score(
-  approach: Forecast["approach"],
+  approach: "parametric" | "isoflop",
   predicted: Optimum,
   ci: RowIntervals | null,
   prediction: [number, number] | null,

@@ -437,10 +437,7 @@ const InsideSchema = z.object({ N: z.boolean(), D: z.boolean(), loss: z.boolean(
 
 /** One approach's forecast of a held-out budget's compute optimum. */
 export const ForecastSchema = z.object({
-  approach: z.enum(["isoflop", "parametric", "recommended"]).openapi({
-    description: "Approach 2, Approach 3, or the recommended row's forecast (the same rule, " +
-      "applied to the training budgets).",
-  }),
+  approach: z.enum(["isoflop", "parametric"]),
   N: z.number(),
   D: z.number(),
   loss: z.number().openapi({ description: "Expected loss at the forecast optimum." }),
@@ -462,6 +459,11 @@ export const ForecastSchema = z.object({
   }),
 }).openapi("Forecast");
 
+/** The recommended row's forecast of a held-out budget: its rule applied to the training budgets. */
+export const RecommendedForecastSchema = ForecastSchema.extend({
+  approach: z.literal("recommended"),
+}).openapi("RecommendedForecast");
+
 /** One held-out budget: its own optimum and each approach's forecast of it. */
 export const HeldOutBudgetSchema = z.object({
   label: z.string(),
@@ -474,7 +476,13 @@ export const HeldOutBudgetSchema = z.object({
   observed_ci: OptimumIntervalsSchema.nullable().openapi({
     description: "Residual-bootstrap intervals of that vertex (its own sampling noise).",
   }),
-  forecasts: z.array(ForecastSchema),
+  forecasts: z.array(ForecastSchema).openapi({
+    description: "One forecast per approach: Approach 3, then Approach 2 when it could be fitted.",
+  }),
+  recommended: RecommendedForecastSchema.nullable().optional().openapi({
+    description: "The recommended row's forecast (its rule applied to the training budgets), " +
+      "scored the same way; null when no candidate could be fitted. Always present in a response.",
+  }),
   predicted_loss: z.array(z.number()).openapi({
     description: "Approach 3 (fitted without it) loss for each of its runs, in request order.",
   }),
@@ -658,6 +666,8 @@ export type BacktestResult = z.output<typeof BacktestResultSchema>;
 export type HeldOutBudget = z.output<typeof HeldOutBudgetSchema>;
 /** One forecast of a held-out optimum. */
 export type Forecast = z.output<typeof ForecastSchema>;
+/** The recommended row's forecast of a held-out budget. */
+export type RecommendedForecast = z.output<typeof RecommendedForecastSchema>;
 /** Intervals of an optimum. */
 export type OptimumIntervals = z.output<typeof OptimumIntervalsSchema>;
 /** Leave-one-budget-out result. */

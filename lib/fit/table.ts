@@ -242,7 +242,7 @@ function signedPct(v: number | undefined): string {
 export function renderBacktestMarkdown(backtest: BacktestResult, confidence: number): string {
   const level = Math.round(confidence * 100);
   const rows = backtest.held_out.flatMap((h) =>
-    h.forecasts.map((f) => [
+    [...h.forecasts, ...(h.recommended == null ? [] : [h.recommended])].map((f) => [
       num(h.C),
       h.extrapolation.toFixed(1),
       APPROACH[f.approach],

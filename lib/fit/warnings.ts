@@ -225,7 +225,7 @@ export function collectWarnings(input: WarningInput): FitWarning[] {
     }
   }
   for (const h of input.backtest?.held_out ?? []) {
-    for (const f of h.forecasts) {
+    for (const f of [...h.forecasts, ...(h.recommended == null ? [] : [h.recommended])]) {
       if (f.inside === null || f.error_pct === null || f.inside.loss) continue;
       out.push({
         code: "backtest_miss",

@@ -184,7 +184,8 @@ function forecastCheck(): string[] {
         // Approach 2 and the recommended row (it fits both forms) do not depend on the form:
         // one row of each, with the additive run.
         for (
-          const f of h.forecasts.filter((f) => f.approach === "parametric" || form === "additive")
+          const f of [...h.forecasts, ...(h.recommended == null ? [] : [h.recommended])]
+            .filter((f) => f.approach === "parametric" || form === "additive")
         ) {
           const label = f.approach === "parametric"
             ? `3 (${form})`
