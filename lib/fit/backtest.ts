@@ -10,7 +10,9 @@
  * loss-vs-ln D parabola), with a residual-bootstrap interval from its own residuals. Scores per
  * forecast: error_pct = 100·(predicted − observed)/observed for N, D and loss, and whether the
  * observed value lies inside the forecast's interval. Per run, Approach 3's predicted loss, the
- * RMSE of ln L̂ − ln L, and the largest |L̂ − L|/L.
+ * RMSE of ln L̂ − ln L, and the largest |L̂ − L|/L. Each held-out budget also gets the recommended
+ * row's forecast ({@link ./recommend.ts}) from the training budgets, scored the same way, as
+ * `recommended` (beside `forecasts`, which keeps one entry per approach).
  *
  * @module
  */
@@ -19,6 +21,7 @@ import { FitInputError } from "./errors.ts";
 import { fitIsoflop, fitParabola, isoflopOptimum } from "./isoflop.ts";
 import type { EConstraint } from "./law.ts";
 import { estimateNoise } from "./noise.ts";
+import { recommendRows } from "./recommend.ts";
 import {
   computeOptimal,
   fitParametric,
@@ -33,6 +36,7 @@ import type {
   Forecast,
   HeldOutBudget,
   OptimumIntervals,
+  RecommendedForecast,
   RowIntervals,
 } from "./schema.ts";
 
@@ -190,6 +194,25 @@ export function runBacktest(set: PointSet, options: BacktestOptions): BacktestRe
     })
     : null;
   const maxTrain = train[train.length - 1]!.flops;
+  const rec = recommendRows({
+    set: sub,
+    fit,
+    isoflop: iso,
+    boot,
+    budgets: heldFlops,
+    maxDataFlops: maxTrain,
+    options: {
+      huberDelta: options.huberDelta,
+      multistart: "varpro",
+      flopsPerParamToken: m,
+      E: options.E,
+      seed: options.seed ?? 0,
+      confidence,
+      method: options.method ?? "residual",
+    },
+    resamples,
+    noiseSd: noise.sd_log_loss,
+  });
   let sqAll = 0, nAll = 0, worst = 0;
   const heldOut: HeldOutBudget[] = held.map((b, j) => {
     const predicted = b.indices.map((i) => predictLoss(fit.law, set.params[i]!, set.data[i]!));
@@ -221,6 +244,17 @@ export function runBacktest(set: PointSet, options: BacktestOptions): BacktestRe
         observed,
       ));
     }
+    const r = rec?.rows[j];
+    const recommended: RecommendedForecast | null = r === undefined ? null : {
+      ...score(
+        "parametric",
+        { N: r.N, D: r.D, loss: r.loss },
+        resamples > 0 ? r.ci : null,
+        r.prediction_interval,
+        observed,
+      ),
+      approach: "recommended",
+    };
     return {
       label: b.label,
       C: b.flops,
@@ -229,6 +263,7 @@ export function runBacktest(set: PointSet, options: BacktestOptions): BacktestRe
       observed,
       observed_ci: vertex?.ci ?? null,
       forecasts,
+      recommended,
       predicted_loss: predicted,
       observed_loss: observedLoss,
       rmse_log_loss: Math.sqrt(sq / predicted.length),

@@ -30,7 +30,10 @@
  * exp(σ·t), t a Student-t draw with the noise estimate's df, σ = `noise.sd_log_loss`
  * ({@link ./noise.ts}); the interval is the quantiles of those draws.
  *
- * Random numbers: mulberry32 (32-bit state), seeded by the request's `seed`.
+ * Random numbers: mulberry32 (32-bit state), seeded by the request's `seed`. The resampling draws
+ * one stream; each (approach, budget) pair draws its prediction noise from its own stream, seeded
+ * by the seed, the approach and the budget's C ({@linkcode streamSeed}), so a budget's interval
+ * does not depend on which other budgets are requested.
  *
  * @module
  */
@@ -45,7 +48,7 @@ import {
   type ParametricFit,
   type Theta,
 } from "./parametric.ts";
-import { mulberry32, normalDraw } from "../random.ts";
+import { hashString, mulberry32, normalDraw } from "../random.ts";
 import type { PointSet } from "./points.ts";
 import type { BootstrapResult, IsoflopResult, RowIntervals } from "./schema.ts";
 import { solve3 } from "./linalg.ts";
@@ -192,6 +195,28 @@ export function quantile(sorted: readonly number[], p: number): number {
   return sorted[lo]! + (h - lo) * (sorted[hi]! - sorted[lo]!);
 }
 
+/**
+ * The seed of one purpose's own random stream: FNV-1a ({@linkcode hashString}) of the seed, the
+ * purpose and the budget's C written to 17 significant digits (its exact float64), so the stream
+ * depends on nothing else in the request.
+ *
+ * @param seed The request's seed.
+ * @param purpose What the stream draws (e.g. `"prediction:isoflop"`).
+ * @param flops The budget's C (FLOPs).
+ * @returns A 32-bit seed for {@linkcode mulberry32}.
+ *
+ * @example
+ * ```ts
+ * import { streamSeed } from "./bootstrap.ts";
+ * if (streamSeed(0, "prediction:isoflop", 1e20) !== streamSeed(0, "prediction:isoflop", 1e20)) {
+ *   throw new Error("not deterministic");
+ * }
+ * ```
+ */
+export function streamSeed(seed: number, purpose: string, flops: number): number {
+  return hashString(`${seed >>> 0}:${purpose}:${flops.toPrecision(17)}`);
+}
+
 /** Options of {@linkcode runBootstrap}. */
 export interface BootstrapOptions {
   /** Resamples. */
@@ -226,6 +251,18 @@ export interface BootstrapOutput {
   parametricPrediction: [number, number][] | null;
   /** Approach 2 prediction intervals, per budget. */
   isoflopPrediction: [number, number][] | null;
+  /** Every successful refit's ln N_opt, ln D_opt and ln L_opt per budget, by approach. */
+  samples: { parametric: BudgetSamples[]; isoflop: BudgetSamples[] | null };
+}
+
+/** One budget's bootstrap draws of an approach's forecast, in natural logs. */
+export interface BudgetSamples {
+  /** ln N_opt per successful refit. */
+  lnN: number[];
+  /** ln D_opt per successful refit. */
+  lnD: number[];
+  /** ln L_opt per successful refit. */
+  lnLoss: number[];
 }
 
 /** Collects per-quantity samples and turns them into intervals. */
@@ -259,7 +296,6 @@ export function runBootstrap(
   options: BootstrapOptions,
 ): BootstrapOutput {
   const random = mulberry32(options.seed);
-  const normal = () => normalDraw(random);
   const method = options.method ?? "residual";
   const par = new Samples();
   const iso = new Samples();
@@ -280,7 +316,15 @@ export function runBootstrap(
   const frontier = isoflop?.loss_frontier != null;
   // Residuals need the full fit's parabolas; without them Approach 2 is not bootstrapped.
   const isoRuns = method === "points" || isoModel !== null;
-  const jitter = () => noise === null ? 1 : Math.exp(noise.sd * studentTDraw(normal, noise.df));
+  // Each (approach, budget) draws its run-to-run noise from its own stream.
+  const jitterFor = (approach: string) =>
+    options.budgets.map((c) => {
+      const own = mulberry32(streamSeed(options.seed, `prediction:${approach}`, c));
+      const ownNormal = () => normalDraw(own);
+      return () => noise === null ? 1 : Math.exp(noise.sd * studentTDraw(ownNormal, noise.df));
+    });
+  const parJitter = jitterFor("parametric");
+  const isoJitter = jitterFor("isoflop");
   for (let r = 0; r < options.resamples; r++) {
     const w = method === "points" ? resampleWeights(set, random) : undefined;
     const lnPar = parModel === null ? set.lnLoss : residualResample(set, parModel, random);
@@ -304,7 +348,7 @@ export function runBootstrap(
         par.add(`D${j}`, opt.data);
         par.add(`R${j}`, opt.data / opt.params);
         par.add(`L${j}`, opt.loss);
-        par.add(`P${j}`, opt.loss * jitter());
+        par.add(`P${j}`, opt.loss * parJitter[j]!());
       });
     } catch {
       failedPar++;
@@ -334,7 +378,7 @@ export function runBootstrap(
         iso.add(`D${j}`, opt.data);
         iso.add(`R${j}`, opt.data / opt.params);
         iso.add(`L${j}`, loss);
-        iso.add(`P${j}`, loss * jitter());
+        iso.add(`P${j}`, loss * isoJitter[j]!());
       });
     }
   }
@@ -346,6 +390,12 @@ export function runBootstrap(
       D_per_N: s.interval(`R${j}`, conf),
       loss: s.interval(`L${j}`, conf),
     }));
+  const budgetSamples = (s: Samples): BudgetSamples[] =>
+    options.budgets.map((_, j) => {
+      const logs = (key: string) =>
+        (s.values.get(key) ?? []).filter((v) => v > 0 && Number.isFinite(v)).map(Math.log);
+      return { lnN: logs(`N${j}`), lnD: logs(`D${j}`), lnLoss: logs(`L${j}`) };
+    });
   const predictions = (s: Samples) =>
     noise === null ? null : options.budgets.map((_, j) => s.interval(`P${j}`, conf));
   const isoOk = isoRuns && options.resamples - failedIso > 0;
@@ -384,5 +434,6 @@ export function runBootstrap(
     isoflopRows: isoOk ? rows(iso) : null,
     parametricPrediction: predictions(par),
     isoflopPrediction: isoOk ? predictions(iso) : null,
+    samples: { parametric: budgetSamples(par), isoflop: isoOk ? budgetSamples(iso) : null },
   };
 }

@@ -36,6 +36,7 @@ import {
   renderSensitivityMarkdown,
 } from "./table.ts";
 import { collectWarnings } from "./warnings.ts";
+import { recommendRows } from "./recommend.ts";
 
 export { FitInputError } from "./errors.ts";
 export { CHECKABLE_GAP, checkableThreshold } from "./backtest.ts";
@@ -243,9 +244,10 @@ function fitOrThrow(opts: FitOptions, limits: FitLimits): FitResult {
       noise: noise.sd_log_loss === null ? null : { sd: noise.sd_log_loss, df: noise.df },
     })
     : null;
+  const maxDataFlops = set.budgets[set.budgets.length - 1]!.flops;
   const table = buildTable({
     budgets,
-    maxDataFlops: set.budgets[set.budgets.length - 1]!.flops,
+    maxDataFlops,
     flopsPerParamToken: m,
     law,
     isoflop,
@@ -253,7 +255,28 @@ function fitOrThrow(opts: FitOptions, limits: FitLimits): FitResult {
     isoflopCi: boot?.isoflopRows ?? null,
     parametricPrediction: boot?.parametricPrediction ?? null,
     isoflopPrediction: boot?.isoflopPrediction ?? null,
+    E,
   });
+  const rec = recommendRows({
+    set,
+    fit,
+    isoflop,
+    boot,
+    budgets,
+    maxDataFlops,
+    options: {
+      huberDelta: opts.huber_delta,
+      multistart: opts.multistart,
+      flopsPerParamToken: m,
+      E,
+      seed: opts.seed,
+      confidence: opts.confidence,
+      method: opts.bootstrap_method,
+    },
+    resamples,
+    noiseSd: noise.sd_log_loss,
+  });
+  if (rec !== null) table.push(...rec.rows);
   const backtest = opts.backtest === false ? null : runBacktest(set, {
     huberDelta: opts.huber_delta,
     flopsPerParamToken: m,
@@ -294,6 +317,8 @@ function fitOrThrow(opts: FitOptions, limits: FitLimits): FitResult {
     E: E ?? null,
     sensitivity,
     backtest,
+    recommendation: rec?.recommendation ?? null,
+    form: opts.form,
   }));
   return {
     n_points: set.n,
@@ -325,9 +350,10 @@ function fitOrThrow(opts: FitOptions, limits: FitLimits): FitResult {
     },
     bootstrap: boot?.result ?? null,
     table,
+    recommendation: rec?.recommendation ?? null,
     // The check leads whenever one was asked for: the table's worth is how well it held.
     markdown: (backtest === null ? "" : renderBacktestMarkdown(backtest, opts.confidence) + "\n") +
-      renderMarkdown(table, opts.confidence, { form: fit.form }) +
+      renderMarkdown(table, opts.confidence, { form: fit.form, warnings }) +
       (sensitivity === null ? "" : "\n" + renderSensitivityMarkdown(sensitivity)),
     warnings,
     backtest,

@@ -151,6 +151,10 @@ const JOINT_GAMMAS_QUICK = [0.45, 1];
  * ```
  */
 export function fitParametric(data: ParametricData, options: ParametricOptions): ParametricFit {
+  const canonical = canonicalOrder(data, options.weights);
+  if (canonical !== null) {
+    return fitParametric(canonical.data, { ...options, weights: canonical.weights });
+  }
   const e = options.E;
   const fit = options.form === "joint" ? fitJointWithE : fitWithE;
   if (e?.fixed !== undefined) return fit(data, options, Math.log(e.fixed));
@@ -158,6 +162,36 @@ export function fitParametric(data: ParametricData, options: ParametricOptions):
   if (e?.min !== undefined && free.law.E < e.min) return fit(data, options, Math.log(e.min));
   if (e?.max !== undefined && free.law.E > e.max) return fit(data, options, Math.log(e.max));
   return free;
+}
+
+/**
+ * The points in one canonical order — ascending (ln N, ln D, ln L, weight) — so that the
+ * optimiser's sums, starts and stopping point do not depend on the order the caller listed them
+ * in (floating-point sums are not associative: without this, L-BFGS could stop one iteration
+ * apart, with `converged` differing, on the same points shuffled).
+ *
+ * @returns The permuted data and weights, or null when the points are already in that order.
+ */
+function canonicalOrder(
+  data: ParametricData,
+  weights: Float64Array | undefined,
+): { data: ParametricData; weights: Float64Array | undefined } | null {
+  const n = data.lnParams.length;
+  const order = Array.from({ length: n }, (_, i) => i);
+  const key = (
+    i: number,
+  ) => [data.lnParams[i]!, data.lnData[i]!, data.lnLoss[i]!, weights?.[i] ?? 1];
+  order.sort((i, j) => {
+    const a = key(i), b = key(j);
+    for (let k = 0; k < a.length; k++) if (a[k] !== b[k]) return a[k]! - b[k]!;
+    return 0;
+  });
+  if (order.every((v, i) => v === i)) return null;
+  const pick = (values: ArrayLike<number>) => Float64Array.from(order, (i) => values[i]!);
+  return {
+    data: { lnParams: pick(data.lnParams), lnData: pick(data.lnData), lnLoss: pick(data.lnLoss) },
+    weights: weights === undefined ? undefined : pick(weights),
+  };
 }
 
 /**

@@ -317,9 +317,42 @@ export const RowIntervalsSchema = z.object({
   loss: IntervalSchema,
 }).openapi("RowIntervals");
 
+/** The E constraint a row's loss was actually computed under. */
+export const AppliedEConstraintSchema = z.enum(["free", "fixed", "min", "max", "min_max"]).openapi(
+  "AppliedEConstraint",
+);
+
+/** Where one quantity's interval on the recommended row comes from (natural-log units). */
+export const IntervalComponentsSchema = z.object({
+  source: z.enum(["isoflop", "additive", "joint"]).openapi({
+    description: "The candidate whose forecast is the point (Approach 2, or Approach 3's form).",
+  }),
+  noise_sd_log: z.number().openapi({
+    description: "σ of ln q: for Approach 2's N_opt the power law's prediction standard error " +
+      "through the vertices; otherwise the source's bootstrap spread (IQR/1.349 of its draws); " +
+      "0 without either.",
+  }),
+  noise_quantile: z.number().openapi({
+    description: "Quantile the noise is multiplied by: Student-t with n − 2 df for a " +
+      "regression's σ, else z.",
+  }),
+  model_sd_log: z.number().openapi({
+    description: "Model error: the source's rolling-origin error per e-fold of extrapolation " +
+      "(`recommendation.scores`) × ln max(extrapolation, 1).",
+  }),
+  z: z.number().openapi({ description: "Normal quantile of the confidence level." }),
+  widened_to: z.array(z.enum(["isoflop", "additive", "joint"])).openapi({
+    description: "Other candidates whose forecasts lay outside z·σ and widened the interval to " +
+      "contain them (the approaches' disagreement).",
+  }),
+}).openapi("IntervalComponents");
+
 /** One compute-optimal allocation. */
 export const TableRowSchema = z.object({
-  approach: z.enum(["isoflop", "parametric"]),
+  approach: z.enum(["isoflop", "parametric", "recommended"]).openapi({
+    description: "`parametric` (Approach 3, the request's form), `isoflop` (Approach 2), or " +
+      "`recommended`: the one row per budget chosen by the rule in `recommendation`.",
+  }),
   C: z.number().openapi({ description: "Budget in FLOPs." }),
   N: z.number().openapi({ description: "Compute-optimal parameters." }),
   D: z.number().openapi({ description: "Compute-optimal data (the points' units)." }),
@@ -338,6 +371,23 @@ export const TableRowSchema = z.object({
       "run-to-run noise (`noise.sd_log_loss`). Null without bootstrap or noise estimate.",
   }),
   extrapolation: z.number().openapi({ description: "C / the largest budget in the data." }),
+  recommended: z.boolean().optional().openapi({
+    description: "True on exactly one row per requested budget (approach `recommended`), false " +
+      "on every other row; always present in a response (optional only for callers building rows).",
+  }),
+  E_constraint: AppliedEConstraintSchema.optional().openapi({
+    description: "The E constraint this row's loss was computed under: the request's kind when " +
+      "applied, `free` when none was requested or it could not be applied (an `E_not_applied` " +
+      "warning then says why). Always present in a response.",
+  }),
+  interval_components: z.object({
+    N: IntervalComponentsSchema,
+    loss: IntervalComponentsSchema,
+  }).optional().openapi({
+    description: "Recommended rows only: where the N (and D = C/(m·N)) and loss intervals come " +
+      "from. `ci` and `prediction_interval` are exp(ln q̂ ± √((t·noise)² + (z·model)²)), widened to " +
+      "the other candidates' forecasts; the prediction interval adds run-to-run noise.",
+  }),
 }).openapi("TableRow");
 
 /** A caveat a careful researcher would raise. */
@@ -359,6 +409,9 @@ export const FitWarningSchema = z.object({
     "fragile_forecast",
     "backtest_miss",
     "sensitivity_skipped",
+    "E_unidentified",
+    "E_not_applied",
+    "below_floor",
   ]),
   message: z.string(),
 }).openapi("FitWarning");
@@ -406,6 +459,11 @@ export const ForecastSchema = z.object({
   }),
 }).openapi("Forecast");
 
+/** The recommended row's forecast of a held-out budget: its rule applied to the training budgets. */
+export const RecommendedForecastSchema = ForecastSchema.extend({
+  approach: z.literal("recommended"),
+}).openapi("RecommendedForecast");
+
 /** One held-out budget: its own optimum and each approach's forecast of it. */
 export const HeldOutBudgetSchema = z.object({
   label: z.string(),
@@ -418,7 +476,13 @@ export const HeldOutBudgetSchema = z.object({
   observed_ci: OptimumIntervalsSchema.nullable().openapi({
     description: "Residual-bootstrap intervals of that vertex (its own sampling noise).",
   }),
-  forecasts: z.array(ForecastSchema),
+  forecasts: z.array(ForecastSchema).openapi({
+    description: "One forecast per approach: Approach 3, then Approach 2 when it could be fitted.",
+  }),
+  recommended: RecommendedForecastSchema.nullable().optional().openapi({
+    description: "The recommended row's forecast (its rule applied to the training budgets), " +
+      "scored the same way; null when no candidate could be fitted. Always present in a response.",
+  }),
   predicted_loss: z.array(z.number()).openapi({
     description: "Approach 3 (fitted without it) loss for each of its runs, in request order.",
   }),
@@ -510,6 +574,52 @@ export const BudgetGroupSchema = z.object({
   n_points: z.number().int(),
 }).openapi("BudgetGroup");
 
+/** One candidate's rolling-origin errors at one target budget (natural logs). */
+const OriginErrorSchema = z.object({ N: z.number(), loss: z.number() }).nullable();
+
+/** The rule behind the recommended rows and the history it was scored on. */
+export const RecommendationSchema = z.object({
+  rule: z.string().openapi({ description: "The rule, in words." }),
+  sources: z.object({
+    N: z.enum(["isoflop", "additive", "joint"]),
+    loss: z.enum(["isoflop", "additive", "joint"]),
+  }).openapi({ description: "Which candidate gives the point forecast of N_opt and of L_opt." }),
+  origins: z.array(z.object({
+    label: z.string(),
+    C: z.number(),
+    train: z.array(z.number()).openapi({ description: "Training budgets (FLOPs)." }),
+    ratio: z.number().openapi({ description: "C / the largest training budget." }),
+    observed: z.object({ N: z.number(), loss: z.number() }),
+    errors: z.object({
+      isoflop: OriginErrorSchema,
+      additive: OriginErrorSchema,
+      joint: OriginErrorSchema,
+    }).openapi({ description: "ln(forecast / observed) per candidate; null: no fit." }),
+  })).openapi({
+    description: "Rolling origins: each budget forecast from the budgets ≥ 2× below it.",
+  }),
+  scores: z.record(
+    z.string(),
+    z.object({
+      N: z.number(),
+      loss: z.number(),
+      n_origins: z.number().int(),
+    }),
+  ).openapi({
+    description:
+      "Per candidate: the error per e-fold of extrapolation √((ν₀s₀² + Σu²)/(ν₀ + n)), " +
+      "u = ln(forecast/observed)/ln(ratio), shrunk toward the prior s₀ (N 0.05, loss 0.005).",
+  }),
+  E_identified: z.object({
+    isoflop: z.boolean().nullable(),
+    additive: z.boolean().nullable(),
+    joint: z.boolean().nullable(),
+  }).openapi({
+    description: "Per candidate: E is identified (its bootstrap interval spans < half of " +
+      "[0, lowest loss) and it is off its bounds); null: no E (no frontier) or not fitted.",
+  }),
+}).openapi("Recommendation");
+
 /** Response of `POST /v1/fit` and return value of {@linkcode fitScalingLaws}. */
 export const FitResultSchema = z.object({
   n_points: z.number().int(),
@@ -519,6 +629,9 @@ export const FitResultSchema = z.object({
   parametric: ParametricResultSchema,
   bootstrap: BootstrapResultSchema.nullable(),
   table: z.array(TableRowSchema),
+  recommendation: RecommendationSchema.nullable().openapi({
+    description: "The rule behind the `recommended` rows, its rolling-origin history and scores.",
+  }),
   markdown: z.string().openapi({ description: "The table as markdown." }),
   warnings: z.array(FitWarningSchema),
   backtest: BacktestResultSchema.nullable(),
@@ -553,6 +666,8 @@ export type BacktestResult = z.output<typeof BacktestResultSchema>;
 export type HeldOutBudget = z.output<typeof HeldOutBudgetSchema>;
 /** One forecast of a held-out optimum. */
 export type Forecast = z.output<typeof ForecastSchema>;
+/** The recommended row's forecast of a held-out budget. */
+export type RecommendedForecast = z.output<typeof RecommendedForecastSchema>;
 /** Intervals of an optimum. */
 export type OptimumIntervals = z.output<typeof OptimumIntervalsSchema>;
 /** Leave-one-budget-out result. */
@@ -567,5 +682,11 @@ export type ReplicateGroup = z.output<typeof ReplicateGroupSchema>;
 export type LossFrontier = z.output<typeof LossFrontierSchema>;
 /** E constraint. */
 export type EConstraint = z.output<typeof EConstraintSchema>;
+/** The recommendation's rule and history. */
+export type Recommendation = z.output<typeof RecommendationSchema>;
+/** Interval components of a recommended row. */
+export type IntervalComponents = z.output<typeof IntervalComponentsSchema>;
+/** The E constraint a row was computed under. */
+export type AppliedEConstraint = z.output<typeof AppliedEConstraintSchema>;
 /** Detected budget. */
 export type BudgetGroup = z.output<typeof BudgetGroupSchema>;

@@ -4,9 +4,11 @@
  * @module
  */
 import { isoflopOptimum } from "./isoflop.ts";
-import { computeOptimal, type Law, type LawForm } from "./parametric.ts";
+import { computeOptimal, type EConstraint, type Law, type LawForm } from "./parametric.ts";
+import { appliedKind } from "./recommend.ts";
 import type {
   BacktestResult,
+  FitWarning,
   IsoflopResult,
   RowIntervals,
   SensitivityResult,
@@ -34,6 +36,8 @@ export interface TableInput {
   parametricPrediction?: [number, number][] | null;
   /** Approach 2 prediction intervals per budget. */
   isoflopPrediction?: [number, number][] | null;
+  /** The request's E constraint (for each row's `E_constraint`). */
+  E?: EConstraint;
 }
 
 /**
@@ -59,6 +63,8 @@ export function buildTable(input: TableInput): TableRow[] {
       ci: input.parametricCi?.[j] ?? null,
       prediction_interval: input.parametricPrediction?.[j] ?? null,
       extrapolation: c / input.maxDataFlops,
+      recommended: false,
+      E_constraint: appliedKind(input.E),
     });
   });
   const iso = input.isoflop;
@@ -76,6 +82,9 @@ export function buildTable(input: TableInput): TableRow[] {
         ci: input.isoflopCi?.[j] ?? null,
         prediction_interval: input.isoflopPrediction?.[j] ?? null,
         extrapolation: c / input.maxDataFlops,
+        recommended: false,
+        // Without a frontier the loss is the pure power law: no constraint on E was applied.
+        E_constraint: iso.loss_frontier === null ? "free" : appliedKind(input.E),
       });
     });
   }
@@ -102,60 +111,106 @@ function cell(v: number, ci: [number, number] | undefined): string {
 }
 
 /**
- * Render the rows as markdown: one table per approach with columns
- * | C | N_opt | D_opt | D/N | predicted loss |, intervals in brackets.
+ * Render the rows as markdown: the recommended rows first (one per budget, marked **recommended**,
+ * with where each interval comes from), then one table per approach with columns
+ * | C | N_opt | D_opt | D/N | predicted loss |, intervals in brackets (and the E constraint applied
+ * when any row has one), then every warning as a list item.
  *
  * @param rows Table rows.
  * @param confidence Interval level, for the caption.
- * @param options `form`: Approach 3's law form, for its caption (default additive).
+ * @param options `form`: Approach 3's law form, for its caption (default additive); `warnings`:
+ *   listed at the end.
  * @returns Markdown text.
  *
  * @example
  * ```ts
  * import { renderMarkdown } from "./table.ts";
- * const md = renderMarkdown([{ approach: "parametric", C: 1e20, N: 1e9, D: 2e10, D_per_N: 20, loss: 2.5, loss_power_law: null, ci: null, prediction_interval: null, extrapolation: 1 }], 0.95);
+ * const md = renderMarkdown([{ approach: "parametric", C: 1e20, N: 1e9, D: 2e10, D_per_N: 20, loss: 2.5, loss_power_law: null, ci: null, prediction_interval: null, extrapolation: 1 }], 0.95, { warnings: [{ code: "few_budgets", message: "only 2 budget(s)" }] });
  * if (!md.includes("| C | N_opt | D_opt | D/N | predicted loss |")) throw new Error("bad header");
+ * if (!md.includes("- `few_budgets`: only 2 budget(s)")) throw new Error("warning dropped");
  * ```
  */
 export function renderMarkdown(
   rows: readonly TableRow[],
   confidence: number,
-  options: { form?: LawForm } = {},
+  options: { form?: LawForm; warnings?: readonly FitWarning[] } = {},
 ): string {
   const parts: string[] = [];
+  const level = Math.round(confidence * 100);
   const titles = {
+    recommended: "Recommended — one row per budget (rule and history in `recommendation`)",
     parametric: options.form === "joint"
       ? "Approach 3 (parametric fit, joint form L = E + (A/N^α + B/D^β)^γ)"
       : "Approach 3 (parametric fit L = E + A/N^α + B/D^β)",
     isoflop: "Approach 2 (IsoFLOP parabolas; loss frontier E + k·C^−γ)",
   } as const;
-  for (const approach of ["parametric", "isoflop"] as const) {
+  for (const approach of ["recommended", "parametric", "isoflop"] as const) {
     const mine = rows.filter((r) => r.approach === approach);
     if (mine.length === 0) continue;
     const withCi = mine.some((r) => r.ci !== null);
     const withPi = mine.some((r) => r.prediction_interval !== null);
+    const withE = mine.some((r) => r.E_constraint !== undefined && r.E_constraint !== "free");
+    const recommended = approach === "recommended";
     parts.push(
       `### ${titles[approach]}` +
-        (withCi ? ` — ${Math.round(confidence * 100)} % bootstrap intervals in brackets` : ""),
+        (withCi
+          ? recommended
+            ? ` — ${level} % intervals with model error, in brackets`
+            : ` — ${level} % bootstrap intervals in brackets`
+          : ""),
       "",
       markdownTable(
-        ["C", "N_opt", "D_opt", "D/N", "predicted loss", ...(withPi ? ["one new run"] : [])],
+        [
+          "C",
+          "N_opt",
+          "D_opt",
+          "D/N",
+          "predicted loss",
+          ...(withPi ? ["one new run"] : []),
+          ...(withE ? ["E"] : []),
+          ...(recommended ? ["×", "from"] : []),
+        ],
         mine.map((r) => [
-          num(r.C),
+          recommended ? `**${num(r.C)}** (recommended)` : num(r.C),
           cell(r.N, r.ci?.N),
           cell(r.D, r.ci?.D),
           cell(r.D_per_N, r.ci?.D_per_N),
           cell(r.loss, r.ci?.loss),
           ...(withPi ? [interval(r.prediction_interval)] : []),
+          ...(withE ? [r.E_constraint ?? "free"] : []),
+          ...(recommended ? [r.extrapolation.toPrecision(3), sourcesCell(r)] : []),
         ]),
       ),
+      "",
+    );
+  }
+  const warnings = options.warnings ?? [];
+  if (warnings.length > 0) {
+    parts.push(
+      `### Warnings (${warnings.length})`,
+      "",
+      ...warnings.map((w) => `- \`${w.code}\`: ${w.message.replaceAll("|", "\\|")}`),
       "",
     );
   }
   return parts.join("\n");
 }
 
-const APPROACH = { parametric: "3", isoflop: "2" } as const;
+const SOURCE = { isoflop: "A2", additive: "A3 additive", joint: "A3 joint" } as const;
+
+/** Where a recommended row's N and loss come from, e.g. "N: A2 (+A3 joint); loss: A3 joint". */
+function sourcesCell(r: TableRow): string {
+  const ic = r.interval_components;
+  if (ic === undefined) return "—";
+  const one = (c: typeof ic.N) =>
+    SOURCE[c.source] +
+    (c.widened_to.length === 0
+      ? ""
+      : ` (widened to ${c.widened_to.map((k) => SOURCE[k]).join(", ")})`);
+  return `N: ${one(ic.N)}; loss: ${one(ic.loss)}`;
+}
+
+const APPROACH = { parametric: "3", isoflop: "2", recommended: "rec." } as const;
 
 function signedPct(v: number | undefined): string {
   return v === undefined || !Number.isFinite(v) ? "—" : `${v >= 0 ? "+" : ""}${v.toFixed(2)} %`;
@@ -187,7 +242,7 @@ function signedPct(v: number | undefined): string {
 export function renderBacktestMarkdown(backtest: BacktestResult, confidence: number): string {
   const level = Math.round(confidence * 100);
   const rows = backtest.held_out.flatMap((h) =>
-    h.forecasts.map((f) => [
+    [...h.forecasts, ...(h.recommended == null ? [] : [h.recommended])].map((f) => [
       num(h.C),
       h.extrapolation.toFixed(1),
       APPROACH[f.approach],

@@ -4,6 +4,7 @@
  * @module
  */
 import type { Law, LawForm } from "./parametric.ts";
+import { E_ZERO_REL } from "./recommend.ts";
 import type { PointSet } from "./points.ts";
 import type {
   BacktestResult,
@@ -11,6 +12,7 @@ import type {
   EConstraint,
   FitWarning,
   IsoflopResult,
+  Recommendation,
   SensitivityResult,
   TableRow,
 } from "./schema.ts";
@@ -62,6 +64,10 @@ export interface WarningInput {
   sensitivity?: SensitivityResult | null;
   /** Held-out forecasts. */
   backtest?: BacktestResult | null;
+  /** The recommendation (which E each candidate identifies). */
+  recommendation?: Recommendation | null;
+  /** The request's form of Approach 3. @default "additive" */
+  form?: LawForm;
 }
 
 /**
@@ -201,25 +207,7 @@ export function collectWarnings(input: WarningInput): FitWarning[] {
       }
     }
   }
-  const e = input.E ?? null;
-  if (e !== null && e.fixed === undefined) {
-    const fitted = input.parametric.law.E;
-    const at = [e.min, e.max].find((v) => v !== undefined && Math.abs(fitted - v) <= 1e-12 * v);
-    if (at !== undefined) {
-      out.push({
-        code: "E_at_bound",
-        message: `Approach 3's free E lay past the bound ${at}; E is held there (the data ` +
-          "alone would put the floor elsewhere — compare the free fit)",
-      });
-    }
-    const fr = isoflop?.loss_frontier;
-    if (fr != null && fr.E_at_bound) {
-      out.push({
-        code: "E_at_bound",
-        message: `Approach 2's loss frontier puts E on a bound (E = ${fr.E.toPrecision(4)})`,
-      });
-    }
-  }
+  out.push(...floorWarnings(input));
   for (const row of input.sensitivity?.rows ?? []) {
     const n = row.spread_pct.N, l = row.spread_pct.loss;
     if ((n !== null && n > FRAGILE_N_SPREAD_PCT) || (l !== null && l > FRAGILE_LOSS_SPREAD_PCT)) {
@@ -237,16 +225,19 @@ export function collectWarnings(input: WarningInput): FitWarning[] {
     }
   }
   for (const h of input.backtest?.held_out ?? []) {
-    for (const f of h.forecasts) {
+    for (const f of [...h.forecasts, ...(h.recommended == null ? [] : [h.recommended])]) {
       if (f.inside === null || f.error_pct === null || f.inside.loss) continue;
       out.push({
         code: "backtest_miss",
-        message:
-          `held-out budget ${h.label}: ${
-            f.approach === "parametric" ? "Approach 3" : "Approach 2"
-          } forecast the optimum loss ${f.error_pct.loss >= 0 ? "+" : ""}${
-            f.error_pct.loss.toFixed(2)
-          } % off, outside its interval` +
+        message: `held-out budget ${h.label}: ${
+          f.approach === "parametric"
+            ? "Approach 3"
+            : f.approach === "isoflop"
+            ? "Approach 2"
+            : "the recommended row"
+        } forecast the optimum loss ${f.error_pct.loss >= 0 ? "+" : ""}${
+          f.error_pct.loss.toFixed(2)
+        } % off, outside its interval` +
           (f.approach === "parametric" && input.parametric.form !== "joint"
             ? '; the additive law may be the wrong shape for these runs: compare form "joint"'
             : ""),
@@ -266,6 +257,109 @@ export function collectWarnings(input: WarningInput): FitWarning[] {
       message: `${mismatched} point(s) give a C more than ${FLOPS_MISMATCH_FACTOR}× away from ` +
         `${input.flopsPerParamToken}·N·D; check flops_per_param_token (it converts C to N_opt, D_opt)`,
     });
+  }
+  return out;
+}
+
+/**
+ * The warnings about E, for every fit that has one: `E_at_bound` (Approach 3 in the request's form
+ * when its E sits on a requested bound or at 0, Approach 2's frontier when its E runs to 0, the
+ * lowest optimum or a requested bound), `E_unidentified` (its bootstrap interval spans most of
+ * [0, lowest loss), see `recommend.ts`), `E_not_applied` (a requested constraint Approach 2 could
+ * not apply: no frontier) and `below_floor` (a row's loss under a known floor).
+ *
+ * @param input Everything the fit produced.
+ * @returns The warnings.
+ */
+export function floorWarnings(input: WarningInput): FitWarning[] {
+  const out: FitWarning[] = [];
+  const e = input.E ?? null;
+  const isoflop = input.isoflop;
+  const form = input.form ?? input.parametric.form ?? "additive";
+  const a3 = `Approach 3 (${form})`;
+  let lowest = Infinity;
+  for (const l of input.set.loss) lowest = Math.min(lowest, l);
+  const fitted = input.parametric.law.E;
+  if (e === null || e.fixed === undefined) {
+    const at = [e?.min, e?.max].find((v) => v !== undefined && Math.abs(fitted - v) <= 1e-12 * v);
+    if (at !== undefined) {
+      out.push({
+        code: "E_at_bound",
+        message: `${a3}'s free E lay past the bound ${at}; E is held there (the data ` +
+          "alone would put the floor elsewhere — compare the free fit)",
+      });
+    } else if (fitted < E_ZERO_REL * lowest) {
+      out.push({
+        code: "E_at_bound",
+        message: `${a3} puts E at its lower bound 0 (E = ${fitted.toPrecision(3)}): these runs ` +
+          "do not identify a floor; its loss forecast assumes none",
+      });
+    }
+  }
+  const fr = isoflop?.loss_frontier;
+  if (fr != null && fr.E_at_bound && e?.fixed === undefined) {
+    out.push({
+      code: "E_at_bound",
+      message: `Approach 2's loss frontier puts E on a bound (E = ${fr.E.toPrecision(4)}): ` +
+        "these optima do not identify a floor",
+    });
+  }
+  const ids = input.recommendation?.E_identified;
+  if (ids != null && e?.fixed === undefined) {
+    if (ids.isoflop === false && !(fr != null && fr.E_at_bound)) {
+      out.push({
+        code: "E_unidentified",
+        message:
+          `Approach 2's loss frontier E = ${fr?.E.toPrecision(4) ?? "—"} is not identified ` +
+          "(its bootstrap interval spans most of [0, lowest loss)); the recommended row does not " +
+          "lean on it",
+      });
+    }
+    const mine = ids[form];
+    if (mine === false && fitted >= E_ZERO_REL * lowest) {
+      out.push({
+        code: "E_unidentified",
+        message: `${a3}'s E = ${fitted.toPrecision(4)} is not identified by these runs (its ` +
+          "bootstrap interval spans most of [0, lowest loss)): its loss forecast leans on a " +
+          "guessed floor",
+      });
+    }
+    const lead = input.recommendation!.sources.loss;
+    if (lead !== form && lead !== "isoflop" && ids[lead] === false) {
+      out.push({
+        code: "E_unidentified",
+        message:
+          `the recommended loss comes from Approach 3 (${lead}), whose E is not identified ` +
+          "by these runs or sits at 0; its interval is widened to the other approaches' forecasts",
+      });
+    }
+  }
+  if (e !== null && isoflop !== null && fr == null) {
+    out.push({
+      code: "E_not_applied",
+      message: `the requested E constraint could not be applied to Approach 2: its loss frontier ` +
+        `needs ${e.fixed === undefined ? 4 : 3} usable budgets (it has ${isoflop.n_used}); its ` +
+        'rows give the pure power law, marked E_constraint "free"',
+    });
+  }
+  const floor = e?.fixed ?? e?.min;
+  if (floor !== undefined) {
+    const below = input.table.filter((r) =>
+      r.loss < floor || (r.ci !== null && r.ci.loss[0] < floor)
+    );
+    if (below.length > 0) {
+      const r = below[0]!;
+      out.push({
+        code: "below_floor",
+        message: `${below.length} row(s) forecast a loss under the known floor ${floor} (e.g. ` +
+          `${r.approach === "isoflop" ? "Approach 2" : "Approach 3"} at C = ${
+            r.C.toPrecision(3)
+          }: ` +
+          `${r.loss.toPrecision(4)}${
+            r.ci === null ? "" : ` [${r.ci.loss[0].toPrecision(4)}, ${r.ci.loss[1].toPrecision(4)}]`
+          }); the recommended row never does`,
+      });
+    }
   }
   return out;
 }

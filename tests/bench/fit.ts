@@ -157,7 +157,7 @@ function pct(v: number | undefined): string {
 /**
  * The held-out forecast check on the published sweeps: per experiment, fit the budgets ≤ C/10
  * (C the largest budget) and forecast every budget above; one row per held-out budget ≥ 3×
- * above the fitted ones and approach.
+ * above the fitted ones and approach (Approach 3 in each form, Approach 2, the recommended row).
  */
 function forecastCheck(): string[] {
   const sweeps = loadPublishedSweeps();
@@ -166,8 +166,8 @@ function forecastCheck(): string[] {
     "## Held-out forecasts on published IsoFLOP sweeps (fit budgets ≤ C/10)",
     "",
     "| experiment | held-out C | × | runs | approach | loss forecast [95 %] | observed | error " +
-    "| inside | N_opt error |",
-    "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+    "| inside | N_opt error | N_opt inside | N_opt width |",
+    "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
   ];
   for (const sweep of sweeps) {
     for (const form of ["additive", "joint"] as const) {
@@ -181,18 +181,25 @@ function forecastCheck(): string[] {
       });
       for (const h of fit.backtest!.held_out) {
         if (h.extrapolation < 3 || h.observed === null) continue;
-        // Approach 2 does not depend on the form: one row of it, with the additive run.
+        // Approach 2 and the recommended row (it fits both forms) do not depend on the form:
+        // one row of each, with the additive run.
         for (
-          const f of h.forecasts.filter((f) => f.approach === "parametric" || form === "additive")
+          const f of [...h.forecasts, ...(h.recommended == null ? [] : [h.recommended])]
+            .filter((f) => f.approach === "parametric" || form === "additive")
         ) {
+          const label = f.approach === "parametric"
+            ? `3 (${form})`
+            : f.approach === "isoflop"
+            ? "2"
+            : "recommended";
           lines.push(
             `| ${sweep.experiment} | ${h.C.toPrecision(3)} | ${h.extrapolation.toFixed(1)} | ` +
-              `${h.n_points} | ${f.approach === "parametric" ? `3 (${form})` : "2"} | ${
-                f.loss.toFixed(3)
-              } ` +
+              `${h.n_points} | ${label} | ${f.loss.toFixed(3)} ` +
               `[${f.ci?.loss.map((v) => v.toFixed(3)).join(", ") ?? "—"}] | ` +
               `${h.observed.loss.toFixed(3)} | ${pct(f.error_pct?.loss)} | ` +
-              `${f.inside?.loss ? "yes" : "no"} | ${pct(f.error_pct?.N)} |`,
+              `${f.inside?.loss ? "yes" : "no"} | ${pct(f.error_pct?.N)} | ` +
+              `${f.inside?.N ? "yes" : "no"} | ` +
+              `${f.ci === null ? "—" : `${(f.ci.N[1] / f.ci.N[0]).toFixed(2)}×`} |`,
           );
         }
       }

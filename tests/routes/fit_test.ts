@@ -35,9 +35,11 @@ Deno.test("POST /v1/fit answers the fit as JSON", async () => {
   assert.ok(Math.abs(fit.parametric.alpha - TRUTH.alpha) < 0.05);
   const a = exponentsOf(TRUTH).a;
   assert.ok(Math.abs(fit.isoflop.a - a) < 0.05, `Approach 2 a ${fit.isoflop.a} vs ${a}`);
+  // Issue #19: one recommended row per budget follows the approaches' rows.
   assert.deepEqual(fit.table.map((r: { approach: string }) => r.approach), [
     "parametric",
     "isoflop",
+    "recommended",
   ]);
   const truth = computeOptimal(TRUTH, 1e20, 6);
   for (const row of fit.table) {
@@ -45,7 +47,7 @@ Deno.test("POST /v1/fit answers the fit as JSON", async () => {
     assert.ok(Math.abs(Math.log(row.N / truth.params)) < 0.5, `${row.approach} N ${row.N}`);
     assert.ok(Math.abs(row.loss / truth.loss - 1) < 0.02, `${row.approach} loss ${row.loss}`);
     assert.ok(row.ci.N[0] < row.N && row.N < row.ci.N[1]);
-    assert.ok(row.prediction_interval[0] < row.ci.loss[0]);
+    assert.ok(row.prediction_interval[0] <= row.ci.loss[0]);
   }
   assert.equal(fit.bootstrap.n_resamples, 20);
   assert.equal(fit.bootstrap.resampling, "residual");
@@ -104,7 +106,14 @@ Deno.test("POST /v1/fit takes CSV with options in the query, and answers markdow
   assert.equal(res.status, 200);
   const fit = await res.json();
   assert.equal(fit.n_points, 24);
-  assert.deepEqual(fit.table.map((r: { C: number }) => r.C), [1e20, 1e21, 1e20, 1e21]);
+  assert.deepEqual(fit.table.map((r: { C: number }) => r.C), [
+    1e20,
+    1e21,
+    1e20,
+    1e21,
+    1e20,
+    1e21,
+  ]);
   const md = await post(CSV, "text/csv", "/v1/fit?bootstrap=0&format=markdown");
   assert.equal(md.status, 200);
   assert.match(md.headers.get("content-type")!, /^text\/markdown/);
@@ -117,7 +126,8 @@ Deno.test("POST /v1/fit takes CSV with options in the query, and answers markdow
       accept: "text/markdown",
     },
   );
-  assert.match(await accept.text(), /^### Approach 3/);
+  // Issue #19: the markdown leads with the recommended rows.
+  assert.match(await accept.text(), /^### Recommended/);
   // With a backtest, the markdown leads with the check; the sensitivity table follows the fit.
   const checked = await post(CSV, "text/csv", "/v1/fit?bootstrap=10&backtest=true&format=markdown");
   const text = await checked.text();

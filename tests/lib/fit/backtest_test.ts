@@ -64,11 +64,14 @@ Deno.test("runBacktest() holds out every budget above hold_out_above, with inter
   assert.equal(bt.train_budgets.length, 6);
   assert.ok(Math.abs(bt.held_out[1]!.extrapolation - 10) < 1e-12);
   for (const h of bt.held_out) {
+    // Each held-out budget is also forecast by the recommended row's rule (issue #19).
+    assert.deepEqual(h.forecasts.map((f) => f.approach), ["parametric", "isoflop"]);
+    assert.equal(h.recommended?.approach, "recommended");
     assert.ok(h.observed_ci !== null);
     assert.ok(
       h.observed_ci.loss[0] <= h.observed!.loss && h.observed!.loss <= h.observed_ci.loss[1],
     );
-    for (const f of h.forecasts) {
+    for (const f of [...h.forecasts, h.recommended!]) {
       const truth = computeOptimal(TRUTH, h.C, 6);
       assert.ok(f.ci !== null && f.prediction_interval !== null);
       // The prediction interval for one run is wider than the interval of the expected loss.

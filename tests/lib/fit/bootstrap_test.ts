@@ -183,3 +183,26 @@ Deno.test("runBootstrap() resamples runs that are not on IsoFLOP curves (pooled 
   assert.ok(Math.abs(alpha - TRUTH.alpha) < 2 * (hi - lo), `α ${alpha} in [${lo}, ${hi}]`);
   assert.ok(fit.warnings.filter((w) => w.code === "budget_refused").length <= 1);
 });
+
+Deno.test("runBootstrap(): a budget's intervals do not depend on which other budgets are requested", () => {
+  // Issue #19: the prediction-noise draws shared the resampling stream, so asking for more
+  // budgets moved every interval. Each (approach, budget) now draws from its own stream.
+  const points = isoflopPoints({
+    budgets: SIX_BUDGETS.slice(0, 5),
+    perBudget: 5,
+    halfWidth: 1,
+    noiseSd: 0.01,
+    seed: 4,
+  });
+  const fit = (budgets: number[]) =>
+    fitScalingLaws({ points, budgets, bootstrap: 40, seed: 7, sensitivity: false }).table
+      .filter((r) => r.C === 1e20 && r.approach !== "recommended");
+  const alone = fit([1e20]);
+  const among = fit([1e19, 1e20, 1e21]);
+  assert.equal(alone.length, 2);
+  for (const [i, row] of alone.entries()) {
+    assert.ok(row.prediction_interval !== null);
+    assert.deepEqual(among[i]!.prediction_interval, row.prediction_interval, row.approach);
+    assert.deepEqual(among[i]!.ci, row.ci, row.approach);
+  }
+});

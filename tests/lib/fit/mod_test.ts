@@ -31,7 +31,9 @@ Deno.test("fitScalingLaws() recovers the law end to end and its result matches F
   assert.equal(fit.parametric.residuals.length, 42);
   assert.ok(fit.parametric.residuals.every((r) => Math.abs(r) < 1e-6));
   assert.equal(fit.budgets.length, 6);
-  assert.equal(fit.table.length, 2);
+  // One row per approach plus the recommended row (issue #19).
+  assert.equal(fit.table.length, 3);
+  assert.deepEqual(fit.table.map((r) => r.recommended), [false, false, true]);
   assert.ok(fit.backtest !== null && fit.bootstrap?.n_resamples === 20);
   assert.ok(FitResultSchema.safeParse(fit).success);
   assert.match(fit.markdown, /\| C \| N_opt \| D_opt \| D\/N \| predicted loss \|/);

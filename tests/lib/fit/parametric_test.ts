@@ -10,6 +10,8 @@ import {
 } from "../../../lib/fit/parametric.ts";
 import { preparePoints } from "../../../lib/fit/points.ts";
 import { isoflopPoints, SIX_BUDGETS, TRUTH } from "./_synthetic.ts";
+import { loadPublishedSweeps } from "./_isoflops.ts";
+import { mulberry32 } from "../../../lib/random.ts";
 
 const OPTS = { flopsPerParamToken: 6, budgetRelTol: 0.05 };
 
@@ -199,4 +201,33 @@ Deno.test("fitParametric() form joint on additive data finds γ ≈ 1, never wor
   });
   assert.equal(fixed.law.E, 1.69);
   assert.ok(fixed.eAtBound && Math.abs(fixed.law.gamma! - 1) < 1e-3);
+});
+
+Deno.test("fitParametric(): the same points in any order give the same fit, to the bit", () => {
+  // Issue #19: on a published sweep `converged` (and the law's last digits) depended on the
+  // order of the points; they are now sorted canonically before fitting.
+  const sweep = loadPublishedSweeps()?.find((s) => s.experiment.includes("dclm"));
+  const points = sweep?.points ??
+    isoflopPoints({ budgets: SIX_BUDGETS, perBudget: 7, halfWidth: 1.2, noiseSd: 0.01, seed: 2 });
+  const fitOf = (order: readonly number[]) => {
+    const set = preparePoints(order.map((i) => points[i]!), {
+      flopsPerParamToken: 6,
+      budgetRelTol: 0.05,
+    });
+    return fitParametric(set, { huberDelta: 1e-3, multistart: "varpro" });
+  };
+  const identity = points.map((_, i) => i);
+  const reference = fitOf(identity);
+  const random = mulberry32(12);
+  for (let k = 0; k < 4; k++) {
+    const order = [...identity];
+    for (let i = order.length - 1; i > 0; i--) {
+      const j = Math.floor(random() * (i + 1));
+      [order[i], order[j]] = [order[j]!, order[i]!];
+    }
+    const fit = fitOf(order);
+    assert.equal(fit.converged, reference.converged, `shuffle ${k}`);
+    assert.deepEqual(fit.law, reference.law, `shuffle ${k}`);
+    assert.equal(fit.objective, reference.objective, `shuffle ${k}`);
+  }
 });

@@ -4,6 +4,7 @@ import { evalPowerLaw, fitIsoflop } from "../../../lib/fit/isoflop.ts";
 import { computeOptimal } from "../../../lib/fit/parametric.ts";
 import { preparePoints } from "../../../lib/fit/points.ts";
 import { buildTable, renderMarkdown } from "../../../lib/fit/table.ts";
+import { fitScalingLaws } from "../../../lib/fit/mod.ts";
 import { isoflopPoints, SIX_BUDGETS, TRUTH } from "./_synthetic.ts";
 
 Deno.test("buildTable() gives one row per budget and approach, from G·(C/m)^a and the power laws", () => {
@@ -77,4 +78,13 @@ Deno.test("renderMarkdown() writes | C | N_opt | D_opt | D/N | predicted loss | 
   );
   assert.match(md, /### Approach 2[^\n]*\n\n\| C/);
   assert.match(md, /\| 1\.00e\+21 \| 1\.00e\+9 \| 3\.00e\+10 \| 30\.0 \| 2\.30 \|/);
+});
+
+Deno.test("format=markdown carries every warning and marks the recommended row", () => {
+  // Issue #20: the markdown dropped every warning the JSON answer had.
+  const points = isoflopPoints({ budgets: [1e18, 1e19, 1e20], perBudget: 5, halfWidth: 1 });
+  const fit = fitScalingLaws({ points, budgets: [1e22], bootstrap: 0, sensitivity: false });
+  assert.ok(fit.warnings.length >= 2, fit.warnings.map((w) => w.code).join(", "));
+  for (const w of fit.warnings) assert.ok(fit.markdown.includes(`\`${w.code}\``), w.code);
+  assert.match(fit.markdown, /\*\*1\.00e\+22\*\* \(recommended\)/);
 });

@@ -104,8 +104,57 @@ Deno.test("collectWarnings() flags a fragile forecast and a missed backtest", ()
   assert.ok(fragile.length > 0, JSON.stringify(fit.warnings));
   assert.match(fragile[0]!.message, /dropping one budget moves/);
   const missed = fit.warnings.filter((w) => w.code === "backtest_miss");
-  assert.equal(missed.length, 2, JSON.stringify(fit.warnings));
+  // Approach 3, Approach 2 and (issue #19) the recommended row's forecast all miss it.
+  assert.equal(missed.length, 3, JSON.stringify(fit.warnings));
+  assert.match(missed[2]!.message, /the recommended row forecast/);
   assert.match(missed[0]!.message, /held-out budget 3\.00e\+19: Approach 3 .*outside its interval/);
   assert.match(missed[0]!.message, /compare form "joint"/);
   assert.doesNotMatch(missed[1]!.message, /form "joint"/);
+});
+
+Deno.test("E at its bound 0 raises E_at_bound for Approach 3 and Approach 2's frontier, E free", () => {
+  // Issue #19: a free fit that put E at 0 said nothing. Points from a law with no floor.
+  const points = isoflopPoints({
+    budgets: SIX_BUDGETS,
+    perBudget: 7,
+    halfWidth: 1,
+    law: { ...TRUTH, E: 0 },
+  });
+  const fit = fitScalingLaws({ points, bootstrap: 0, sensitivity: false });
+  const atBound = fit.warnings.filter((w) => w.code === "E_at_bound").map((w) => w.message);
+  assert.ok(fit.parametric.E < 1e-3, `E = ${fit.parametric.E}`);
+  assert.ok(atBound.some((m) => m.startsWith("Approach 3")), atBound.join("; "));
+  assert.equal(fit.isoflop?.loss_frontier?.E_at_bound, true);
+  assert.ok(atBound.some((m) => m.startsWith("Approach 2")), atBound.join("; "));
+});
+
+Deno.test("a requested E that Approach 2 cannot apply is said, and no row claims it", () => {
+  // Issue #20: in a two-budget study the "E = entropy" Approach 2 row fell back to the pure power
+  // law, below the floor, keeping its label.
+  const points = isoflopPoints({
+    budgets: [1e18, 1e19],
+    perBudget: 7,
+    halfWidth: 1,
+    noiseSd: 0.005,
+    seed: 5,
+  });
+  const floor = TRUTH.E;
+  const fit = fitScalingLaws({
+    points,
+    budgets: [1e21],
+    E: { fixed: floor },
+    bootstrap: 30,
+    sensitivity: false,
+  });
+  const iso = fit.table.find((r) => r.approach === "isoflop")!;
+  assert.equal(iso.E_constraint, "free", "its loss is the pure power law: no floor applied");
+  assert.ok(fit.warnings.some((w) => w.code === "E_not_applied"));
+  const par = fit.table.find((r) => r.approach === "parametric")!;
+  assert.equal(par.E_constraint, "fixed");
+  const rec = fit.table.find((r) => r.recommended)!;
+  assert.equal(rec.E_constraint, "fixed");
+  assert.ok(rec.loss > floor && rec.ci!.loss[0] >= floor, `${rec.loss} ${rec.ci!.loss}`);
+  assert.ok(rec.prediction_interval === null || rec.prediction_interval[0] >= floor);
+  assert.ok(rec.ci!.N[0] > 0 && Number.isFinite(rec.ci!.N[1]));
+  if (iso.loss < floor) assert.ok(fit.warnings.some((w) => w.code === "below_floor"));
 });
