@@ -281,7 +281,7 @@ export async function reportStudy(
   const trainedBy = trainersLine(records);
   const summary = await writeReport(dir, sweep, {
     name: config.name,
-    family: `${env.family.name} (size = ${env.family.sizeParam})`,
+    family: `${env.family.name} models sized by ${env.family.sizeParam}`,
     dataset: config.dataset,
     dataUnit: env.family.dataUnit,
     points: records.length,
