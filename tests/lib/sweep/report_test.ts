@@ -148,3 +148,27 @@ Deno.test("fitSweep() holds out a budget 10× above the rest, scores both fits' 
   assert.match(summary, /\| 3\.0e12 \| E = entropy \| 3 parametric \|/);
   assert.match(summary, /E = entropy, Approach 3/);
 });
+
+Deno.test("the report's warnings: 10.0009× past the data is 10× (no 'more than 10× (up to 10.00×)'), m printed rounded", async () => {
+  const { extrapolationWarning } = await import("../../../lib/fit/warnings.ts");
+  const row = (extrapolation: number) => ({ approach: "parametric", extrapolation }) as never;
+  assert.equal(extrapolationWarning([row(10.0009)]), undefined);
+  assert.match(
+    extrapolationWarning([row(10.0009), row(100.01)])!.message,
+    /^1 requested .*\(up to 100×\)/,
+  );
+  const { fitScalingLaws } = await import("../../../lib/fit/mod.ts");
+  const fit = fitScalingLaws({
+    // Each point's C is 3× m·N·D: every point mismatches.
+    points: records().map((r) => ({
+      N: r.N,
+      D: r.D,
+      C: 3 * 4.068275456150677 * r.N * r.D,
+      loss: r.loss,
+    })),
+    flops_per_param_token: 4.068275456150677,
+    bootstrap: 0,
+  });
+  const mismatch = fit.warnings.find((w) => w.code === "flops_mismatch")!;
+  assert.match(mismatch.message, /than 1\.5× away from 4\.068·N·D;/);
+});
