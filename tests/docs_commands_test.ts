@@ -178,7 +178,7 @@ Deno.test("every command of the README and the guides is declared (run, --plan, 
   }
 });
 
-async function freePort(): Promise<number> {
+function freePort(): number {
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const port = (listener.addr as Deno.NetAddr).port;
   listener.close();
@@ -237,10 +237,10 @@ Deno.test({
   sanitizeOps: false,
   async fn(t) {
     const commands = allCommands();
-    const port = await freePort();
+    const port = freePort();
     const torch = hasTorch();
     if (!torch) console.warn("PyTorch is absent: the bring-your-own-model commands are skipped");
-    const torchPort = await freePort();
+    const torchPort = freePort();
     const rewrite = (text: string) =>
       text.replaceAll(NPX_DENO, `'${Deno.execPath()}'`)
         .replace(/(localhost|127\.0\.0\.1):8000/g, `127.0.0.1:${port}`)

@@ -114,6 +114,15 @@ Deno.test({
         );
       }
 
+      // No legend anywhere shows a pale band colour as its swatch (the bands' own layers carry no
+      // legend): every swatch is opaque.
+      const pale = await page.$$eval(".role-legend-symbol path", (paths) =>
+        paths.map((p) => ({
+          opacity: Number(p.getAttribute("opacity") ?? 1),
+          fillOpacity: Number(p.getAttribute("fill-opacity") ?? 1),
+        })).filter((p) => p.opacity < 0.5 || p.fillOpacity < 0.5));
+      assert.deepEqual(pale, []);
+
       // All five plots render with marks.
       const plots = await page.$$eval("figure svg", (svgs) =>
         svgs.map((svg) => {
