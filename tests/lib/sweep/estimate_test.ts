@@ -11,6 +11,7 @@ import {
 import { planSweep } from "../../../lib/plan/plan.ts";
 import type { Worker } from "../../../lib/sweep/worker.ts";
 import { toyFamily } from "../plan/_family.ts";
+import { formatDuration } from "../../../lib/sweep/progress.ts";
 
 const points = planSweep({
   family: toyFamily(),
@@ -78,4 +79,30 @@ Deno.test("measureCosts() has nothing to measure for no points", async () => {
   const { worker, calls } = fakeWorker({ ms: 0 }, { fixed: 0, a: 1, b: 0 });
   assert.equal(await measureCosts(worker, []), undefined);
   assert.deepEqual(calls, []);
+});
+
+Deno.test("describeEstimate() and describePlan() speak plainly: the measured total, '1 worker', one number format", async () => {
+  const { describeEstimate, describePlan } = await import("../../../lib/sweep/sweep.ts");
+  const { resolveSweepConfig } = await import("../../../lib/sweep/config.ts");
+  const model = {
+    probeS: 4.2,
+    probes: [
+      { steps: [8, 128] as [number, number], stepFlops: 2.56e6, stepS: 0.0062, fixedS: 0.3 },
+      { steps: [8, 32] as [number, number], stepFlops: 1.43e8, stepS: 0.013, fixedS: 0.5 },
+    ],
+  };
+  const line = describeEstimate(model, points);
+  const total = studyCostS(model, points);
+  assert.ok(line.startsWith(`estimate: ${formatDuration(total)} to train ${points.length} points`));
+  assert.match(line, /6\.2 ms\/step at 2\.56e6 FLOPs\/step \(8- and 128-step runs\)/);
+  const config = resolveSweepConfig({ overrides: { workers: ["http://127.0.0.1:1"] } });
+  const grids = planSweep({
+    family: toyFamily(),
+    budgets: [1e12],
+    dataset: "x",
+    sizesPerBudget: 3,
+  });
+  const plan = describePlan(config, toyFamily(), grids, "out");
+  assert.match(plan, / on 1 worker → out\n/);
+  assert.doesNotMatch(plan, /e\+/);
 });
