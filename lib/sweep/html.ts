@@ -54,6 +54,7 @@ export function renderHtml(input: HtmlInput): string {
       `<figcaption>${escapeHtml(CAPTIONS[name] ?? name)} (${escapeHtml(name)}.svg)</figcaption>` +
       `</figure>`;
   const others = Object.keys(svgs).filter((n) => n !== "hero").map(figure).join("\n");
+  const terms = markdownToHtml(parts.intro.slice(1).join("\n"));
   return `<!doctype html>
 <html lang="en">
 <head>
@@ -89,12 +90,15 @@ ${answerTable(sweep, context)}
 ${figure("hero")}
 ${
     parts.forecast.length > 0
-      ? `<section id="forecast">\n${markdownToHtml(parts.forecast.join("\n"))}\n</section>`
+      // The terms ("E free", Approach 2/3) come before the first table that uses them.
+      ? `<section id="forecast">\n${terms}\n${
+        markdownToHtml(parts.forecast.join("\n"))
+      }\n</section>`
       : ""
   }
 <section class="details" id="details">
 <h2>Details for auditors</h2>
-${markdownToHtml(parts.intro.slice(1).join("\n"))}
+${parts.forecast.length > 0 ? "" : terms}
 ${markdownToHtml(parts.details.join("\n"))}
 <h2>Plots</h2>
 ${others}
