@@ -222,6 +222,16 @@ function processTree(pid: number): number[] {
   return out;
 }
 
+/** Whether a program is on PATH (the pages' commands use curl and jq). */
+function onPath(program: string): boolean {
+  try {
+    return new Deno.Command("bash", { args: ["-c", `command -v ${program}`], stdout: "null" })
+      .outputSync().success;
+  } catch {
+    return false;
+  }
+}
+
 function hasTorch(): boolean {
   try {
     return new Deno.Command("/usr/bin/python3", { args: ["-c", "import torch"], stderr: "null" })
@@ -240,6 +250,10 @@ Deno.test({
     const port = freePort();
     const torch = hasTorch();
     if (!torch) console.warn("PyTorch is absent: the bring-your-own-model commands are skipped");
+    const missing = ["curl", "jq"].filter((p) => !onPath(p));
+    if (missing.length > 0) {
+      console.warn(`${missing.join(" and ")} absent: the commands that use them are skipped`);
+    }
     const torchPort = freePort();
     const rewrite = (text: string) =>
       text.replaceAll(NPX_DENO, `'${Deno.execPath()}'`)
@@ -272,6 +286,7 @@ Deno.test({
           continue;
         }
         if (policy.needs === "torch" && !torch) continue;
+        if (missing.some((p) => new RegExp(`(^|[|;&]\\s*)${p}\\s`).test(c.command))) continue;
         if (seen.has(c.command)) continue;
         seen.add(c.command);
         let command = rewrite(c.command);
