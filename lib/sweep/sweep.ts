@@ -12,7 +12,7 @@ import { mockWorker } from "./mock.ts";
 import { addReplicates, type BudgetGrid, type PlannedPoint, planSweep } from "../plan/plan.ts";
 import { compact, createProgress, formatDuration } from "./progress.ts";
 import { type CostModel, measureCosts, pointCostS, studyCostS } from "./estimate.ts";
-import { sci, sig } from "./format.ts";
+import { plainExponents, sci, sig } from "./format.ts";
 import { writeReport } from "./report.ts";
 import { fitSweep, type SweepChecks, type SweepFit } from "./sweep_fit.ts";
 import { openResultsLog, type ResultRecord } from "./results.ts";
@@ -383,7 +383,7 @@ async function runRounds(
       ...(config.model === undefined ? {} : { model: config.model }),
     });
     if ("stop" in next) {
-      context.write(`adaptive: stopped (${next.stop}): ${next.reason}\n`);
+      context.write(`adaptive: stopped (${next.stop}): ${plainExponents(next.reason)}\n`);
       return { rounds, stop: next };
     }
     await appendRound(path, next);
@@ -392,7 +392,7 @@ async function runRounds(
       `adaptive round ${next.round} (${next.kind}): ` +
         next.grids.map((g) => `C=${sci(g.budget_flops)} +${g.points.length}`).join(
           ", ",
-        ) + `\n` + next.reasons.map((r) => `  ${r}\n`).join(""),
+        ) + `\n` + next.reasons.map((r) => `  ${plainExponents(r)}\n`).join(""),
     );
     await context.train(next.grids.flatMap((g) => g.points));
   }
