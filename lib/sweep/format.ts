@@ -53,21 +53,35 @@ export function loss4(x: number): string {
 }
 
 /**
- * A value and its interval: `1.71e5 [1.29e5, 2.72e5]`.
+ * A value and its interval, three significant digits each: `1.71e5 [1.29e5, 2.72e5]`.
  *
  * @param value The value.
  * @param ci Its interval, when there is one.
- * @param format How to write each number. @default {@linkcode sig}
  * @returns The text.
  */
 export function withInterval(
   value: number,
   ci: readonly [number, number] | null | undefined,
-  format: (x: number) => string = sig,
 ): string {
   return ci === null || ci === undefined
-    ? format(value)
-    : `${format(value)} [${format(ci[0])}, ${format(ci[1])}]`;
+    ? sig(value)
+    : `${sig(value)} [${sig(ci[0])}, ${sig(ci[1])}]`;
+}
+
+/**
+ * A loss and its interval, four decimals each: `2.3389 [2.2470, 2.3602]`.
+ *
+ * @param value The loss.
+ * @param ci Its interval, when there is one.
+ * @returns The text.
+ */
+export function lossWithInterval(
+  value: number,
+  ci: readonly [number, number] | null | undefined,
+): string {
+  return ci === null || ci === undefined
+    ? loss4(value)
+    : `${loss4(value)} [${loss4(ci[0])}, ${loss4(ci[1])}]`;
 }
 
 /**

@@ -13,7 +13,15 @@ import {
   type SweepFit,
 } from "./sweep_fit.ts";
 import { markdownTable } from "../markdown.ts";
-import { loss4, plainExponents, sci, sig, times, withInterval } from "./format.ts";
+import {
+  loss4,
+  lossWithInterval,
+  plainExponents,
+  sci,
+  sig,
+  times,
+  withInterval,
+} from "./format.ts";
 
 export { sci, sig } from "./format.ts";
 
@@ -120,7 +128,7 @@ export function summaryParts(sweep: SweepFit, context: SummaryContext): SummaryP
     const gap = p.E - context.entropyNats;
     const eCi = bs?.parametric.E;
     lines.push(
-      `- Irreducible loss: fitted E = ${withInterval(p.E, eCi, loss4)} nats` +
+      `- Irreducible loss: fitted E = ${lossWithInterval(p.E, eCi)} nats` +
         ` vs the source's true entropy ${loss4(context.entropyNats)} nats/token: ` +
         `gap E − H = ${gap >= 0 ? "+" : ""}${loss4(gap)} nats ` +
         `(${(100 * gap / context.entropyNats).toFixed(1)}%)` +
@@ -262,7 +270,7 @@ export function formatAnswer(sweep: SweepFit, context: SummaryContext): string[]
     lines.push(
       `- **At C = ${sci(h.C)} FLOPs, train N = ${withInterval(r.N, r.ci?.N)} parameters on ` +
         `D = ${withInterval(r.D, r.ci?.D)} ${context.dataUnit}; expect loss ` +
-        `${withInterval(r.loss, r.ci?.loss, loss4)}** — ${extrapolationText(r.extrapolation)} ` +
+        `${lossWithInterval(r.loss, r.ci?.loss)}** — ${extrapolationText(r.extrapolation)} ` +
         `(Approach ${r.approach === "isoflop" ? 2 : 3}${h.basis === "fallback" ? "†" : ""})`,
     );
   }
@@ -349,7 +357,7 @@ export function formatForecastCheck(sweep: SweepFit, context: SummaryContext): s
     const eCi = sweep.fit.backtest === null ? undefined : sweep.fit.bootstrap?.parametric.E;
     lines.push(
       `- Irreducible loss (all budgets, E free): E = ` +
-        `${withInterval(sweep.fit.parametric.E, eCi, loss4)}` +
+        `${lossWithInterval(sweep.fit.parametric.E, eCi)}` +
         ` against the source's entropy rate ${loss4(context.entropyNats)} nats/token` +
         (checks.entropyInsideE === undefined
           ? "."

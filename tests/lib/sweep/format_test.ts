@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import {
   AXIS_LABEL_EXPR,
   loss4,
+  lossWithInterval,
   plainExponents,
   sci,
   sig,
@@ -21,12 +22,13 @@ Deno.test("sig() writes three significant digits and one exponent style, never e
   assert.equal(sig(-2.5e6), "-2.50e6");
 });
 
-Deno.test("sci(), loss4(), withInterval() and times() share that format", () => {
+Deno.test("sci(), loss4(), withInterval(), lossWithInterval() and times() share that format", () => {
   assert.equal(sci(3e11), "3.0e11");
   assert.equal(sci(1.2e10), "1.2e10");
   assert.equal(loss4(2.34921), "2.3492");
   assert.equal(withInterval(1.71e5, [1.29e5, 2.72e5]), "1.71e5 [1.29e5, 2.72e5]");
-  assert.equal(withInterval(2.5, null, loss4), "2.5000");
+  assert.equal(lossWithInterval(2.5, null), "2.5000");
+  assert.equal(lossWithInterval(2.33891, [2.247, 2.36024]), "2.3389 [2.2470, 2.3602]");
   assert.equal(times(10.0009), "10×", "10.0009 is 10× to the digits shown");
   assert.equal(times(100.01), "100×");
   assert.equal(times(3.24), "3.2×");
