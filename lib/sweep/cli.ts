@@ -12,7 +12,7 @@ import { PRESETS, resolveSweepConfig, type SweepConfig, type SweepFile } from ".
 import { parseTrainerList } from "./runner.ts";
 import { type DatasetInfo, getDataset, UnknownDatasetError } from "../../data/mod.ts";
 import { getFamily } from "../../models/mod.ts";
-import { localTrainer } from "./local.ts";
+import { describeLocalBackend, localTrainer } from "./local.ts";
 import { DEFAULT_SWEEP_CLI_CONFIG, type SweepCliConfig } from "./cli_config.ts";
 import { familyFromConfig, resolveSweepFamily } from "./family_source.ts";
 import { runSweep, type StudyEnvironment } from "./sweep.ts";
@@ -194,10 +194,11 @@ export function studyEnvironment(
 /** The in-process trainer and the token, as the CLI's configuration sets them. */
 function trainerSettings(
   settings: SweepCliConfig,
-): Pick<StudyEnvironment, "localTrainer" | "token"> {
+): Pick<StudyEnvironment, "localTrainer" | "describeLocal" | "token"> {
   const { token, backend, dataDir } = settings;
   return {
     localTrainer: () => localTrainer({ backend, ...(dataDir === undefined ? {} : { dataDir }) }),
+    describeLocal: () => describeLocalBackend({ backend }),
     ...(token === undefined ? {} : { token }),
   };
 }

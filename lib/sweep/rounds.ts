@@ -30,6 +30,7 @@ import {
   type SweepFamily,
   type Uncertainty,
 } from "../plan/mod.ts";
+import { plainExponents } from "./format.ts";
 import type { ResultRecord } from "./results.ts";
 
 /** Adaptive settings with the target budget and the compute cap filled in. */
@@ -335,5 +336,6 @@ export function formatRounds(
     lines.push("");
     lines.push(`Stopped (${stop.stop}): ${stop.reason}`);
   }
-  return lines;
+  // The report's one number format (3.0e9, not 3.0e+9), also in the planner's reasons.
+  return lines.map(plainExponents);
 }
