@@ -1,10 +1,12 @@
 /**
  * Entry point of `deno task start`: serve the app on `PORT` (default 8000) and shut down
- * gracefully on SIGTERM or SIGINT (see `lib/service/server.ts`).
+ * gracefully on SIGTERM or SIGINT (see `lib/service/server.ts`), then end the process without
+ * native exit handlers (`lib/service/exit.ts`).
  *
  * @module
  */
 import { loadConfig } from "./lib/service/config.ts";
+import { exitProcess } from "./lib/service/exit.ts";
 import { startServer } from "./lib/service/server.ts";
 import { trainingPoolFromConfig } from "./lib/service/training_pool.ts";
 import { createApp } from "./routes/mod.ts";
@@ -31,7 +33,9 @@ if (import.meta.main) {
   });
   const stop = async () => {
     const report = await server.shutdown();
-    Deno.exit(report.drained ? 0 : 1);
+    // Not Deno.exit: libc's exit() can hang in OpenBLAS's destructor after a terminated
+    // training (see lib/service/exit.ts).
+    exitProcess(report.drained ? 0 : 1);
   };
   Deno.addSignalListener("SIGTERM", stop);
   Deno.addSignalListener("SIGINT", stop);

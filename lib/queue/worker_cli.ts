@@ -10,6 +10,7 @@ import { QueueConnectionError } from "./db.ts";
 import { QueueUrlError, redactText } from "./url.ts";
 import { startQueueWorker } from "./worker.ts";
 import { parseWorkerList } from "../sweep/http_worker.ts";
+import { exitProcess } from "../service/exit.ts";
 
 /** The usage text of `deno task worker --help`. */
 export const WORKER_USAGE = `deno task worker --queue URL [options]
@@ -155,5 +156,7 @@ export async function main(args: string[]): Promise<number> {
 }
 
 if (import.meta.main) {
-  Deno.exit(await main(Deno.args));
+  // Not Deno.exit: libc's exit() can hang in OpenBLAS's destructor after a point's training
+  // was stopped mid-call (see lib/service/exit.ts).
+  exitProcess(await main(Deno.args));
 }
