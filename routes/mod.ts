@@ -36,6 +36,8 @@ import {
   problemResponse,
 } from "./problem.ts";
 import { requestLog } from "./request_log.ts";
+import { watchClient } from "./client_gone.ts";
+import { ConnectionWatch } from "../lib/service/connection_watch.ts";
 
 import { planRoutes } from "./plan.ts";
 import type { DatasetResolver } from "../lib/train/plan.ts";
@@ -106,8 +108,10 @@ export function createApp(options: AppOptions = {}): OpenAPIHono {
   };
   const log = options.log ?? ((line: string) => console.log(line));
   const app = new OpenAPIHono();
-  // Guards, outermost first: request id + access log, CORS, 405, auth, body size, body read.
+  // Guards, outermost first: request id + access log, client watch, CORS, 405, auth, body size, body read.
   app.use(requestLog({ enabled: config.logRequests, write: log }));
+  // Before anything reads the body or the signal: a client that leaves aborts c.req.raw.signal.
+  app.use(watchClient(new ConnectionWatch()));
   const cors = corsFor(config.corsOrigins);
   if (cors !== undefined) app.use(cors);
   app.use(methodNotAllowedProblem(app));
