@@ -16,6 +16,7 @@ import {
   InvalidDataPathError,
   listDatasets,
   NotPreparedError,
+  resolveDataDir,
   UnknownDatasetError,
   UnknownSplitError,
 } from "../data/mod.ts";
@@ -188,8 +189,8 @@ const prepareRoute = createRoute({
  * @param error What the data layer threw.
  * @returns A problem, or the error itself when it is not a client error.
  */
-function toProblem(error: unknown): unknown {
-  const detail = error instanceof Error ? error.message : String(error);
+function toProblem(error: unknown, hide: (text: string) => string = (t) => t): unknown {
+  const detail = hide(error instanceof Error ? error.message : String(error));
   const clientError = (status: number, field?: string) =>
     problem(status, detail, field === undefined ? {} : { field });
   if (error instanceof UnknownDatasetError) {
@@ -211,13 +212,39 @@ function toProblem(error: unknown): unknown {
     return problem(503, detail, {
       url: error.url,
       expected_checksum: error.expected,
-      manual_path: error.manualPath,
+      manual_path: hide(error.manualPath),
     });
   }
   if (error instanceof SyntaxError || error instanceof RangeError) {
     return clientError(422);
   }
   return error;
+}
+
+/**
+ * A function that writes `<data dir>` for the data directory (as configured and as its real
+ * path) wherever it appears in a text: no answer names an absolute server path.
+ *
+ * @param dataDir The configured data directory, if any.
+ * @returns The rewriting function.
+ *
+ * @example
+ * ```ts
+ * import { hideDataDir } from "./datasets.ts";
+ * const hide = hideDataDir("/srv/data");
+ * if (hide("put it at /srv/data/cifar.tgz") !== "put it at <data dir>/cifar.tgz") throw new Error();
+ * ```
+ */
+export function hideDataDir(dataDir: string | undefined): (text: string) => string {
+  const dir = resolveDataDir(dataDir).replace(/\/+$/, "");
+  const dirs = new Set([dir]);
+  try {
+    dirs.add(Deno.realPathSync(dir));
+  } catch {
+    // Not there yet: only the configured spelling can appear.
+  }
+  const longestFirst = [...dirs].filter((d) => d.length > 1).sort((a, b) => b.length - a.length);
+  return (text) => longestFirst.reduce((t, d) => t.split(d).join("<data dir>"), text);
 }
 
 /**
@@ -229,23 +256,32 @@ function toProblem(error: unknown): unknown {
  */
 export function datasetRoutes(ctx: AppContext, registry: DatasetRegistry = defaultRegistry) {
   const dataDir = ctx.config.dataDir;
+  const hide = hideDataDir(dataDir);
   const tracker = new PreparationTracker();
   const find = (name: string) => {
     try {
       return registry.get(name, { dataDir, allowAbsolutePaths: false });
     } catch (error) {
-      throw toProblem(error);
+      throw toProblem(error, hide);
+    }
+  };
+  const isReady = async (dataset: Dataset) => {
+    try {
+      return await dataset.isReady({ dataDir });
+    } catch (error) {
+      throw toProblem(error, hide);
     }
   };
   const describe = async (dataset: Dataset) => {
-    const ready = await dataset.isReady({ dataDir });
+    const ready = await isReady(dataset);
     const status = tracker.status(dataset.info.name, dataDir);
     return {
       ...dataset.info,
+      description: hide(dataset.info.description),
       ready,
       ...(status?.running ? { preparing: true } : {}),
       ...(status?.progress === undefined ? {} : { progress: status.progress }),
-      ...(status?.error === undefined ? {} : { last_error: status.error }),
+      ...(status?.error === undefined ? {} : { last_error: hide(status.error) }),
     };
   };
 
@@ -259,11 +295,11 @@ export function datasetRoutes(ctx: AppContext, registry: DatasetRegistry = defau
       const dataset = find(c.req.valid("param").name);
       const q = c.req.valid("query");
       const info = dataset.info;
-      if (!(await dataset.isReady({ dataDir }))) throw toProblem(new NotPreparedError(info.name));
+      if (!(await isReady(dataset))) throw toProblem(new NotPreparedError(info.name), hide);
       const split = q.split ?? Object.keys(info.splits)[0]!;
       const size = info.splits[split]?.examples;
       if (size === undefined) {
-        throw toProblem(new UnknownSplitError(info.name, split, Object.keys(info.splits)));
+        throw toProblem(new UnknownSplitError(info.name, split, Object.keys(info.splits)), hide);
       }
       if (q.offset >= size) {
         throw problem(
@@ -285,7 +321,7 @@ export function datasetRoutes(ctx: AppContext, registry: DatasetRegistry = defau
           dataDir,
         });
       } catch (error) {
-        throw toProblem(error);
+        throw toProblem(error, hide);
       }
       const head = { dataset: info.name, split, seed: q.seed, offset: q.offset, count };
       if ((c.req.header("accept") ?? "").includes("application/octet-stream")) {
@@ -302,7 +338,7 @@ export function datasetRoutes(ctx: AppContext, registry: DatasetRegistry = defau
       try {
         done = await tracker.prepare(dataset, { dataDir, waitMs: PREPARE_WAIT_MS });
       } catch (error) {
-        throw toProblem(error);
+        throw toProblem(error, hide);
       }
       const progress = tracker.status(dataset.info.name, dataDir)?.progress;
       const body = {
