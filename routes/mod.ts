@@ -37,6 +37,7 @@ import {
 } from "./problem.ts";
 import { requestLog } from "./request_log.ts";
 import { watchClient } from "./client_gone.ts";
+import { jsonDepthLimit } from "./json_depth.ts";
 import { ConnectionWatch } from "../lib/service/connection_watch.ts";
 
 import { planRoutes } from "./plan.ts";
@@ -108,7 +109,8 @@ export function createApp(options: AppOptions = {}): OpenAPIHono {
   };
   const log = options.log ?? ((line: string) => console.log(line));
   const app = new OpenAPIHono();
-  // Guards, outermost first: request id + access log, client watch, CORS, 405, auth, body size, body read.
+  // Guards, outermost first: request id + access log, client watch, CORS, 405, auth, body size,
+  // body read, JSON nesting depth.
   app.use(requestLog({ enabled: config.logRequests, write: log }));
   // Before anything reads the body or the signal: a client that leaves aborts c.req.raw.signal.
   app.use(watchClient(new ConnectionWatch()));
@@ -119,6 +121,7 @@ export function createApp(options: AppOptions = {}): OpenAPIHono {
   for (const path of PROTECTED_PATHS) app.use(path, auth);
   app.use(bodySizeLimit(config.maxBodyBytes));
   app.use(readBodyFirst());
+  app.use(jsonDepthLimit());
   app.route("/", datasetRoutes(ctx));
   app.route("/", healthRoutes(ctx));
   app.route("/", fitRoutes(ctx));

@@ -88,3 +88,21 @@ Deno.test("JobPool.run() stops a job at its wall-time limit or when cancelled, t
   assert.equal(await p.run("double", [4]), 8);
   p.close();
 });
+
+Deno.test("JobPool.run({ module }) runs another module's export on the same workers", async () => {
+  const p = pool();
+  const other = new URL("../../../lib/plan/adaptive_job.ts", import.meta.url).href;
+  assert.equal(await p.run("double", [2]), 4);
+  const plan = await p.run<{ notes: string[] }>("planAdaptiveJob", [{
+    family: "gpt",
+    dataset: "synthetic-text",
+    results: [{ N: 1e5, D: 1e6, loss: 3, C: 6e11 }],
+    targetBudget: 1e13,
+    bootstrap: 10,
+  }], { module: other });
+  assert.ok(Array.isArray(plan.notes));
+  // The pool's own module is still the default.
+  assert.equal(await p.run("double", [5]), 10);
+  assert.equal(p.stats().workers, 1);
+  await new Promise((r) => setTimeout(r, 400));
+});
