@@ -6,13 +6,15 @@
  * @module
  */
 import { loadConfig } from "./lib/service/config.ts";
-import { exitProcess } from "./lib/service/exit.ts";
-import { startServer } from "./lib/service/server.ts";
+import { armExitDeadline, exitProcess, prepareExit } from "./lib/service/exit.ts";
+import { SHUTDOWN_SLACK_S, startServer } from "./lib/service/server.ts";
 import { trainingPoolFromConfig } from "./lib/service/training_pool.ts";
 import { createApp } from "./routes/mod.ts";
 
 if (import.meta.main) {
   const config = loadConfig();
+  // libc's _exit, loaded now: nothing is left to load once a shutdown has begun.
+  prepareExit();
   const pool = trainingPoolFromConfig(config);
   const app = createApp({ config, trainingPool: pool });
   const server = startServer({
@@ -31,7 +33,12 @@ if (import.meta.main) {
       : String(event.reason).split("\n")[0];
     console.error(JSON.stringify({ level: "error", event: "unhandled_rejection", reason }));
   });
+  let stopping = false;
   const stop = async () => {
+    if (stopping) return;
+    stopping = true;
+    // A hard deadline whatever the shutdown gets stuck in: SIGKILL at grace + 5 s.
+    armExitDeadline({ seconds: config.shutdownGraceS + SHUTDOWN_SLACK_S });
     const report = await server.shutdown();
     // Not Deno.exit: libc's exit() can hang in OpenBLAS's destructor after a terminated
     // training (see lib/service/exit.ts).

@@ -8,7 +8,13 @@
 import type { TrainingPool } from "./training_pool.ts";
 
 /** After trainings are cancelled, how long their requests get to write the 503, in ms. */
-const CANCEL_FLUSH_MS = 5_000;
+const CANCEL_FLUSH_MS = 4_000;
+
+/**
+ * A stopping program ends at most this long after its grace period: the cancelled requests'
+ * flush, then the exit (the `armExitDeadline` watchdog enforces it), in seconds.
+ */
+export const SHUTDOWN_SLACK_S = 5;
 
 /** Options of {@linkcode startServer}. */
 export interface StartServerOptions {

@@ -32,3 +32,27 @@ Deno.test({
     assert.equal(outcome.code, 3);
   },
 });
+
+Deno.test("armExitDeadline() kills a process whose main thread is stuck, from its own thread", async () => {
+  const started = performance.now();
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", new URL("./fixtures/stuck_after_deadline.ts", import.meta.url).pathname],
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const outcome = await Promise.race([
+    child.output(),
+    new Promise<"hung">((r) => timer = setTimeout(() => r("hung"), 8_000)),
+  ]);
+  clearTimeout(timer);
+  if (outcome === "hung") {
+    child.kill("SIGKILL");
+    await child.status;
+    assert.fail("the watchdog did not end the process");
+  }
+  assert.equal(new TextDecoder().decode(outcome.stdout).trim(), "armed");
+  assert.match(new TextDecoder().decode(outcome.stderr), /deadline passed/);
+  assert.equal(outcome.signal, "SIGKILL");
+  assert.ok(performance.now() - started < 8_000);
+});
