@@ -105,6 +105,12 @@ export async function runSweep(
   const started = performance.now();
   try {
     if (log.tornLine) write("results.jsonl ended in a torn line (a killed write); ignored it.\n");
+    for (const r of log.rejected) {
+      write(
+        `results.jsonl line ${r.line} is not a valid result; kept it aside in ` +
+          `results.rejected.jsonl.\n`,
+      );
+    }
     const workers = await chooseWorkers(config, env);
     const train = async (points: PlannedPoint[]) => {
       const pending = points.filter((p) => !log.records.has(p.key));
