@@ -6,6 +6,7 @@
  * @module
  */
 import { loadConfig } from "./lib/service/config.ts";
+import { ConnectionWatch } from "./lib/service/connection_watch.ts";
 import { armExitDeadline, exitProcess, prepareExit } from "./lib/service/exit.ts";
 import { SHUTDOWN_SLACK_S, startServer } from "./lib/service/server.ts";
 import { trainingPoolFromConfig } from "./lib/service/training_pool.ts";
@@ -16,7 +17,8 @@ if (import.meta.main) {
   // libc's _exit, loaded now: nothing is left to load once a shutdown has begun.
   prepareExit();
   const pool = trainingPoolFromConfig(config);
-  const app = createApp({ config, trainingPool: pool });
+  const connectionWatch = new ConnectionWatch();
+  const app = createApp({ config, trainingPool: pool, connectionWatch });
   const server = startServer({
     port: config.port,
     hostname: config.hostname,
@@ -24,6 +26,7 @@ if (import.meta.main) {
     pool,
     graceS: config.shutdownGraceS,
     log: (line) => console.log(line),
+    idle: { timeoutS: config.headerTimeoutS, watch: connectionWatch },
   });
   // A stray rejected promise must not take every in-flight request down with the process.
   globalThis.addEventListener("unhandledrejection", (event) => {

@@ -65,6 +65,11 @@ export interface AppOptions {
    * @default DEFAULT_TRAINER (`trainPoint` of `lib/train/mod.ts`)
    */
   trainer?: TrainerRef;
+  /**
+   * Which connections have a request in flight, and notices clients that leave; share it with
+   * `startServer` so its slow-client reaper knows them. @default a new one
+   */
+  connectionWatch?: ConnectionWatch;
   /** Where access-log lines go when logging is on. @default console.log */
   log?: (line: string) => void;
   /**
@@ -113,14 +118,19 @@ export function createApp(options: AppOptions = {}): OpenAPIHono {
   // body read, JSON nesting depth.
   app.use(requestLog({ enabled: config.logRequests, write: log }));
   // Before anything reads the body or the signal: a client that leaves aborts c.req.raw.signal.
-  app.use(watchClient(new ConnectionWatch()));
+  const watch = options.connectionWatch ?? new ConnectionWatch();
+  app.use(watchClient(watch));
   const cors = corsFor(config.corsOrigins);
   if (cors !== undefined) app.use(cors);
   app.use(methodNotAllowedProblem(app));
   const auth = bearerToken(config.token);
   for (const path of PROTECTED_PATHS) app.use(path, auth);
   app.use(bodySizeLimit(config.maxBodyBytes));
-  app.use(readBodyFirst());
+  app.use(readBodyFirst({
+    timeoutS: config.bodyTimeoutS,
+    // The 408 is written, then the reaper (startServer) shuts the connection down.
+    onTimeout: (c) => watch.requestClose((c.env as Deno.ServeHandlerInfo | undefined)?.remoteAddr),
+  }));
   app.use(jsonDepthLimit());
   app.route("/", datasetRoutes(ctx));
   app.route("/", healthRoutes(ctx));

@@ -154,6 +154,13 @@ async function readProcTables(): Promise<string[]> {
   return texts;
 }
 
+/** A TCP address as the tables key it (`address:port`), or undefined for anything else. */
+function keyOf(remote: Deno.Addr): string | undefined {
+  if (remote.transport !== "tcp") return undefined;
+  const address = canonicalAddress(remote.hostname);
+  return address === undefined ? undefined : `${address}:${remote.port}`;
+}
+
 /** One watched connection's bookkeeping. */
 interface Entry {
   key: string;
@@ -180,6 +187,7 @@ export class ConnectionWatch {
   #timer: ReturnType<typeof setTimeout> | undefined;
   #disabled = false;
   #reading = false;
+  #closeRequests = new Set<string>();
 
   /** @param options Interval and table reader. */
   constructor(options: ConnectionWatchOptions = {}) {
@@ -195,6 +203,38 @@ export class ConnectionWatch {
   /** Whether watching was turned off because the socket table cannot be read. */
   get disabled(): boolean {
     return this.#disabled;
+  }
+
+  /**
+   * The client ends (`address:port`) of the connections watched now: those with a request in
+   * flight.
+   *
+   * @returns The keys.
+   */
+  inFlight(): Set<string> {
+    return new Set([...this.#entries].map((e) => e.key));
+  }
+
+  /**
+   * Ask for the connection of `remote` to be closed (a body that timed out): the slow-client
+   * reaper (`slow_clients.ts`) shuts it down on its next pass.
+   *
+   * @param remote The client's address.
+   */
+  requestClose(remote: Deno.Addr | undefined): void {
+    const key = remote === undefined ? undefined : keyOf(remote);
+    if (key !== undefined) this.#closeRequests.add(key);
+  }
+
+  /**
+   * Take the pending close requests (the reaper calls this once per pass).
+   *
+   * @returns Their keys; the set is emptied.
+   */
+  takeCloseRequests(): Set<string> {
+    const taken = this.#closeRequests;
+    this.#closeRequests = new Set();
+    return taken;
   }
 
   /**

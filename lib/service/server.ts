@@ -5,6 +5,8 @@
  *
  * @module
  */
+import type { ConnectionWatch } from "./connection_watch.ts";
+import { SlowClientReaper } from "./slow_clients.ts";
 import type { TrainingPool } from "./training_pool.ts";
 
 /** After trainings are cancelled, how long their requests get to write the 503, in ms. */
@@ -33,6 +35,11 @@ export interface StartServerOptions {
   graceS: number;
   /** Lifecycle lines (listening, shutdown); silent when undefined. */
   log?: (line: string) => void;
+  /**
+   * Close connections that go this long without a request in flight (slow headers, idle
+   * keep-alive), in seconds: needs the app's `connectionWatch` (see `slow_clients.ts`).
+   */
+  idle?: { timeoutS: number; watch: ConnectionWatch };
 }
 
 /** What {@linkcode RunningServer.shutdown} did. */
@@ -84,6 +91,19 @@ export function startServer(options: StartServerOptions): RunningServer {
     },
   }, options.fetch);
   let shuttingDown: Promise<ShutdownReport> | undefined;
+  const reaper = options.idle === undefined ? undefined : new SlowClientReaper({
+    port: server.addr.port,
+    idleTimeoutS: options.idle.timeoutS,
+    watch: options.idle.watch,
+    ...(log === undefined ? {} : { log }),
+  });
+  if (reaper !== undefined && !reaper.start()) {
+    log?.(JSON.stringify({
+      level: "warn",
+      event: "idle_timeout_off",
+      detail: "slow or idle connections cannot be closed here (needs Linux and --allow-ffi)",
+    }));
+  }
 
   async function shutdown(): Promise<ShutdownReport> {
     const startedMs = performance.now();
@@ -102,6 +122,7 @@ export function startServer(options: StartServerOptions): RunningServer {
       options.pool.cancelAll();
       outcome = await Promise.race([drained, sleep(CANCEL_FLUSH_MS)]);
     }
+    reaper?.stop();
     const report: ShutdownReport = {
       cancelled,
       drained: outcome === "drained",
