@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { PermanentError, statusError, type Worker } from "./worker.ts";
+import { PermanentError, permanentIfInvalid, statusError, type Worker } from "./worker.ts";
 
 /**
  * Create the in-process worker (one point at a time: tfjs runs one engine per process).
@@ -42,7 +42,8 @@ export async function localWorker(): Promise<Worker> {
         if (error instanceof train.TrainInputError) {
           throw statusError(error.status, `${error.field}: ${error.message}`);
         }
-        throw error;
+        // An input error (e.g. a text file with no tokens) fails the same way every time.
+        throw permanentIfInvalid(error);
       }
     },
   };
