@@ -142,7 +142,7 @@ for (const accept of ["application/json", "application/x-ndjson"]) {
         "an access line",
       );
       const access = JSON.parse(lines.find((l) => l.includes('"path":"/v1/train"'))!);
-      assert.equal(access.status, accept === "application/json" ? 499 : 200);
+      assert.equal(access.status, 499);
       assert.equal(trainingPool.stats().completed, 0);
     } finally {
       trainingPool.cancelAll();
@@ -150,3 +150,44 @@ for (const accept of ["application/json", "application/x-ndjson"]) {
     }
   });
 }
+
+Deno.test("a streamed training that runs to its end is logged once, 200, when the stream ends", async () => {
+  const lines: string[] = [];
+  const config = loadConfig({
+    FLOPS_FIT_LOG_REQUESTS: "true",
+    FLOPS_FIT_MAX_TRAIN_FLOPS: "1e15",
+    FLOPS_FIT_BACKEND: "wasm",
+  });
+  const trainingPool = trainingPoolFromConfig(config, TINY_TRAINER);
+  const app = createApp({
+    config,
+    trainingPool,
+    resolveDataset: resolveTiny,
+    log: (line) => lines.push(line),
+  });
+  const server = Deno.serve({ port: 0, hostname: "127.0.0.1", onListen: () => {} }, app.fetch);
+  try {
+    const res = await fetch(`http://127.0.0.1:${server.addr.port}/v1/train`, {
+      method: "POST",
+      headers: { "content-type": "application/json", accept: "application/x-ndjson" },
+      body: JSON.stringify({
+        family: "gpt",
+        size: 16,
+        config: { context: 16, depth: 1, heads: 2 },
+        dataset: "tiny-text",
+        batch_size: 4,
+        seed: 0,
+        budget: { steps: 3 },
+      }),
+    });
+    assert.equal(res.status, 200);
+    assert.match(await res.text(), /"type":"result"/);
+    await waitUntil(() => lines.some((l) => l.includes('"path":"/v1/train"')), 2_000, "a line");
+    await new Promise((r) => setTimeout(r, 300));
+    const access = lines.filter((l) => l.includes('"path":"/v1/train"'));
+    assert.equal(access.length, 1, access.join("\n"));
+    assert.equal(JSON.parse(access[0]!).status, 200);
+  } finally {
+    await server.shutdown();
+  }
+});
