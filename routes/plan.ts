@@ -79,6 +79,11 @@ const route = createRoute({
       description: "Grids per budget; each point carries its `POST /v1/train` request.",
       content: { "application/json": { schema: z.object({}).passthrough().openapi("Plan") } },
     },
+    413: {
+      description: "`hyper`/`model` would be copied into too many points (`max_plan_copy_bytes`).",
+    },
+    422: { description: "Invalid request, or the adaptive planning ran past `max_fit_wall_s`." },
+    429: { description: "Every fit worker is busy and the fit queue is full." },
   },
 });
 
