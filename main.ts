@@ -7,6 +7,7 @@
  */
 import { loadConfig } from "./lib/service/config.ts";
 import { ConnectionWatch } from "./lib/service/connection_watch.ts";
+import { fitPoolFromConfig } from "./lib/service/job_pool.ts";
 import { armExitDeadline, exitProcess, prepareExit } from "./lib/service/exit.ts";
 import { SHUTDOWN_SLACK_S, startServer } from "./lib/service/server.ts";
 import { trainingPoolFromConfig } from "./lib/service/training_pool.ts";
@@ -17,13 +18,15 @@ if (import.meta.main) {
   // libc's _exit, loaded now: nothing is left to load once a shutdown has begun.
   prepareExit();
   const pool = trainingPoolFromConfig(config);
+  const fitPool = fitPoolFromConfig(config);
   const connectionWatch = new ConnectionWatch();
-  const app = createApp({ config, trainingPool: pool, connectionWatch });
+  const app = createApp({ config, trainingPool: pool, fitPool, connectionWatch });
   const server = startServer({
     port: config.port,
     hostname: config.hostname,
     fetch: app.fetch,
     pool,
+    fitPool,
     graceS: config.shutdownGraceS,
     log: (line) => console.log(line),
     idle: { timeoutS: config.headerTimeoutS, watch: connectionWatch },

@@ -18,7 +18,7 @@
 import type { ServiceConfig } from "./config.ts";
 import { LimitExceededError } from "../errors.ts";
 import type { LimitName } from "./limits.ts";
-import { BusyError, CancelledError, classifyWorkerError } from "./pool_errors.ts";
+import { BusyError, CancelledError, classifyWorkerError, UnavailableError } from "./pool_errors.ts";
 import type { JobReply } from "./job_worker.ts";
 
 /** Options of {@linkcode JobPool}. */
@@ -169,11 +169,25 @@ export class JobPool {
 
   /** Stop every worker now; running and queued jobs fail with a `CancelledError`. */
   close(): void {
-    for (const job of this.#queue.splice(0)) this.#settle(job, new CancelledError(CANCELLED));
+    this.#stopAll(() => new CancelledError(CANCELLED));
+  }
+
+  /**
+   * Stop every job now because the server is stopping: running and queued jobs fail with an
+   * {@linkcode UnavailableError} (503 with `Retry-After`), and their workers are stopped.
+   *
+   * @param reason Sentence sent to their clients.
+   */
+  cancelAll(reason = "The server is shutting down; the computation was cancelled."): void {
+    this.#stopAll(() => new UnavailableError(reason, this.#options.retryAfterS));
+  }
+
+  #stopAll(error: () => Error): void {
+    for (const job of this.#queue.splice(0)) this.#settle(job, error());
     for (const slot of [...this.#slots]) {
       const job = slot.job;
       this.#retire(slot);
-      if (job) this.#settle(job, new CancelledError(CANCELLED));
+      if (job) this.#settle(job, error());
     }
   }
 

@@ -6,6 +6,7 @@
  * @module
  */
 import type { ConnectionWatch } from "./connection_watch.ts";
+import type { JobPool } from "./job_pool.ts";
 import { SlowClientReaper } from "./slow_clients.ts";
 import type { TrainingPool } from "./training_pool.ts";
 
@@ -31,6 +32,8 @@ export interface StartServerOptions {
   ) => Response | Promise<Response>;
   /** The app's training pool, closed and drained at shutdown. */
   pool: TrainingPool;
+  /** The app's fit pool: its jobs still running after the grace period are cancelled (503). */
+  fitPool?: JobPool;
   /** How long in-flight work may run after shutdown starts, in seconds. */
   graceS: number;
   /** Lifecycle lines (listening, shutdown); silent when undefined. */
@@ -120,6 +123,7 @@ export function startServer(options: StartServerOptions): RunningServer {
     if (outcome === "timeout") {
       cancelled = options.pool.active;
       options.pool.cancelAll();
+      options.fitPool?.cancelAll();
       outcome = await Promise.race([drained, sleep(CANCEL_FLUSH_MS)]);
     }
     reaper?.stop();

@@ -106,3 +106,20 @@ Deno.test("JobPool.run({ module }) runs another module's export on the same work
   assert.equal(p.stats().workers, 1);
   await new Promise((r) => setTimeout(r, 400));
 });
+
+Deno.test("JobPool.cancelAll() fails running and queued jobs with a 503 and stops their workers", async () => {
+  const p = pool();
+  const running = p.run("spin", [10_000]);
+  const queued = p.run("double", [1]);
+  await new Promise((r) => setTimeout(r, 300));
+  p.cancelAll("stopping");
+  for (const job of [running, queued]) {
+    await assert.rejects(job, (error: Error & { status?: number }) => {
+      assert.equal(error.name, "UnavailableError");
+      assert.equal(error.status, 503);
+      assert.equal(error.message, "stopping");
+      return true;
+    });
+  }
+  assert.equal(p.stats().workers, 0);
+});
