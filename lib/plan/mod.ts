@@ -27,6 +27,7 @@ export {
   type TrainRequest,
 } from "./plan.ts";
 export { type AdaptiveOptions, type AdaptivePlan, planAdaptive } from "./adaptive.ts";
+export { type AdaptiveJobInput, planAdaptiveJob } from "./adaptive_job.ts";
 export {
   CANDIDATE_SIZES,
   describeFamily,
