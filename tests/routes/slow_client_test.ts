@@ -5,16 +5,6 @@ import { startServer } from "../../lib/service/server.ts";
 import { trainingPoolFromConfig } from "../../lib/service/training_pool.ts";
 import { createApp } from "../../routes/mod.ts";
 
-/** `n` IsoFLOP results over three budgets, for an adaptive plan. */
-function results(n: number) {
-  return Array.from({ length: n }, (_, i) => {
-    const C = [1e11, 1e12, 1e13][i % 3]!;
-    const f = Math.exp(((i * 7919) % 1000) / 1000 * 2.8 - 1.4);
-    const N = (C === 1e11 ? 2e4 : C === 1e12 ? 5e4 : 1.2e5) * f;
-    return { N, D: C / (6 * N), C, loss: 3 - Math.log10(C) * 0.1 + 0.05 * Math.log(f) ** 2 };
-  });
-}
-
 /** The real server (startServer, with its idle reaper) on a free loopback port. */
 function serve(env: Record<string, string>) {
   const config = loadConfig({ FLOPS_FIT_LOG_REQUESTS: "false", ...env });
@@ -114,19 +104,26 @@ Deno.test("connections sending headers one byte at a time, or idle, are closed a
     assert.ok(closed.every((c) => !c.startsWith("open")), JSON.stringify(closed));
     assert.ok(elapsed > 900, `closed after ${elapsed} ms, before the timeout`);
     assert.ok(lines.filter((l) => l.includes('"connection_closed"')).length >= 21);
-    // A request in flight for longer than the timeout (seconds of bootstrap fits) is left alone.
+    // A request in flight for longer than the timeout is left alone: a training stopped by its
+    // own timeout_s answers its 408 after 2.5 s on the same connection.
     const busyStarted = performance.now();
-    const busy = await fetch(`http://127.0.0.1:${port}/v1/plan`, {
+    const busy = await fetch(`http://127.0.0.1:${port}/v1/train`, {
       method: "POST",
       headers: { "content-type": "application/json" },
       body: JSON.stringify({
         family: "gpt",
-        adaptive: { results: results(300), target_budget: 1e15, bootstrap: 2000 },
+        size: 16,
+        config: { context: 16, depth: 1, heads: 2 },
+        dataset: "synthetic-text",
+        batch_size: 4,
+        seed: 0,
+        budget: { steps: 1_000_000 },
+        timeout_s: 2.5,
       }),
     });
-    assert.equal(busy.status, 200);
-    await busy.json();
-    assert.ok(performance.now() - busyStarted > 1_500, "the check needs a request over 1 s");
+    assert.equal(busy.status, 408, await busy.clone().text());
+    assert.equal((await busy.json()).field, "timeout_s");
+    assert.ok(performance.now() - busyStarted >= 2_500);
   } finally {
     sending = false;
     await Promise.all(trickles);
