@@ -7,7 +7,10 @@
  * A relative path is resolved under `<data dir>/files/`; an absolute path is accepted only when the
  * caller allows it (the library and CLI do; the HTTP API does not, so a request can never read
  * outside the data directory). Paths with `..`, `.` or empty segments, backslashes or NUL are
- * refused either way.
+ * refused either way, and a relative path is read only when its real path (symbolic links
+ * followed) is still inside `<data dir>/files/`: `files/root → /` does not open `/etc/passwd`.
+ * Descriptions and errors of a relative path name it `<data dir>/files/<path>`, never the
+ * server's absolute path.
  *
  * @module
  */
@@ -82,26 +85,72 @@ export function resolveLocalPath(path: string, options: LocalDatasetOptions = {}
  * @throws {InvalidDataPathError} See {@linkcode resolveLocalPath}.
  */
 export function localDataset(name: string, options: LocalDatasetOptions = {}): Dataset | undefined {
-  if (name.startsWith("text-file:")) {
-    return textFileDataset(name, resolveLocalPath(name.slice("text-file:".length), options));
-  }
-  if (name.startsWith("cifar-file:")) {
-    return cifarFileDataset(name, resolveLocalPath(name.slice("cifar-file:".length), options));
+  for (
+    const [prefix, make] of [["text-file:", textFileDataset], [
+      "cifar-file:",
+      cifarFileDataset,
+    ]] as const
+  ) {
+    if (!name.startsWith(prefix)) continue;
+    const given = name.slice(prefix.length);
+    const path = resolveLocalPath(given, options);
+    const file: LocalFile = given.startsWith("/") ? { path, shown: path } : {
+      path,
+      root: `${resolveDataDir(options.dataDir)}/files`,
+      shown: `<data dir>/files/${given}`,
+    };
+    return make(name, file);
   }
   return undefined;
 }
 
-async function fileSize(path: string): Promise<number | undefined> {
+/** Where a local dataset's file is, and how to name it in descriptions and errors. */
+interface LocalFile {
+  /** The path as resolved (symbolic links not yet followed). */
+  path: string;
+  /** For a relative name: the folder the file's real path must stay inside. */
+  root?: string;
+  /** The name shown to clients: never the server's absolute path for a relative name. */
+  shown: string;
+}
+
+/**
+ * The path to open: the file's real path, checked to be inside its root when it has one.
+ *
+ * @returns The path, or undefined when nothing is there.
+ * @throws {InvalidDataPathError} When a symbolic link leads outside the root.
+ */
+async function readablePath(file: LocalFile): Promise<string | undefined> {
+  if (file.root === undefined) return file.path;
+  let real: string;
+  let root: string;
+  try {
+    [real, root] = await Promise.all([Deno.realPath(file.path), Deno.realPath(file.root)]);
+  } catch {
+    return undefined;
+  }
+  if (!real.startsWith(`${root}/`)) {
+    throw new InvalidDataPathError(
+      `${file.shown} leads outside <data dir>/files/ (a symbolic link); it is not read.`,
+    );
+  }
+  return real;
+}
+
+/** The file's real path and size, or undefined when it is not a readable file. */
+async function statFile(file: LocalFile): Promise<{ path: string; size: number } | undefined> {
+  const path = await readablePath(file);
+  if (path === undefined) return undefined;
   try {
     const stat = await Deno.stat(path);
-    return stat.isFile ? stat.size : undefined;
+    return stat.isFile ? { path, size: stat.size } : undefined;
   } catch {
     return undefined;
   }
 }
 
-function notFound(path: string): Error {
-  return new Deno.errors.NotFound(`No readable file at ${path}.`);
+function notFound(file: LocalFile): Error {
+  return new Deno.errors.NotFound(`No readable file at ${file.shown}.`);
 }
 
 /** The boundary between train and validation: `⌊n·(1 − HOLDOUT_FRACTION)⌋`. */
@@ -109,10 +158,10 @@ function holdoutStart(n: number): number {
   return Math.floor(n * (1 - HOLDOUT_FRACTION));
 }
 
-function textFileDataset(name: string, path: string): Dataset {
+function textFileDataset(name: string, file: LocalFile): Dataset {
   const info: DatasetInfo = {
     name,
-    description: `Your text file ${path}, byte-level tokens; the last ${
+    description: `Your text file ${file.shown}, byte-level tokens; the last ${
       HOLDOUT_FRACTION * 100
     }% is validation.`,
     modality: "text",
@@ -125,7 +174,7 @@ function textFileDataset(name: string, path: string): Dataset {
     validation: { start: holdoutStart(size), end: size },
   });
   const refresh = async () => {
-    const size = await fileSize(path);
+    const size = (await statFile(file))?.size;
     if (size === undefined) return false;
     for (const [split, r] of Object.entries(ranges(size))) {
       const tokens = r.end - r.start;
@@ -140,14 +189,14 @@ function textFileDataset(name: string, path: string): Dataset {
     info,
     isReady: () => refresh(),
     prepare: async () => {
-      if (!(await refresh())) throw notFound(path);
+      if (!(await refresh())) throw notFound(file);
     },
     async *batches(options: BatchOptions): AsyncIterableIterator<Batch> {
       checkBatchOptions(name, Object.keys(info.splits), options);
       const context = contextOf(options);
-      const size = await fileSize(path);
-      if (size === undefined) throw notFound(path);
-      const stream = await tokensOfFile(path, ranges(size)[options.split]!);
+      const found = await statFile(file);
+      if (found === undefined) throw notFound(file);
+      const stream = await tokensOfFile(found.path, ranges(found.size)[options.split]!);
       yield* textBatches(packedSequences(stream, context), context, options);
     },
   };
@@ -160,19 +209,22 @@ const loadCifarFile = memoizeFile(async (path): Promise<Record<string, ImageSpli
   return { train: cifarSplit(records, 0, cut), validation: cifarSplit(records, cut) };
 });
 
-function cifarFileDataset(name: string, path: string): Dataset {
+function cifarFileDataset(name: string, file: LocalFile): Dataset {
   const info: DatasetInfo = {
     name,
-    description: `Your CIFAR-binary file ${path} (10 classes, CIFAR-10 normalisation); the last ${
-      HOLDOUT_FRACTION * 100
-    }% of records is validation.`,
+    description:
+      `Your CIFAR-binary file ${file.shown} (10 classes, CIFAR-10 normalisation); the last ${
+        HOLDOUT_FRACTION * 100
+      }% of records is validation.`,
     modality: "image",
     splits: { train: { examples: 0 }, validation: { examples: 0 } },
     image: { height: 32, width: 32, channels: 3, classes: CIFAR10_CLASSES },
     license: "Yours",
   };
   const load = async () => {
-    const splits = await loadCifarFile(path);
+    const found = await statFile(file);
+    if (found === undefined) throw notFound(file);
+    const splits = await loadCifarFile(found.path);
     info.splits = Object.fromEntries(
       Object.entries(splits).map(([split, source]) => [split, { examples: source.count }]),
     );
@@ -181,7 +233,7 @@ function cifarFileDataset(name: string, path: string): Dataset {
   return {
     info,
     isReady: async () => {
-      const size = await fileSize(path);
+      const size = (await statFile(file))?.size;
       if (size === undefined) return false;
       const records = Math.floor(size / CIFAR_RECORD_BYTES);
       info.splits = {
@@ -191,12 +243,10 @@ function cifarFileDataset(name: string, path: string): Dataset {
       return true;
     },
     prepare: async () => {
-      if ((await fileSize(path)) === undefined) throw notFound(path);
       await load();
     },
     async *batches(options: BatchOptions): AsyncIterableIterator<Batch> {
       checkBatchOptions(name, Object.keys(info.splits), options);
-      if ((await fileSize(path)) === undefined) throw notFound(path);
       const splits = await load();
       yield* imageBatches(splits[options.split]!, CIFAR10_SPEC, options);
     },

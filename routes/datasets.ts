@@ -14,13 +14,14 @@ import {
   getDataset,
   listDatasets,
   NotPreparedError,
+  resolveDataDir,
   UnknownSplitError,
 } from "../data/mod.ts";
 import { PreparationTracker } from "../data/preparation.ts";
 import { takeExamples } from "../data/examples.ts";
 import type { Batch } from "../data/types.ts";
 import { type AppContext, createRouter } from "./context.ts";
-import { problem } from "./problem.ts";
+import { asProblem, type Problem, problem, ProblemError } from "./problem.ts";
 import { BatchSchema, binaryResponse, jsonBody } from "./batch_encoding.ts";
 
 /** Most examples one `…/batches` request may ask for (more → 422 naming `limit`). */
@@ -187,11 +188,48 @@ const prepareRoute = createRoute({
  * @param error What the data layer threw.
  * @returns A problem, or the error itself.
  */
-function fileProblem(error: unknown): unknown {
-  const detail = error instanceof Error ? error.message : String(error);
+function toProblem(error: unknown, hide: (text: string) => string = (t) => t): unknown {
+  const known = asProblem(error);
+  if (known !== undefined) {
+    const { detail, manual_path: manualPath } = known.problem as Problem & {
+      manual_path?: unknown;
+    };
+    return new ProblemError({
+      ...known.problem,
+      ...(detail === undefined ? {} : { detail: hide(detail) }),
+      ...(typeof manualPath === "string" ? { manual_path: hide(manualPath) } : {}),
+    }, known.headers);
+  }
+  const detail = hide(error instanceof Error ? error.message : String(error));
   if (error instanceof Deno.errors.NotFound) return problem(404, detail, { field: "name" });
   if (error instanceof SyntaxError || error instanceof RangeError) return problem(422, detail);
   return error;
+}
+
+/**
+ * A function that writes `<data dir>` for the data directory (as configured and as its real
+ * path) wherever it appears in a text: no answer names an absolute server path.
+ *
+ * @param dataDir The configured data directory, if any.
+ * @returns The rewriting function.
+ *
+ * @example
+ * ```ts
+ * import { hideDataDir } from "./datasets.ts";
+ * const hide = hideDataDir("/srv/data");
+ * if (hide("put it at /srv/data/cifar.tgz") !== "put it at <data dir>/cifar.tgz") throw new Error();
+ * ```
+ */
+export function hideDataDir(dataDir: string | undefined): (text: string) => string {
+  const dir = resolveDataDir(dataDir).replace(/\/+$/, "");
+  const dirs = new Set([dir]);
+  try {
+    dirs.add(Deno.realPathSync(dir));
+  } catch {
+    // Not there yet: only the configured spelling can appear.
+  }
+  const longestFirst = [...dirs].filter((d) => d.length > 1).sort((a, b) => b.length - a.length);
+  return (text) => longestFirst.reduce((t, d) => t.split(d).join("<data dir>"), text);
 }
 
 /**
@@ -203,23 +241,32 @@ function fileProblem(error: unknown): unknown {
  */
 export function datasetRoutes(ctx: AppContext, registry: DatasetRegistry = defaultRegistry) {
   const dataDir = ctx.config.dataDir;
+  const hide = hideDataDir(dataDir);
   const tracker = new PreparationTracker();
   const find = (name: string) => {
     try {
       return registry.get(name, { dataDir, allowAbsolutePaths: false });
     } catch (error) {
-      throw fileProblem(error);
+      throw toProblem(error, hide);
+    }
+  };
+  const isReady = async (dataset: Dataset) => {
+    try {
+      return await dataset.isReady({ dataDir });
+    } catch (error) {
+      throw toProblem(error, hide);
     }
   };
   const describe = async (dataset: Dataset) => {
-    const ready = await dataset.isReady({ dataDir });
+    const ready = await isReady(dataset);
     const status = tracker.status(dataset.info.name, dataDir);
     return {
       ...dataset.info,
+      description: hide(dataset.info.description),
       ready,
       ...(status?.running ? { preparing: true } : {}),
       ...(status?.progress === undefined ? {} : { progress: status.progress }),
-      ...(status?.error === undefined ? {} : { last_error: status.error }),
+      ...(status?.error === undefined ? {} : { last_error: hide(status.error) }),
     };
   };
 
@@ -233,11 +280,11 @@ export function datasetRoutes(ctx: AppContext, registry: DatasetRegistry = defau
       const dataset = find(c.req.valid("param").name);
       const q = c.req.valid("query");
       const info = dataset.info;
-      if (!(await dataset.isReady({ dataDir }))) throw new NotPreparedError(info.name);
+      if (!(await isReady(dataset))) throw toProblem(new NotPreparedError(info.name), hide);
       const split = q.split ?? Object.keys(info.splits)[0]!;
       const size = info.splits[split]?.examples;
       if (size === undefined) {
-        throw new UnknownSplitError(info.name, split, Object.keys(info.splits));
+        throw toProblem(new UnknownSplitError(info.name, split, Object.keys(info.splits)), hide);
       }
       if (q.offset >= size) {
         throw problem(
@@ -259,7 +306,7 @@ export function datasetRoutes(ctx: AppContext, registry: DatasetRegistry = defau
           dataDir,
         });
       } catch (error) {
-        throw fileProblem(error);
+        throw toProblem(error, hide);
       }
       const head = { dataset: info.name, split, seed: q.seed, offset: q.offset, count };
       if ((c.req.header("accept") ?? "").includes("application/octet-stream")) {
@@ -276,7 +323,7 @@ export function datasetRoutes(ctx: AppContext, registry: DatasetRegistry = defau
       try {
         done = await tracker.prepare(dataset, { dataDir, waitMs: PREPARE_WAIT_MS });
       } catch (error) {
-        throw fileProblem(error);
+        throw toProblem(error, hide);
       }
       const progress = tracker.status(dataset.info.name, dataDir)?.progress;
       const body = {

@@ -43,29 +43,92 @@ export function bodySizeLimit(maxBytes: number): MiddlewareHandler {
   });
 }
 
+/** Options of {@linkcode readBodyFirst}. */
+export interface ReadBodyOptions {
+  /**
+   * Longest the whole body may take to arrive, in seconds (`FLOPS_FIT_BODY_TIMEOUT_S`): past it
+   * the answer is a 408 with `Connection: close`, which ends the connection. Unset: no limit.
+   */
+  timeoutS?: number;
+  /** Called when a body times out, before the 408 (e.g. to have its connection closed). */
+  onTimeout?: (c: Context) => void;
+}
+
 /**
  * Read a request's body before any handler does, so that a client that disconnects while
  * sending it gets a 499 (its doing) rather than a 400 "malformed JSON" or a 500 from whichever
- * handler read first (Deno's `BadResource: Cannot read body`). Handlers then read the cached body.
+ * handler read first (Deno's `BadResource: Cannot read body`), and a client that sends it too
+ * slowly gets a 408 and its connection closed. Handlers then read the cached body.
  *
+ * @param options The body read timeout.
  * @returns Hono middleware.
  */
-export function readBodyFirst(): MiddlewareHandler {
+export function readBodyFirst(options: ReadBodyOptions = {}): MiddlewareHandler {
+  const timeoutMs = options.timeoutS === undefined ? undefined : options.timeoutS * 1000;
   return async function readBodyFirstMiddleware(c, next) {
-    if (c.req.raw.body !== null && !["GET", "HEAD", "OPTIONS"].includes(c.req.method)) {
+    const body = c.req.raw.body;
+    if (body !== null && !["GET", "HEAD", "OPTIONS"].includes(c.req.method)) {
+      // Read here, holding the reader, so that a body past its deadline can be cancelled: only
+      // then does the server let go of the connection after the 408.
+      const reader = body.getReader();
+      let timedOut = false;
+      const timer = timeoutMs === undefined ? undefined : setTimeout(() => {
+        timedOut = true;
+        reader.cancel().catch(() => {});
+      }, timeoutMs);
+      let bytes: Uint8Array;
+      let cutShort = false;
       try {
-        await c.req.arrayBuffer();
+        bytes = await readAll(reader);
       } catch (error) {
-        if (!isClientDisconnect(error) && !c.req.raw.signal.aborted) throw error;
+        if (!timedOut && !isClientDisconnect(error) && !c.req.raw.signal.aborted) throw error;
+        bytes = new Uint8Array();
+        cutShort = true;
+      } finally {
+        clearTimeout(timer);
+      }
+      if (timedOut) {
+        options.onTimeout?.(c);
+        throw problem(
+          408,
+          `The request body did not arrive within ${options.timeoutS} s; the connection is closed.`,
+          { field: "(body)", limit: { name: "body_timeout_s", value: options.timeoutS } },
+          { connection: "close" },
+        );
+      }
+      if (cutShort || c.req.raw.signal.aborted) {
         throw problem(
           CLIENT_CLOSED_STATUS,
           "The client closed the connection before the request body arrived.",
           { type: PROBLEM_TYPES.cancelled },
         );
       }
+      // Handlers read the body from Hono's cache, as if they had read it first.
+      const buffer = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength);
+      (c.req.bodyCache as Record<string, unknown>).arrayBuffer = Promise.resolve(buffer);
     }
     await next();
   };
+}
+
+/** Every chunk of a body reader, joined (a cancel makes the read fail or end early). */
+async function readAll(reader: ReadableStreamDefaultReader<Uint8Array>): Promise<Uint8Array> {
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    chunks.push(value);
+    total += value.length;
+  }
+  if (chunks.length === 1) return chunks[0]!;
+  const out = new Uint8Array(total);
+  let at = 0;
+  for (const chunk of chunks) {
+    out.set(chunk, at);
+    at += chunk.length;
+  }
+  return out;
 }
 
 /**

@@ -31,6 +31,9 @@ import { healthRoutes } from "./health.ts";
 import { asProblem, isClientDisconnect, problem, problemResponse } from "./problem.ts";
 import { HTTPException } from "hono/http-exception";
 import { requestLog } from "./request_log.ts";
+import { watchClient } from "./client_gone.ts";
+import { jsonDepthLimit } from "./json_depth.ts";
+import { ConnectionWatch } from "../lib/service/connection_watch.ts";
 
 import { planRoutes } from "./plan.ts";
 import type { DatasetResolver } from "../lib/train/mod.ts";
@@ -57,6 +60,11 @@ export interface AppOptions {
    * @default DEFAULT_TRAINER (`trainPoint` of `lib/train/mod.ts`)
    */
   trainer?: TrainerRef;
+  /**
+   * Which connections have a request in flight, and notices clients that leave; share it with
+   * `startServer` so its slow-client reaper knows them. @default a new one
+   */
+  connectionWatch?: ConnectionWatch;
   /** Where access-log lines go when logging is on. @default console.log */
   log?: (line: string) => void;
   /**
@@ -101,15 +109,24 @@ export function createApp(options: AppOptions = {}): OpenAPIHono {
   };
   const log = options.log ?? ((line: string) => console.log(line));
   const app = new OpenAPIHono();
-  // Guards, outermost first: request id + access log, CORS, 405, auth, body size, body read.
+  // Guards, outermost first: request id + access log, client watch, CORS, 405, auth, body size,
+  // body read, JSON nesting depth.
   app.use(requestLog({ enabled: config.logRequests, write: log }));
+  // Before anything reads the body or the signal: a client that leaves aborts c.req.raw.signal.
+  const watch = options.connectionWatch ?? new ConnectionWatch();
+  app.use(watchClient(watch));
   const cors = corsFor(config.corsOrigins);
   if (cors !== undefined) app.use(cors);
   app.use(methodNotAllowedProblem(app));
   const auth = bearerToken(config.token);
   for (const path of PROTECTED_PATHS) app.use(path, auth);
   app.use(bodySizeLimit(config.maxBodyBytes));
-  app.use(readBodyFirst());
+  app.use(readBodyFirst({
+    timeoutS: config.bodyTimeoutS,
+    // The 408 is written, then the reaper (startServer) shuts the connection down.
+    onTimeout: (c) => watch.requestClose((c.env as Deno.ServeHandlerInfo | undefined)?.remoteAddr),
+  }));
+  app.use(jsonDepthLimit());
   app.route("/", datasetRoutes(ctx));
   app.route("/", healthRoutes(ctx));
   app.route("/", fitRoutes(ctx));

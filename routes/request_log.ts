@@ -24,7 +24,10 @@ export interface AccessLogLine {
   method: string;
   /** Path without query string. */
   path: string;
-  /** Response status; 499 when the client went away first. */
+  /**
+   * Response status; 499 when the client went away first (for a streamed answer, logged when
+   * the stream ends: before its last event).
+   */
   status: number;
   /** Time to the response's head, in milliseconds. */
   duration_ms: number;
@@ -79,14 +82,45 @@ export function requestLog(options: RequestLogOptions): MiddlewareHandler {
       c.res.headers.set(REQUEST_ID_HEADER, id);
     }
     if (!options.enabled) return;
-    const line: AccessLogLine = {
-      time,
-      method: c.req.method,
-      path: c.req.path,
-      status: c.req.raw.signal.aborted ? 499 : c.res.status,
-      duration_ms: Math.round((performance.now() - startedMs) * 100) / 100,
-      request_id: id,
+    const signal = c.req.raw.signal;
+    const line = (status: number): string =>
+      JSON.stringify(
+        {
+          time,
+          method: c.req.method,
+          path: c.req.path,
+          status,
+          duration_ms,
+          request_id: id,
+        } satisfies AccessLogLine,
+      );
+    const duration_ms = Math.round((performance.now() - startedMs) * 100) / 100;
+    const type = c.res.headers.get("content-type") ?? "";
+    if (c.res.body === null || !STREAMED.test(type) || signal.aborted) {
+      write(line(signal.aborted ? 499 : c.res.status));
+      return;
+    }
+    // A stream's line is written when it ends: 499 when its client left before the last event.
+    const status = c.res.status;
+    let written = false;
+    const once = (s: number) => {
+      if (written) return;
+      written = true;
+      signal.removeEventListener("abort", onAbort);
+      write(line(s));
     };
-    write(JSON.stringify(line));
+    const onAbort = () => once(499);
+    signal.addEventListener("abort", onAbort, { once: true });
+    c.res = new Response(
+      c.res.body.pipeThrough(
+        new TransformStream<Uint8Array, Uint8Array>({
+          flush: () => once(signal.aborted ? 499 : status),
+        }),
+      ),
+      c.res,
+    );
   };
 }
+
+/** Media types of streamed answers, logged when they end rather than at their head. */
+const STREAMED = /text\/event-stream|application\/x-ndjson/i;

@@ -62,11 +62,17 @@ export interface TrainRouteOptions {
 /** What a training failure that states no problem of its own answers: a 500. */
 const TRAINING_FAILED = "Training failed.";
 
-/** One event in the chosen streaming format. */
-function frame(format: "sse" | "ndjson", type: string, data: object): string {
-  return format === "sse"
-    ? `event: ${type}\ndata: ${JSON.stringify(data)}\n\n`
-    : `${JSON.stringify({ type, ...data })}\n`;
+/**
+ * One event in the chosen streaming format. An NDJSON event's `type` is the event's (`progress`,
+ * `result`, `error`), never a field of the data: an error event carries the problem's members at
+ * the top (`status`, `detail`, … as docs/train_contract.md reads them) and the problem document
+ * whole, its own `type` URI included, under `problem`. An SSE event names its type on the
+ * `event:` line and sends the data (the problem document, for an error) as it is.
+ */
+export function frame(format: "sse" | "ndjson", type: string, data: object): string {
+  if (format === "sse") return `event: ${type}\ndata: ${JSON.stringify(data)}\n\n`;
+  const { type: _own, ...rest } = data as Record<string, unknown>;
+  return `${JSON.stringify({ type, ...rest, ...(type === "error" ? { problem: data } : {}) })}\n`;
 }
 
 /** Stream progress events, then the result (or an error problem) last. */

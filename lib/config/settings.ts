@@ -30,6 +30,8 @@ export const ENV_VARS = {
   maxFitWallS: "FLOPS_FIT_MAX_FIT_WALL_S",
   retryAfterS: "FLOPS_FIT_RETRY_AFTER_S",
   shutdownGraceS: "FLOPS_FIT_SHUTDOWN_GRACE_S",
+  headerTimeoutS: "FLOPS_FIT_HEADER_TIMEOUT_S",
+  bodyTimeoutS: "FLOPS_FIT_BODY_TIMEOUT_S",
   logRequests: "FLOPS_FIT_LOG_REQUESTS",
   token: "FLOPS_FIT_TOKEN",
   corsOrigins: "FLOPS_FIT_CORS_ORIGINS",
@@ -103,6 +105,12 @@ export const SettingsSchema = z.object({
   ),
   shutdownGraceS: z.coerce.number().nonnegative().default(30).describe(
     "On SIGTERM, how long in-flight requests may run before trainings are cancelled, in seconds.",
+  ),
+  headerTimeoutS: z.coerce.number().positive().default(30).describe(
+    "Seconds a connection may go with no request in flight (slow headers, idle) before closing.",
+  ),
+  bodyTimeoutS: z.coerce.number().positive().default(60).describe(
+    "Longest a request's body may take to arrive, in seconds (past it → 408, connection closed).",
   ),
   logRequests: z.preprocess(
     (v) => typeof v === "string" ? !/^(false|0|no|off)$/i.test(v.trim()) : v,

@@ -33,6 +33,7 @@ export {
   planAdaptive,
   type Uncertainty,
 } from "./adaptive.ts";
+export { type AdaptiveJobInput, planAdaptiveJob } from "./adaptive_job.ts";
 export {
   CANDIDATE_SIZES,
   describeFamily,

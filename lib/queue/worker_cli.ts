@@ -12,6 +12,8 @@ import { startQueueWorker } from "./worker.ts";
 import { parseTrainerList } from "../sweep/mod.ts";
 import { ENV_VARS } from "../config/mod.ts";
 import { loadQueueWorkerConfig, type QueueWorkerConfig } from "./worker_config.ts";
+import { armExitDeadline, exitProcess, prepareExit } from "../service/exit.ts";
+import { SHUTDOWN_SLACK_S } from "../service/server.ts";
 
 /** The usage text of `deno task worker --help`. */
 export const WORKER_USAGE = `deno task worker --queue URL [options]
@@ -156,11 +158,17 @@ export async function main(args: string[]): Promise<number> {
     `worker ${worker.name}: ${signal}: stopping (up to ${parsed.graceS} s for points in flight); ` +
       `${worker.recorded()} points recorded`,
   );
+  // A hard deadline whatever stopping gets stuck in: SIGKILL at grace + 5 s.
+  armExitDeadline({ seconds: parsed.graceS + SHUTDOWN_SLACK_S });
   await worker.stop(parsed.graceS);
   for (const [s, h] of handlers) Deno.removeSignalListener(s, h);
   return 0;
 }
 
 if (import.meta.main) {
-  Deno.exit(await main(Deno.args));
+  // libc's _exit, loaded now: nothing is left to load once a stop has begun.
+  prepareExit();
+  // Not Deno.exit: libc's exit() can hang in OpenBLAS's destructor after a point's training
+  // was stopped mid-call (see lib/service/exit.ts).
+  exitProcess(await main(Deno.args));
 }

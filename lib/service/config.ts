@@ -35,6 +35,8 @@ const SERVER_FIELDS = [
   "maxFitWallS",
   "retryAfterS",
   "shutdownGraceS",
+  "headerTimeoutS",
+  "bodyTimeoutS",
   "logRequests",
   "token",
   "corsOrigins",

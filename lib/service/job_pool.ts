@@ -18,7 +18,7 @@
 import type { ServiceConfig } from "./config.ts";
 import { LimitExceededError } from "../errors.ts";
 import type { LimitName } from "./limits.ts";
-import { BusyError, CancelledError, classifyWorkerError } from "./pool_errors.ts";
+import { BusyError, CancelledError, classifyWorkerError, UnavailableError } from "./pool_errors.ts";
 import type { JobReply } from "./job_worker.ts";
 
 /** Options of {@linkcode JobPool}. */
@@ -46,6 +46,7 @@ const CANCELLED = "The job was cancelled.";
 
 interface Job {
   id: number;
+  module: string;
   exportName: string;
   args: unknown[];
   resolve: (value: unknown) => void;
@@ -120,7 +121,9 @@ export class JobPool {
    *
    * @param exportName The function to call.
    * @param args Its arguments (structured-cloned).
-   * @param options `signal` cancels the job (queued: dropped; running: worker stopped).
+   * @param options `signal` cancels the job (queued: dropped; running: worker stopped);
+   *   `module` runs an export of another module (absolute URL) on the same workers and limits,
+   *   e.g. the adaptive planner's job (`lib/plan/adaptive_job.ts`).
    * @returns The function's result.
    * @throws {BusyError} When the queue is full (nothing started).
    * @throws {WorkerFailedError} When the function refused its input (`invalid`) or failed.
@@ -131,7 +134,7 @@ export class JobPool {
   run<T = unknown>(
     exportName: string,
     args: unknown[],
-    options: { signal?: AbortSignal } = {},
+    options: { signal?: AbortSignal; module?: string } = {},
   ): Promise<T> {
     const busy = this.#slots.filter((s) => s.job !== undefined).length;
     const free = this.#options.size - busy;
@@ -150,6 +153,7 @@ export class JobPool {
     const { promise, resolve, reject } = Promise.withResolvers<unknown>();
     const job: Job = {
       id: this.#nextId++,
+      module: options.module ?? this.#options.module,
       exportName,
       args,
       resolve,
@@ -165,11 +169,25 @@ export class JobPool {
 
   /** Stop every worker now; running and queued jobs fail with a `CancelledError`. */
   close(): void {
-    for (const job of this.#queue.splice(0)) this.#settle(job, new CancelledError(CANCELLED));
+    this.#stopAll(() => new CancelledError(CANCELLED));
+  }
+
+  /**
+   * Stop every job now because the server is stopping: running and queued jobs fail with an
+   * {@linkcode UnavailableError} (503 with `Retry-After`), and their workers are stopped.
+   *
+   * @param reason Sentence sent to their clients.
+   */
+  cancelAll(reason = "The server is shutting down; the computation was cancelled."): void {
+    this.#stopAll(() => new UnavailableError(reason, this.#options.retryAfterS));
+  }
+
+  #stopAll(error: () => Error): void {
+    for (const job of this.#queue.splice(0)) this.#settle(job, error());
     for (const slot of [...this.#slots]) {
       const job = slot.job;
       this.#retire(slot);
-      if (job) this.#settle(job, new CancelledError(CANCELLED));
+      if (job) this.#settle(job, error());
     }
   }
 
@@ -244,7 +262,7 @@ export class JobPool {
     }, this.#options.maxWallS * 1000);
     slot.worker.postMessage({
       id: job.id,
-      module: this.#options.module,
+      module: job.module,
       exportName: job.exportName,
       args: job.args,
     });
@@ -297,6 +315,13 @@ export class JobPool {
  * `fitScalingLaws` the fit pool's workers run.
  */
 export const FIT_MODULE: string = new URL("../fit/mod.ts", import.meta.url).href;
+
+/**
+ * Module whose `planAdaptiveJob` runs `POST /v1/plan`'s adaptive planning (a bootstrap of fits)
+ * on the fit pool's workers, under the same queue bound and `max_fit_wall_s`.
+ */
+export const ADAPTIVE_PLAN_MODULE: string = new URL("../plan/adaptive_job.ts", import.meta.url)
+  .href;
 
 /**
  * The fit pool of a configuration: `fitWorkers` workers running `lib/fit/mod.ts`.

@@ -5,10 +5,19 @@
  *
  * @module
  */
+import type { ConnectionWatch } from "./connection_watch.ts";
+import type { JobPool } from "./job_pool.ts";
+import { SlowClientReaper } from "./slow_clients.ts";
 import type { TrainingPool } from "./training_pool.ts";
 
 /** After trainings are cancelled, how long their requests get to write the 503, in ms. */
-const CANCEL_FLUSH_MS = 5_000;
+const CANCEL_FLUSH_MS = 4_000;
+
+/**
+ * A stopping program ends at most this long after its grace period: the cancelled requests'
+ * flush, then the exit (the `armExitDeadline` watchdog enforces it), in seconds.
+ */
+export const SHUTDOWN_SLACK_S = 5;
 
 /** Options of {@linkcode startServer}. */
 export interface StartServerOptions {
@@ -23,10 +32,17 @@ export interface StartServerOptions {
   ) => Response | Promise<Response>;
   /** The app's training pool, closed and drained at shutdown. */
   pool: TrainingPool;
+  /** The app's fit pool: its jobs still running after the grace period are cancelled (503). */
+  fitPool?: JobPool;
   /** How long in-flight work may run after shutdown starts, in seconds. */
   graceS: number;
   /** Lifecycle lines (listening, shutdown); silent when undefined. */
   log?: (line: string) => void;
+  /**
+   * Close connections that go this long without a request in flight (slow headers, idle
+   * keep-alive), in seconds: needs the app's `connectionWatch` (see `slow_clients.ts`).
+   */
+  idle?: { timeoutS: number; watch: ConnectionWatch };
 }
 
 /** What {@linkcode RunningServer.shutdown} did. */
@@ -78,6 +94,19 @@ export function startServer(options: StartServerOptions): RunningServer {
     },
   }, options.fetch);
   let shuttingDown: Promise<ShutdownReport> | undefined;
+  const reaper = options.idle === undefined ? undefined : new SlowClientReaper({
+    port: server.addr.port,
+    idleTimeoutS: options.idle.timeoutS,
+    watch: options.idle.watch,
+    ...(log === undefined ? {} : { log }),
+  });
+  if (reaper !== undefined && !reaper.start()) {
+    log?.(JSON.stringify({
+      level: "warn",
+      event: "idle_timeout_off",
+      detail: "slow or idle connections cannot be closed here (needs Linux and --allow-ffi)",
+    }));
+  }
 
   async function shutdown(): Promise<ShutdownReport> {
     const startedMs = performance.now();
@@ -94,8 +123,10 @@ export function startServer(options: StartServerOptions): RunningServer {
     if (outcome === "timeout") {
       cancelled = options.pool.active;
       options.pool.cancelAll();
+      options.fitPool?.cancelAll();
       outcome = await Promise.race([drained, sleep(CANCEL_FLUSH_MS)]);
     }
+    reaper?.stop();
     const report: ShutdownReport = {
       cancelled,
       drained: outcome === "drained",

@@ -6,7 +6,7 @@
  */
 import type { BackendChoice } from "../config/mod.ts";
 import { summarizeIssues } from "../errors.ts";
-import { PermanentError, statusError, type Trainer } from "./worker.ts";
+import { PermanentError, permanentIfInvalid, statusError, type Trainer } from "./worker.ts";
 
 /** Options of {@linkcode localTrainer}: what the program's configuration says. */
 export interface LocalTrainerOptions {
@@ -52,7 +52,8 @@ export async function localTrainer(options: LocalTrainerOptions = {}): Promise<T
         if (error instanceof train.TrainInputError) {
           throw statusError(error.status, `${error.field}: ${error.message}`);
         }
-        throw error;
+        // An input error (e.g. a text file with no tokens) fails the same way every time.
+        throw permanentIfInvalid(error);
       }
     },
   };

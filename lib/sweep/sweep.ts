@@ -124,6 +124,12 @@ export async function runSweep(
   const started = performance.now();
   try {
     if (log.tornLine) write("results.jsonl ended in a torn line (a killed write); ignored it.\n");
+    for (const r of log.rejected) {
+      write(
+        `results.jsonl line ${r.line} is not a valid result; kept it aside in ` +
+          `results.rejected.jsonl.\n`,
+      );
+    }
     const trainers = await chooseTrainers(config, env);
     const local = !config.mock && config.trainers.length === 0;
     if (local && env.describeLocal !== undefined) write(`${await env.describeLocal()}\n`);

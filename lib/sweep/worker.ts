@@ -87,3 +87,49 @@ export function isPermanentStatus(status: number): boolean {
 export function statusError(status: number, message: string): Error {
   return isPermanentStatus(status) ? new PermanentError(message, status) : new Error(message);
 }
+
+/** Classes of errors a trainer throws for a request that can never train (its input is wrong). */
+const INVALID_INPUT_ERRORS = new Set([
+  "RangeError",
+  "TypeError",
+  "SyntaxError",
+  "InvalidDataPathError",
+  "UnknownDatasetError",
+  "UnknownSplitError",
+  "ConfigError",
+]);
+
+/** Messages of those classes that are about this process's memory, not the request. */
+const RESOURCE_MESSAGE = /allocation failed|out of memory/i;
+
+/**
+ * The error an in-process trainer's failure becomes: a {@linkcode PermanentError} when it, or an
+ * error in its `cause` chain, is an input error (`RangeError`, `TypeError`, a refused dataset or
+ * config…) — the same request fails the same way however often it is retried, e.g. the
+ * `RangeError` of a `text-file:` with no tokens — else the error itself (retryable).
+ * Cancellations and memory exhaustion stay retryable. Only for errors thrown by training code: a
+ * `TypeError` from `fetch` is a network failure, not a bad request.
+ *
+ * @param error What the trainer threw.
+ * @returns The error to rethrow.
+ *
+ * @example
+ * ```ts
+ * import { PermanentError, permanentIfInvalid } from "./worker.ts";
+ * const wrapped = new Error("Training failed", { cause: new RangeError("The split holds 0 tokens") });
+ * if (!(permanentIfInvalid(wrapped) instanceof PermanentError)) throw new Error("unexpected");
+ * ```
+ */
+export function permanentIfInvalid(error: unknown): unknown {
+  if (error instanceof PermanentError) return error;
+  let current: unknown = error;
+  for (let depth = 0; depth < 8 && current instanceof Error; depth++) {
+    if (current.name === "AbortError" || current.name === "TimeoutError") return error;
+    if (INVALID_INPUT_ERRORS.has(current.name) && !RESOURCE_MESSAGE.test(current.message)) {
+      const message = error instanceof Error ? error.message : String(error);
+      return new PermanentError(message, 422);
+    }
+    current = current.cause;
+  }
+  return error;
+}

@@ -88,3 +88,32 @@ Deno.test("cifar-file: datasets read CIFAR records and reject a truncated file",
     await Deno.remove(dataDir, { recursive: true });
   }
 });
+
+Deno.test("a relative local file is read only when its real path stays under files/", async () => {
+  const dataDir = await Deno.makeTempDir({ prefix: "flops-fit-links-" });
+  const outside = await Deno.makeTempDir({ prefix: "flops-fit-outside-" });
+  try {
+    await Deno.mkdir(`${dataDir}/files`);
+    await Deno.writeTextFile(`${outside}/secret.bin`, "s".repeat(3072 * 20));
+    await Deno.symlink(outside, `${dataDir}/files/out`);
+    for (const name of ["text-file:out/secret.bin", "cifar-file:out/secret.bin"]) {
+      const dataset = getDataset(name, { dataDir, allowAbsolutePaths: false });
+      assert.doesNotMatch(dataset.info.description, new RegExp(dataDir));
+      await assert.rejects(() => dataset.isReady(), InvalidDataPathError, name);
+      await assert.rejects(() => dataset.prepare(), InvalidDataPathError, name);
+      await assert.rejects(
+        () => dataset.batches({ split: "train", batchSize: 1, seed: 0 }).next(),
+        InvalidDataPathError,
+        name,
+      );
+    }
+    // The library and CLI may still name an absolute path, links and all.
+    const absolute = getDataset(`text-file:${dataDir}/files/out/secret.bin`, {
+      allowAbsolutePaths: true,
+    });
+    assert.equal(await absolute.isReady(), true);
+  } finally {
+    await Deno.remove(dataDir, { recursive: true });
+    await Deno.remove(outside, { recursive: true });
+  }
+});

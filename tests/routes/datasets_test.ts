@@ -137,6 +137,47 @@ Deno.test("a text file under <data dir>/files/ is served by name over HTTP", asy
   );
 });
 
+Deno.test("symbolic links under files/ are not followed out of the data directory; no absolute path is shown", async () => {
+  await Deno.mkdir(`${dataDir}/files`, { recursive: true });
+  await Deno.writeTextFile(`${dataDir}/files/inside.txt`, "Once upon a time. ".repeat(200));
+  const outside = await Deno.makeTempDir({ prefix: "flops-fit-outside-" });
+  try {
+    await Deno.writeTextFile(`${outside}/secret.txt`, "root:x:0:0:secret ".repeat(200));
+    await Deno.symlink("/", `${dataDir}/files/root`);
+    await Deno.symlink(outside, `${dataDir}/files/out`);
+    await Deno.symlink(`${dataDir}/files/inside.txt`, `${dataDir}/files/alias.txt`);
+    for (const name of ["root%2Fetc%2Fpasswd", "out%2Fsecret.txt"]) {
+      const res = await app.request(`/v1/datasets/text-file:${name}/batches?limit=1&context=8`);
+      const text = await res.text();
+      assert.equal(res.status, 400, text);
+      assert.ok(!text.includes("root:"), text);
+      assert.match(JSON.parse(text).detail, /leads outside <data dir>\/files\//);
+      assert.equal(JSON.parse(text).field, "name");
+      const described = await app.request(`/v1/datasets/text-file:${name}`);
+      assert.equal(described.status, 400);
+      const prepared = await app.request(`/v1/datasets/text-file:${name}/prepare`, {
+        method: "POST",
+      });
+      assert.equal(prepared.status, 400);
+    }
+    // A link that stays inside is fine.
+    const alias = await app.request("/v1/datasets/text-file:alias.txt/batches?limit=1&context=8");
+    assert.equal(alias.status, 200);
+    const info = await (await app.request("/v1/datasets/text-file:inside.txt")).json();
+    assert.match(info.description, /^Your text file <data dir>\/files\/inside\.txt,/);
+    assert.ok(!JSON.stringify(info).includes(dataDir), JSON.stringify(info));
+    const missing = await app.request("/v1/datasets/text-file:nothere.txt/prepare", {
+      method: "POST",
+    });
+    assert.ok(!(await missing.text()).includes(dataDir));
+  } finally {
+    for (const link of ["root", "out", "alias.txt"]) {
+      await Deno.remove(`${dataDir}/files/${link}`).catch(() => {});
+    }
+    await Deno.remove(outside, { recursive: true });
+  }
+});
+
 Deno.test("POST …/prepare readies a dataset, and needs the bearer token when one is configured", async () => {
   const res = await app.request("/v1/datasets/synthetic-text/prepare", { method: "POST" });
   assert.equal(res.status, 200);
@@ -183,9 +224,13 @@ Deno.test("POST …/prepare offline answers 503 naming the URL, the checksum and
     body.expected_checksum.sha256,
     "c4a38c50a1bc5f3a1c5537f2155ab9d68f9f25eb1ed8d9ddda3db29a59bca1dd",
   );
-  assert.equal(body.manual_path, `${dataDir}/cifar10/cifar-10-binary.tar.gz`);
+  // Where to put it, relative to the data directory: no absolute server path in an answer.
+  assert.equal(body.manual_path, "<data dir>/cifar10/cifar-10-binary.tar.gz");
+  assert.match(body.detail, /put it at <data dir>\/cifar10\/cifar-10-binary\.tar\.gz/);
+  assert.ok(!JSON.stringify(body).includes(dataDir), JSON.stringify(body));
   const listed = await (await mini.request("/v1/datasets/cifar10")).json();
   assert.match(listed.last_error, /Cannot reach/);
+  assert.ok(!JSON.stringify(listed).includes(dataDir), JSON.stringify(listed));
 });
 
 Deno.test("GET /openapi.json documents the dataset routes", async () => {

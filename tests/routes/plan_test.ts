@@ -150,3 +150,118 @@ Deno.test("POST /v1/plan plans a family flops-fit lacks from its inline table, a
   assert.equal(bad.status, 422);
   assert.match((await bad.json()).field, /^family/);
 });
+
+/** `n` results over three budgets: convex in ln N, optimum rising with C. */
+function manyResults(n: number) {
+  const results = [];
+  for (let i = 0; i < n; i++) {
+    const C = [1e11, 1e12, 1e13][i % 3]!;
+    const centre = C === 1e11 ? 2e4 : C === 1e12 ? 5e4 : 1.2e5;
+    const f = Math.exp(((i * 7919) % 1000) / 1000 * 2.8 - 1.4);
+    const N = centre * f;
+    results.push({
+      N,
+      D: C / (6 * N),
+      C,
+      loss: 3 - Math.log10(C) * 0.1 + 0.05 * Math.log(f) ** 2 + 0.001 * f,
+    });
+  }
+  return results;
+}
+
+Deno.test("POST /v1/plan's adaptive work runs on a fit worker under max_fit_wall_s while /healthz answers", async () => {
+  const limited = createApp({
+    config: loadConfig({ FLOPS_FIT_LOG_REQUESTS: "false", FLOPS_FIT_MAX_FIT_WALL_S: "0.5" }),
+  });
+  // About 5 s of bootstrap fits on the request thread before: /healthz waited for all of it.
+  const running = Promise.resolve(limited.request("/v1/plan", {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({
+      family: "gpt",
+      adaptive: { results: manyResults(3000), target_budget: 1e15, bootstrap: 1000 },
+    }),
+  }));
+  let slowest = 0;
+  let settled = false;
+  running.finally(() => settled = true);
+  for (let i = 0; i < 5 && !settled; i++) {
+    const started = performance.now();
+    assert.equal((await limited.request("/healthz")).status, 200);
+    slowest = Math.max(slowest, performance.now() - started);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  const res = await running;
+  assert.ok(slowest < 500, `/healthz took ${slowest} ms`);
+  assert.equal(res.status, 422);
+  const problem = await res.json();
+  assert.equal(problem.limit.name, "max_fit_wall_s");
+  // A small adaptive plan answers from a worker (a fresh one imports for longer than 0.5 s).
+  const small = await app.request("/v1/plan", {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({
+      family: "gpt",
+      budgets: [1e11],
+      adaptive: { results: manyResults(15), target_budget: 1e15, bootstrap: 10 },
+    }),
+  });
+  assert.equal(small.status, 200, await small.clone().text());
+  const body = await small.json();
+  assert.equal(body.grids.length, 1);
+  assert.ok(Array.isArray(body.adaptive.candidates));
+});
+
+Deno.test("POST /v1/plan bounds what hyper and model copy into every point (413 naming the field)", async () => {
+  const big = "x".repeat(20_000);
+  const res = await post({
+    family: "gpt",
+    budgets: Array.from({ length: 64 }, (_, i) => 1e11 * 1.1 ** i),
+    sizes_per_budget: 5,
+    hyper: { note: big },
+  });
+  assert.equal(res.status, 413);
+  const problem = await res.json();
+  assert.equal(problem.field, "hyper");
+  assert.equal(problem.limit.name, "max_plan_copy_bytes");
+  // The same hyper over one budget is a small answer.
+  const one = await post({ family: "gpt", budgets: [1e11], hyper: { note: big } });
+  assert.equal(one.status, 200);
+  assert.ok((await one.text()).length < 200_000);
+  const model = await post({
+    family: "gpt",
+    budgets: Array.from({ length: 64 }, (_, i) => 1e11 * 1.1 ** i),
+    model: Object.fromEntries(
+      Array.from({ length: 2000 }, (_, i) => [`unused_${i}`, big.slice(0, 10)]),
+    ),
+  });
+  assert.ok(model.status === 413 || model.status === 422, String(model.status));
+  assert.match((await model.json()).field, /^model/);
+});
+
+Deno.test("a JSON body nested past 64 levels is a 422 naming the field, on every route", async () => {
+  const deep = (levels: number) => JSON.parse("[".repeat(levels) + "]".repeat(levels));
+  const hyper = await post({ family: "gpt", budgets: [1e11], hyper: { a: deep(3_700) } });
+  assert.equal(hyper.status, 422);
+  const problem = await hyper.json();
+  assert.equal(problem.field, "hyper");
+  assert.equal(problem.limit.name, "max_json_depth");
+  for (
+    const [path, body] of [
+      ["/v1/fit", { points: deep(100) }],
+      ["/v1/train", { family: "gpt", size: 16, dataset: "synthetic-text", lr: deep(100) }],
+      ["/v1/plan", deep(100)],
+    ] as const
+  ) {
+    const res = await app.request(path, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(body),
+    });
+    assert.equal(res.status, 422, path);
+    assert.equal((await res.json()).field, Array.isArray(body) ? "body" : Object.keys(body).at(-1));
+  }
+  // 64 levels are fine (the route's own validation answers).
+  const ok = await post({ family: "gpt", budgets: [1e11], hyper: { a: deep(62) } });
+  assert.equal(ok.status, 200);
+});

@@ -3,6 +3,7 @@ import * as tf from "@tensorflow/tfjs-core";
 import { ensureBackend } from "../../lib/backend/select.ts";
 import { loadConfig } from "../../lib/service/config.ts";
 import { createApp } from "../../routes/mod.ts";
+import { frame } from "../../routes/train.ts";
 import { planTraining } from "../../lib/train/plan.ts";
 import { TrainRequestSchema } from "../../lib/train/request.ts";
 import { resolveTiny } from "../lib/train/_tiny_data.ts";
@@ -126,6 +127,35 @@ Deno.test("POST /v1/train streams ndjson progress with the result last", async (
     "result",
   ]);
   assert.equal(lines.at(-1).steps, 4);
+});
+
+Deno.test("an ndjson error event says type error and carries the problem document whole", async () => {
+  const long = { ...body, budget: { steps: 100_000 }, timeout_s: 0.5 };
+  const res = await post(long, { accept: "application/x-ndjson" });
+  assert.equal(res.status, 200);
+  const last = JSON.parse((await res.text()).trim().split("\n").at(-1)!);
+  assert.equal(last.type, "error");
+  // The contract's top-level members, as a sweep reads them.
+  assert.equal(last.status, 408);
+  assert.match(last.detail, /timeout_s/);
+  // The same problem document the JSON answer gives, its own type URI included.
+  const json = await post(long);
+  assert.equal(json.status, 408);
+  assert.deepEqual(last.problem, await json.json());
+  assert.notEqual(last.problem.type, "error");
+  assert.equal(last.field, "timeout_s");
+});
+
+Deno.test("frame() keeps each event's own type first and a problem's type inside", () => {
+  assert.equal(
+    frame("ndjson", "error", { type: "about:blank", status: 503, detail: "x" }),
+    '{"type":"error","status":503,"detail":"x","problem":{"type":"about:blank","status":503,"detail":"x"}}\n',
+  );
+  assert.equal(frame("ndjson", "result", { loss: 1 }), '{"type":"result","loss":1}\n');
+  assert.equal(
+    frame("sse", "error", { type: "about:blank", status: 503 }),
+    'event: error\ndata: {"type":"about:blank","status":503}\n\n',
+  );
 });
 
 Deno.test("POST /v1/train streams server-sent events when asked", async () => {

@@ -88,3 +88,38 @@ Deno.test("JobPool.run() stops a job at its wall-time limit or when cancelled, t
   assert.equal(await p.run("double", [4]), 8);
   p.close();
 });
+
+Deno.test("JobPool.run({ module }) runs another module's export on the same workers", async () => {
+  const p = pool();
+  const other = new URL("../../../lib/plan/adaptive_job.ts", import.meta.url).href;
+  assert.equal(await p.run("double", [2]), 4);
+  const plan = await p.run<{ notes: string[] }>("planAdaptiveJob", [{
+    family: "gpt",
+    dataset: "synthetic-text",
+    results: [{ N: 1e5, D: 1e6, loss: 3, C: 6e11 }],
+    targetBudget: 1e13,
+    bootstrap: 10,
+  }], { module: other });
+  assert.ok(Array.isArray(plan.notes));
+  // The pool's own module is still the default.
+  assert.equal(await p.run("double", [5]), 10);
+  assert.equal(p.stats().workers, 1);
+  await new Promise((r) => setTimeout(r, 400));
+});
+
+Deno.test("JobPool.cancelAll() fails running and queued jobs with a 503 and stops their workers", async () => {
+  const p = pool();
+  const running = p.run("spin", [10_000]);
+  const queued = p.run("double", [1]);
+  await new Promise((r) => setTimeout(r, 300));
+  p.cancelAll("stopping");
+  for (const job of [running, queued]) {
+    await assert.rejects(job, (error: Error & { status?: number }) => {
+      assert.equal(error.name, "UnavailableError");
+      assert.equal(error.status, 503);
+      assert.equal(error.message, "stopping");
+      return true;
+    });
+  }
+  assert.equal(p.stats().workers, 0);
+});

@@ -1,5 +1,10 @@
 import assert from "node:assert/strict";
+import { loadConfig } from "../../../lib/service/config.ts";
+import { fitPoolFromConfig } from "../../../lib/service/job_pool.ts";
 import { startServer } from "../../../lib/service/server.ts";
+import { trainingPoolFromConfig } from "../../../lib/service/training_pool.ts";
+import { createApp } from "../../../routes/mod.ts";
+import { fitPayload } from "../../bench/load.ts";
 import { testApp } from "./fixtures/test_app.ts";
 
 function serve(graceS: number) {
@@ -185,4 +190,31 @@ Deno.test("kill -9 mid-training: the client fails fast, and a restarted server t
   second.child.kill("SIGTERM");
   assert.equal((await second.child.status).code, 0);
   await second.reader.cancel();
+});
+
+Deno.test("startServer().shutdown() cancels fits past the grace period with a 503", async () => {
+  const config = loadConfig({ FLOPS_FIT_LOG_REQUESTS: "false" });
+  const fitPool = fitPoolFromConfig(config);
+  const trainingPool = trainingPoolFromConfig(config);
+  const app = createApp({ config, fitPool, trainingPool });
+  const server = startServer({
+    port: 0,
+    hostname: "127.0.0.1",
+    fetch: app.fetch,
+    pool: trainingPool,
+    fitPool,
+    graceS: 0.2,
+  });
+  const answer = fetch(`http://127.0.0.1:${server.addr.port}/v1/fit`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ ...fitPayload(), bootstrap: 9_999 }),
+  });
+  await waitFor(() => fitPool.stats().running === 1);
+  const report = await server.shutdown();
+  const res = await answer;
+  assert.equal(res.status, 503);
+  assert.equal((await res.json()).status, 503);
+  assert.equal(report.drained, true);
+  assert.equal(fitPool.stats().workers, 0);
 });

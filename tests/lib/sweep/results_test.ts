@@ -55,15 +55,50 @@ Deno.test("openResultsLog() ignores a torn last line and truncates it before app
   assert.deepEqual(lines.map((l) => JSON.parse(l).key), ["a", "c"]);
 });
 
-Deno.test("parseResults() treats a complete but invalid line as the end of the valid prefix", () => {
+Deno.test("parseResults() reports a complete but invalid middle line by number and reads on", () => {
   const bytes = new TextEncoder().encode(
     JSON.stringify(record("a")) + "\n" + '{"key":"x","N":"NaN"}\n' + JSON.stringify(record("b")) +
       "\n",
   );
   const parsed = parseResults(bytes);
-  assert.deepEqual(parsed.records.map((r) => r.key), ["a"]);
-  assert.equal(parsed.tornLine, true);
-  assert.equal(parsed.validBytes, JSON.stringify(record("a")).length + 1);
+  assert.deepEqual(parsed.records.map((r) => r.key), ["a", "b"]);
+  assert.equal(parsed.tornLine, false);
+  assert.deepEqual(parsed.rejected.map((r) => [r.line, r.text]), [[2, '{"key":"x","N":"NaN"}']]);
+  assert.equal(parsed.validBytes, bytes.length);
+});
+
+Deno.test("openResultsLog() moves a corrupt middle line aside and keeps the results after it", async () => {
+  const dir = await Deno.makeTempDir();
+  const path = `${dir}/results.jsonl`;
+  const lines = [
+    JSON.stringify(record("a")),
+    '{"key": "garbled", "N": 1, "D"', // a complete line, not a killed write
+    JSON.stringify(record("b")),
+    "not json at all",
+    JSON.stringify(record("c")),
+  ];
+  const torn = JSON.stringify(record("d")).slice(0, 30);
+  await Deno.writeTextFile(path, lines.join("\n") + "\n" + torn);
+  const log = await openResultsLog(path);
+  assert.deepEqual([...log.records.keys()], ["a", "b", "c"]);
+  assert.deepEqual(log.rejected.map((r) => r.line), [2, 4]);
+  assert.equal(log.tornLine, true);
+  assert.equal(log.rejectedPath, `${dir}/results.rejected.jsonl`);
+  await log.append(record("e"));
+  log.close();
+  // The log holds the valid lines only, then the new one; the rejected lines are kept aside.
+  const kept = (await Deno.readTextFile(path)).trim().split("\n").map((l) => JSON.parse(l).key);
+  assert.deepEqual(kept, ["a", "b", "c", "e"]);
+  const aside = (await Deno.readTextFile(log.rejectedPath)).trim().split("\n").map((l) =>
+    JSON.parse(l)
+  );
+  assert.deepEqual(aside, [{ line: 2, text: lines[1] }, { line: 4, text: lines[3] }]);
+  // Reopening finds nothing more to set aside.
+  const again = await openResultsLog(path);
+  assert.equal(again.rejected.length, 0);
+  assert.equal(again.records.size, 4);
+  again.close();
+  await Deno.remove(dir, { recursive: true });
 });
 
 Deno.test("parseResults() reads an empty file as no records", () => {
