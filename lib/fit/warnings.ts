@@ -255,7 +255,8 @@ export function collectWarnings(input: WarningInput): FitWarning[] {
     out.push({
       code: "flops_mismatch",
       message: `${mismatched} point(s) give a C more than ${FLOPS_MISMATCH_FACTOR}× away from ` +
-        `${input.flopsPerParamToken}·N·D; check flops_per_param_token (it converts C to N_opt, D_opt)`,
+        `${Number(input.flopsPerParamToken.toPrecision(4))}·N·D; check flops_per_param_token ` +
+        `(it converts C to N_opt, D_opt)`,
     });
   }
   return out;
@@ -373,13 +374,14 @@ export function floorWarnings(input: WarningInput): FitWarning[] {
  */
 export function extrapolationWarning(table: readonly TableRow[]): FitWarning | undefined {
   const far = table.filter((r) =>
-    r.approach === "parametric" && r.extrapolation > FAR_EXTRAPOLATION
+    // Compared as printed (3 digits): 10.0009× is 10×, not "more than 10× (up to 10.0×)".
+    r.approach === "parametric" && Number(r.extrapolation.toPrecision(3)) > FAR_EXTRAPOLATION
   );
   if (far.length === 0) return undefined;
   const worst = Math.max(...far.map((r) => r.extrapolation));
   return {
     code: "extrapolation",
     message: `${far.length} requested budget(s) exceed the largest data budget by more than ` +
-      `${FAR_EXTRAPOLATION}× (up to ${worst.toPrecision(4)}×); treat those rows as extrapolations`,
+      `${FAR_EXTRAPOLATION}× (up to ${worst.toPrecision(3)}×); treat those rows as extrapolations`,
   };
 }

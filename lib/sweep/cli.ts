@@ -12,7 +12,7 @@ import { PRESETS, resolveSweepConfig, type SweepConfig, type SweepFile } from ".
 import { parseWorkerList } from "./runner.ts";
 import { getDataset, UnknownDatasetError } from "../../data/mod.ts";
 import { getFamily } from "../../models/mod.ts";
-import { localWorker } from "./local.ts";
+import { describeLocalBackend, localWorker } from "./local.ts";
 import { familyFromConfig, resolveSweepFamily } from "./family_source.ts";
 import type { DatasetInfo } from "../../data/types.ts";
 import { runSweep, type StudyEnvironment } from "./sweep.ts";
@@ -176,7 +176,12 @@ export function studyEnvironment(config: SweepConfig): StudyEnvironment {
       `Unknown model family "${config.family}" (its table must come from the workers).`,
     );
   }
-  return { family: resolved.family, ...(dataset === undefined ? {} : { dataset }), localWorker };
+  return {
+    family: resolved.family,
+    ...(dataset === undefined ? {} : { dataset }),
+    localWorker,
+    describeLocal: describeLocalBackend,
+  };
 }
 
 /**
@@ -202,6 +207,7 @@ export async function loadStudyEnvironment(
     family: resolved.family,
     ...(dataset === undefined ? {} : { dataset }),
     localWorker,
+    describeLocal: describeLocalBackend,
     notes,
   };
 }

@@ -47,3 +47,48 @@ export async function localWorker(): Promise<Worker> {
     },
   };
 }
+
+/** Where the native kernels are built (`lib/backend/blas/native.ts`). */
+const NATIVE_CACHE = new URL("../../.cache/native/", import.meta.url);
+
+/**
+ * Start the in-process trainer's backend and say, in one line, which it is and why, and whether
+ * the native kernels were built now, found built, or are not used.
+ *
+ * @returns e.g. `backend: blas (chosen automatically; webgpu: no GPU device …) · native kernels:
+ *   built now in 3.1 s`.
+ */
+export async function describeLocalBackend(): Promise<string> {
+  const before = nativeBuilds();
+  const t0 = performance.now();
+  const { ensureBackend } = await import("../backend/select.ts");
+  const info = await ensureBackend();
+  const seconds = (performance.now() - t0) / 1000;
+  const passedOver = info.candidates.filter((c) => !c.usable && c.name !== info.name)
+    .map((c) => `${c.name}: ${c.reason ?? "unusable"}`);
+  const why = info.chosenBy === "auto"
+    ? "chosen automatically" +
+      (passedOver.length > 0 ? `; passed over ${passedOver.join("; ")}` : "")
+    : `named by ${info.chosenBy === "env" ? "FLOPS_FIT_BACKEND" : "the caller"}`;
+  let native = `not used by ${info.name}`;
+  if (info.name === "blas") {
+    const { blasBackendInfo } = await import("../backend/blas/mod.ts");
+    const blas = blasBackendInfo();
+    const loaded = blas.native !== undefined && !blas.native.startsWith("unavailable");
+    const built = nativeBuilds().filter((f) => !before.includes(f));
+    native = !loaded
+      ? (blas.native ?? "unavailable; JavaScript kernels")
+      : built.length > 0
+      ? `built now (${seconds.toFixed(1)} s with the backend's start)`
+      : "already built";
+  }
+  return `backend: ${info.name} — ${info.description} (${why}) · native kernels: ${native}`;
+}
+
+function nativeBuilds(): string[] {
+  try {
+    return [...Deno.readDirSync(NATIVE_CACHE)].map((e) => e.name).filter((n) => n.endsWith(".so"));
+  } catch {
+    return [];
+  }
+}

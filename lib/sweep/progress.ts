@@ -3,15 +3,19 @@
  * budget, step, loss so far) and an ETA. On a TTY it redraws a small block in place; otherwise it
  * prints one plain line per event (and a progress line per running point at most every 15 s).
  *
- * ETA = remaining samples / sample rate so far, where a running point counts the fraction of its
- * steps already done. Points differ in cost by orders of magnitude, so counting points would lie;
- * samples, not FLOPs, because tiny models are bound by per-sample overheads (measured here: a
- * d_model-8 GPT costs 2.1 ms per sample, a d_model-32 one, with 10× the FLOPs, 3.8 ms).
+ * The ETA counts each point's cost, not points (they differ in cost by orders of magnitude): with a
+ * measured cost model (`estimate.ts`: the planned steps × the step time measured at the point's
+ * FLOPs per step, plus a fixed time per point) a point costs seconds, and the ETA is the remaining
+ * cost × how long the finished work really took per second of its predicted cost (tempered, early
+ * on, by the measurement itself). Without one, a point costs its samples (tiny models are bound by
+ * per-sample overheads) and the ETA is the remaining samples over the sample rate so far. Either
+ * way a running point counts the fraction of its steps already done.
  *
  * @module
  */
 import type { RunEvent, TrainProgress } from "./runner.ts";
 import type { PlannedPoint } from "../plan/plan.ts";
+import { sci } from "./format.ts";
 
 /** Options of {@linkcode createProgress}. */
 export interface ProgressOptions {
@@ -25,6 +29,11 @@ export interface ProgressOptions {
   write?: (text: string) => void;
   /** Clock in ms. @default performance.now */
   now?: () => number;
+  /**
+   * Measured seconds a point should take (`pointCostS` of `estimate.ts`); without it a point
+   * costs its samples and the rate comes from the points already done.
+   */
+  cost?: (point: PlannedPoint) => number;
 }
 
 /** A progress display. */
@@ -35,7 +44,16 @@ export interface Progress {
   finish(): void;
   /** The status line (done/total, ETA), for tests. */
   statusLine(): string;
+  /** Seconds of work left as the ETA estimates it now (`undefined` before it can). */
+  remainingS(): number | undefined;
 }
+
+/**
+ * Weight of the measured cost model against the finished points' own pace, in seconds of
+ * predicted cost (as a fraction of the whole): the ETA trusts the measurement until about this
+ * much work is done, then mostly the pace.
+ */
+const PRIOR_FRACTION = 0.1;
 
 /** Shortest interval between TTY redraws, ms (10 Hz is smooth and cheap). */
 const REDRAW_MS = 100;
@@ -60,32 +78,43 @@ export function createProgress(options: ProgressOptions): Progress {
   const write = options.write ?? ((text: string) => Deno.stdout.writeSync(encoder.encode(text)));
   const now = options.now ?? (() => performance.now());
   const total = options.points.length + options.skipped;
-  const totalSamples = options.points.reduce((s, p) => s + p.samples, 0);
+  const calibrated = options.cost !== undefined;
+  const cost = options.cost ?? ((p: PlannedPoint) => p.samples);
+  const totalCost = options.points.reduce((s, p) => s + cost(p), 0);
   const started = now();
   let done = options.skipped;
   let failed = 0;
-  let doneSamples = 0;
+  let doneCost = 0;
   let lastDraw = -Infinity;
   let drawnLines = 0;
   const running = new Map<string, Running>();
 
-  function runningSamples(): number {
+  function runningCost(): number {
     let sum = 0;
     for (const r of running.values()) {
       const { step, steps } = r.progress;
       if (step !== undefined && steps !== undefined && steps > 0) {
-        sum += r.point.samples * Math.min(1, step / steps);
+        sum += cost(r.point) * Math.min(1, step / steps);
       }
     }
     return sum;
   }
 
-  function eta(): string {
+  function remainingS(): number | undefined {
     const elapsedS = (now() - started) / 1000;
-    const spent = doneSamples + runningSamples();
-    if (spent <= 0 || elapsedS <= 0) return "ETA —";
-    const remainingS = (totalSamples - spent) / (spent / elapsedS);
-    return `ETA ${formatDuration(Math.max(0, remainingS))}`;
+    const spent = doneCost + runningCost();
+    const left = Math.max(0, totalCost - spent);
+    if (calibrated) {
+      const prior = PRIOR_FRACTION * totalCost;
+      return prior + spent <= 0 ? left : left * (prior + elapsedS) / (prior + spent);
+    }
+    if (spent <= 0 || elapsedS <= 0) return undefined;
+    return left / (spent / elapsedS);
+  }
+
+  function eta(): string {
+    const left = remainingS();
+    return left === undefined ? "ETA —" : `ETA ${formatDuration(left)}`;
   }
 
   function statusLine(): string {
@@ -158,7 +187,7 @@ export function createProgress(options: ProgressOptions): Progress {
         case "done":
           running.delete(event.point.key);
           done++;
-          doneSamples += event.point.samples;
+          doneCost += cost(event.point);
           plain(
             `done  ${describe(event.point)}: loss ${event.record.loss.toFixed(4)} ` +
               `in ${event.record.wall_s.toFixed(1)} s · ${statusLine()}`,
@@ -192,17 +221,18 @@ export function createProgress(options: ProgressOptions): Progress {
       }
     },
     statusLine,
+    remainingS,
   };
 }
 
 /**
- * A point in a few words: `gpt size=64 C=3.0e11 (N=52k)`.
+ * A point in a few words: `gpt size=64 C=3.0e11 (N=52k, D=1.2M)`.
  *
  * @param point The point.
  * @returns The description.
  */
 export function describe(point: PlannedPoint): string {
-  return `${point.request.family} size=${point.size} C=${point.budget_flops.toExponential(1)} ` +
+  return `${point.request.family} size=${point.size} C=${sci(point.budget_flops)} ` +
     `(N=${compact(point.params)}, D=${compact(point.data)})`;
 }
 

@@ -8,7 +8,7 @@
  */
 import { renderHtml } from "./html.ts";
 import { buildPlotSpecs, renderSvg } from "./plots.ts";
-import { formatSummary, type SummaryContext } from "./summary.ts";
+import { formatSummary, headlines, type SummaryContext } from "./summary.ts";
 import type { SweepFit } from "./sweep_fit.ts";
 
 /** Files written by {@linkcode writeReport}, relative to the output directory. */
@@ -16,11 +16,12 @@ export const REPORT_FILES = {
   fit: "fit.json",
   summary: "summary.md",
   html: "report.html",
-  plots: ["isoflop.svg", "optimal.svg", "frontier.svg", "approach3.svg"],
+  plots: ["hero.svg", "isoflop.svg", "optimal.svg", "frontier.svg", "approach3.svg"],
 } as const;
 
 /**
- * Write `fit.json`, `summary.md`, the four SVG plots and `report.html` into a directory.
+ * Write `fit.json`, `summary.md`, the SVG plots (the hero figure and four detail plots) and
+ * `report.html` into a directory.
  *
  * @param dir Output directory (exists).
  * @param sweep The fitted sweep.
@@ -46,6 +47,11 @@ export async function writeReport(
     runs: sweep.runs,
     fit: sweep.fit,
     dataUnit: context.dataUnit,
+    answer: headlines(sweep).map((h) => h.row),
+    heldOut: new Set(
+      sweep.runs.filter((r) => sweep.holdOutAbove !== null && r.C > sweep.holdOutAbove)
+        .map((r) => r.budget),
+    ),
     ...(context.entropyNats === undefined ? {} : { entropyNats: context.entropyNats }),
   });
   const svgs: Record<string, string> = {};
@@ -54,6 +60,6 @@ export async function writeReport(
     svgs[name] = svg;
     await Deno.writeTextFile(`${dir}/${name}.svg`, svg);
   }
-  await Deno.writeTextFile(`${dir}/${REPORT_FILES.html}`, renderHtml(summary, svgs, context));
+  await Deno.writeTextFile(`${dir}/${REPORT_FILES.html}`, renderHtml({ sweep, context, svgs }));
   return summary;
 }

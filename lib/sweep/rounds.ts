@@ -24,6 +24,7 @@ import type { SweepFamily } from "../plan/family.ts";
 import { planAdaptive, type Uncertainty } from "../plan/adaptive.ts";
 import { fitCurves, type ObservedPoint } from "../plan/isoflop.ts";
 import type { BudgetGrid, PlannedPoint, PointTemplate } from "../plan/plan.ts";
+import { plainExponents } from "./format.ts";
 import type { ResultRecord } from "./results.ts";
 
 /** Adaptive settings with the target budget and the compute cap filled in. */
@@ -329,5 +330,6 @@ export function formatRounds(
     lines.push("");
     lines.push(`Stopped (${stop.stop}): ${stop.reason}`);
   }
-  return lines;
+  // The report's one number format (3.0e9, not 3.0e+9), also in the planner's reasons.
+  return lines.map(plainExponents);
 }

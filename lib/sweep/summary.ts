@@ -13,6 +13,17 @@ import {
   type SweepFit,
 } from "./sweep_fit.ts";
 import { markdownTable } from "../markdown.ts";
+import {
+  loss4,
+  lossWithInterval,
+  plainExponents,
+  sci,
+  sig,
+  times,
+  withInterval,
+} from "./format.ts";
+
+export { sci, sig } from "./format.ts";
 
 /** Context printed with the results. */
 export interface SummaryContext {
@@ -40,42 +51,70 @@ export interface SummaryContext {
   trainedBy?: string;
 }
 
+/** The parts of the summary, in reading order (the HTML page lays them out itself). */
+export interface SummaryParts {
+  /** The title line (without `#`). */
+  title: string;
+  /** What was studied, and the words the rest uses. */
+  intro: string[];
+  /** The answer: one line per requested budget (markdown bullets). */
+  answer: string[];
+  /** The forecast check (markdown), empty when no budget was held out. */
+  forecast: string[];
+  /** Everything an auditor wants after that (markdown). */
+  details: string[];
+}
+
 /**
- * The study as markdown (printed by the CLI and written to `summary.md`): the forecast check
- * first when a budget was held out, then the compute-optimal table, both approaches' laws with
- * CIs (E free, and E fixed at the source's entropy when it is known), checks and warnings.
+ * The study as markdown (printed by the CLI and written to `summary.md`): the answer first (at
+ * each requested budget: train N on D, expect L, with intervals and how far it extrapolates),
+ * then the forecast check when a budget was held out, then the details — the compute-optimal
+ * table, both approaches' laws with CIs, checks, warnings and the per-budget optima.
  *
  * @param sweep The fitted sweep (with its checks).
  * @param context Study context.
  * @returns Markdown text.
  */
 export function formatSummary(sweep: SweepFit, context: SummaryContext): string {
+  const parts = summaryParts(sweep, context);
+  const lines = [`# ${parts.title}`, "", ...parts.intro, "", ...parts.answer];
+  if (parts.forecast.length > 0) lines.push("", ...parts.forecast);
+  lines.push("", ...parts.details);
+  return lines.join("\n") + "\n";
+}
+
+/**
+ * The summary's parts (see {@linkcode formatSummary}).
+ *
+ * @param sweep The fitted sweep.
+ * @param context Study context.
+ * @returns Title, intro, answer, forecast check and details.
+ */
+export function summaryParts(sweep: SweepFit, context: SummaryContext): SummaryParts {
   const { fit, checks } = sweep;
   const bs = fit.bootstrap;
   const level = bs === null ? "" : ` (${Math.round(bs.confidence * 100)}% bootstrap CIs, ` +
     `${bs.n_resamples} resamples)`;
-  const lines: string[] = [];
-  lines.push(`# Scaling study: ${context.name}`);
-  lines.push("");
-  lines.push(
+  const intro = [
     `${context.family} on ${context.dataset}, ${context.points} runs on ${fit.budgets.length} ` +
-      `IsoFLOP budgets` + (context.mock ? " — **mock losses from a known law**" : "") +
-      (context.wallS === undefined ? "" : `, trained in ${context.wallS.toFixed(0)} s`) +
-      `. Fitted loss: ${
-        context.fitLoss === "eval_loss" ? "held-out (eval) loss" : "training loss"
-      }` +
-      `; D counts ${context.dataUnit}.`,
-  );
-  if (context.trainedBy !== undefined) lines.push("", context.trainedBy);
-  if (checks.forecasts.length > 0) {
-    lines.push("");
-    lines.push(...formatForecastCheck(sweep, context));
-  }
-  if (context.rounds !== undefined) {
-    lines.push("");
-    lines.push(...context.rounds);
-  }
-  lines.push("");
+    `IsoFLOP budgets` + (context.mock ? " — **mock losses from a known law**" : "") +
+    (context.wallS === undefined ? "" : `, trained in ${context.wallS.toFixed(0)} s`) +
+    `. Fitted loss: ${context.fitLoss === "eval_loss" ? "held-out (eval) loss" : "training loss"}` +
+    `; D counts ${context.dataUnit}; C = compute in FLOPs, N = parameters.`,
+    "",
+    `Terms: E is the irreducible loss, the floor no model size reaches. "E free" fits it from the ` +
+    `runs; ` +
+    (sweep.constrained === null
+      ? ""
+      : `"E = entropy" fixes it at the source's known entropy rate; `) +
+    `Approach 2 fits a parabola to each IsoFLOP curve (loss vs ln N at one budget) and power ` +
+    `laws through their minima; Approach 3 fits L(N, D) = E + A/N^α + B/D^β to every run.`,
+  ];
+  const answer = formatAnswer(sweep, context);
+  const forecast = checks.forecasts.length > 0 ? formatForecastCheck(sweep, context) : [];
+  const lines: string[] = [];
+  if (context.trainedBy !== undefined) lines.push(context.trainedBy, "");
+  if (context.rounds !== undefined) lines.push(...context.rounds, "");
   lines.push(`## Compute-optimal table (all budgets, E free)${level}`);
   lines.push("");
   lines.push(formatTable(sweep));
@@ -89,10 +128,9 @@ export function formatSummary(sweep: SweepFit, context: SummaryContext): string 
     const gap = p.E - context.entropyNats;
     const eCi = bs?.parametric.E;
     lines.push(
-      `- Irreducible loss: fitted E = ${p.E.toFixed(4)} nats` +
-        (eCi === undefined ? "" : ` [${eCi[0].toFixed(4)}, ${eCi[1].toFixed(4)}]`) +
-        ` vs the source's true entropy ${context.entropyNats.toFixed(4)} nats/token: ` +
-        `gap E − H = ${gap >= 0 ? "+" : ""}${gap.toFixed(4)} nats ` +
+      `- Irreducible loss: fitted E = ${lossWithInterval(p.E, eCi)} nats` +
+        ` vs the source's true entropy ${loss4(context.entropyNats)} nats/token: ` +
+        `gap E − H = ${gap >= 0 ? "+" : ""}${loss4(gap)} nats ` +
         `(${(100 * gap / context.entropyNats).toFixed(1)}%)` +
         (checks.entropyInsideE === undefined
           ? ""
@@ -129,7 +167,7 @@ export function formatSummary(sweep: SweepFit, context: SummaryContext): string 
     lines.push("");
     lines.push("## Warnings");
     lines.push("");
-    for (const w of fit.warnings) lines.push(`- ${w.code}: ${w.message}`);
+    for (const w of fit.warnings) lines.push(`- ${w.code}: ${plainExponents(w.message)}`);
   }
   lines.push("");
   lines.push("## Per-budget optima (Approach 2)");
@@ -141,12 +179,104 @@ export function formatSummary(sweep: SweepFit, context: SummaryContext): string 
       String(b.n_points),
       b.N === null ? "—" : sig(b.N.vertex),
       b.D === null ? "—" : sig(b.D.vertex),
-      b.loss_opt === null ? "—" : b.loss_opt.toFixed(4),
-      b.N === null ? (b.reason ?? "—") : b.N.coefficients[2].toFixed(4),
+      b.loss_opt === null ? "—" : loss4(b.loss_opt),
+      b.N === null ? (b.reason ?? "—") : loss4(b.N.coefficients[2]),
       b.N?.edge ? "yes" : "no",
     ]),
   ));
-  return lines.join("\n") + "\n";
+  return { title: `Scaling study: ${context.name}`, intro, answer, forecast, details: lines };
+}
+
+/** One requested budget's answer: the row the report leads with. */
+export interface Headline {
+  /** The budget (FLOPs). */
+  C: number;
+  /** The compute-optimal row (E free). */
+  row: TableRow;
+  /**
+   * `recommended`: the fitter marked this row; `fallback`: no row of this budget is marked, so
+   * the Approach 2 row is shown (Approach 3's when Approach 2 has none).
+   */
+  basis: "recommended" | "fallback";
+}
+
+/**
+ * The answer's rows: at each requested budget, the row the fitter marks `recommended`, else
+ * Approach 2's (the fallback, named as such wherever it is shown).
+ *
+ * @param sweep The fitted sweep.
+ * @returns One headline per table budget, ascending in C.
+ */
+export function headlines(sweep: SweepFit): Headline[] {
+  const out: Headline[] = [];
+  for (const C of sweep.tableBudgets) {
+    const rows = sweep.fit.table.filter((r) => r.C === C);
+    const recommended = rows.find((r) => (r as { recommended?: boolean }).recommended === true);
+    if (recommended !== undefined) {
+      out.push({ C, row: recommended, basis: "recommended" });
+      continue;
+    }
+    const fallback = rows.find((r) => r.approach === "isoflop") ??
+      rows.find((r) => r.approach === "parametric");
+    if (fallback !== undefined) out.push({ C, row: fallback, basis: "fallback" });
+  }
+  return out;
+}
+
+/**
+ * Which approach a headline comes from, and why that one.
+ *
+ * @param h The headline.
+ * @returns e.g. `Approach 2 (IsoFLOP; no row is marked recommended, so Approach 2 is shown)`.
+ */
+export function headlineBasis(h: Headline): string {
+  const approach = h.row.approach === "isoflop"
+    ? "Approach 2 (IsoFLOP)"
+    : "Approach 3 (parametric)";
+  return h.basis === "recommended"
+    ? `${approach}, the fit's recommended row`
+    : `${approach}; the fit marks no row recommended, so ` +
+      (h.row.approach === "isoflop" ? "Approach 2 is shown" : "the only row is shown");
+}
+
+/**
+ * How far a row's budget lies past the data: `within the trained budgets` or
+ * `10× past the largest trained budget`.
+ *
+ * @param extrapolation The budget over the largest data budget.
+ * @returns The text.
+ */
+export function extrapolationText(extrapolation: number): string {
+  return extrapolation <= 1.01
+    ? "within the trained budgets"
+    : `${times(extrapolation)} past the largest trained budget`;
+}
+
+/**
+ * The answer as markdown: at each requested budget, "train N on D, expect L", with intervals.
+ *
+ * @param sweep The fitted sweep.
+ * @param context Study context.
+ * @returns Markdown lines (a heading and one bullet per budget).
+ */
+export function formatAnswer(sweep: SweepFit, context: SummaryContext): string[] {
+  const bs = sweep.fit.bootstrap;
+  const level = bs === null ? "" : `; ${Math.round(bs.confidence * 100)}% bootstrap intervals`;
+  const lines = [`## The answer (E free${level})`, ""];
+  const hs = headlines(sweep);
+  if (hs.length === 0) return [...lines, "- No budget could be tabulated (see the warnings)."];
+  for (const h of hs) {
+    const r = h.row;
+    lines.push(
+      `- **At C = ${sci(h.C)} FLOPs, train N = ${withInterval(r.N, r.ci?.N)} parameters on ` +
+        `D = ${withInterval(r.D, r.ci?.D)} ${context.dataUnit}; expect loss ` +
+        `${lossWithInterval(r.loss, r.ci?.loss)}** — ${extrapolationText(r.extrapolation)} ` +
+        `(Approach ${r.approach === "isoflop" ? 2 : 3}${h.basis === "fallback" ? "†" : ""})`,
+    );
+  }
+  const fallback = hs.find((h) => h.basis === "fallback");
+  if (fallback !== undefined) lines.push("", `† ${headlineBasis(fallback)}.`);
+  return lines;
 }
 
 /**
@@ -166,19 +296,18 @@ export function formatForecastCheck(sweep: SweepFit, context: SummaryContext): s
   const top = Math.max(...trained);
   lines.push(
     `## Forecast check: ${held.map(sci).join(", ")} held out ` +
-      `(${(Math.max(...held) / top).toPrecision(2)}× above the largest fitted budget ${sci(top)})`,
+      `(${times(Math.max(...held) / top)} above the largest fitted budget ${sci(top)})`,
   );
   lines.push("");
   lines.push(
     `The laws are refitted on the ${trained.length} budgets ${sci(Math.min(...trained))}–` +
-      `${sci(top)} (${(top / Math.min(...trained)).toPrecision(2)}×) and forecast the held-out ` +
+      `${sci(top)} (${times(top / Math.min(...trained))}) and forecast the held-out ` +
       `budget's compute optimum; "observed" is that budget's own parabola vertex.`,
   );
   lines.push("");
   const yesNo = (b: boolean | null) => b === null ? "—" : b ? "yes" : "**no**";
   const interval = (ci: [number, number] | null, f: (x: number) => string) =>
     ci === null ? "" : ` [${f(ci[0])}, ${f(ci[1])}]`;
-  const loss4 = (x: number) => x.toFixed(4);
   lines.push(markdownTable(
     [
       "held out",
@@ -227,9 +356,9 @@ export function formatForecastCheck(sweep: SweepFit, context: SummaryContext): s
   if (context.entropyNats !== undefined) {
     const eCi = sweep.fit.backtest === null ? undefined : sweep.fit.bootstrap?.parametric.E;
     lines.push(
-      `- Irreducible loss (all budgets, E free): E = ${sweep.fit.parametric.E.toFixed(4)}` +
-        (eCi === undefined ? "" : ` [${eCi[0].toFixed(4)}, ${eCi[1].toFixed(4)}]`) +
-        ` against the source's entropy rate ${context.entropyNats.toFixed(4)} nats/token` +
+      `- Irreducible loss (all budgets, E free): E = ` +
+        `${lossWithInterval(sweep.fit.parametric.E, eCi)}` +
+        ` against the source's entropy rate ${loss4(context.entropyNats)} nats/token` +
         (checks.entropyInsideE === undefined
           ? "."
           : checks.entropyInsideE
@@ -240,38 +369,48 @@ export function formatForecastCheck(sweep: SweepFit, context: SummaryContext): s
   return lines;
 }
 
-/** The laws of one fit as bullet lines. */
+/**
+ * The laws of one fit as bullet lines; every interval follows the parameter it belongs to
+ * (`a = 0.446 [0.379, 0.526]`).
+ */
 function formatLaws(fit: FitResult, label: string): string[] {
   const p = fit.parametric;
   const bs = fit.bootstrap;
-  const ci = (name: string, group: "parametric" | "isoflop" = "parametric") => {
-    const interval = group === "parametric" ? bs?.parametric[name] : bs?.isoflop?.[name];
-    return interval === undefined ? "" : ` [${sig(interval[0])}, ${sig(interval[1])}]`;
-  };
+  const param = (
+    name: string,
+    value: number,
+    key: string,
+    group: "parametric" | "isoflop" = "parametric",
+  ) =>
+    `${name} = ${
+      withInterval(value, group === "parametric" ? bs?.parametric[key] : bs?.isoflop?.[key])
+    }`;
   const lines: string[] = [];
   if (fit.isoflop !== null) {
     const iso = fit.isoflop;
     const frontier = iso.loss_frontier;
     lines.push(
       `- ${label}, Approach 2 (IsoFLOP parabolas, ${iso.n_used} budgets): ` +
-        `N_opt = ${sig(iso.N_opt.k)}·C^${iso.a.toFixed(3)}${ci("a", "isoflop")}, ` +
-        `D_opt = ${sig(iso.D_opt.k)}·C^${iso.b.toFixed(3)}${ci("b", "isoflop")}, ` +
+        `N_opt = k·C^a with ${param("k", iso.N_opt.k, "k_N", "isoflop")}, ` +
+        `${param("a", iso.a, "a", "isoflop")} (R² ${iso.N_opt.r2.toFixed(3)}); ` +
+        `D_opt = k·C^b with ${param("k", iso.D_opt.k, "k_D", "isoflop")}, ` +
+        `${param("b", iso.b, "b", "isoflop")} (R² ${iso.D_opt.r2.toFixed(3)}); ` +
         (frontier === null
-          ? `L_opt = ${sig(iso.loss_opt.k)}·C^${iso.loss_opt.exponent.toFixed(4)}`
-          : `L_opt = ${sig(frontier.E)}${ci("E_frontier", "isoflop")} + ` +
-            `${sig(frontier.k)}·C^-${frontier.gamma.toFixed(3)}${
-              ci("gamma_frontier", "isoflop")
-            }`) +
-        ` (R² ${iso.N_opt.r2.toFixed(3)} / ${iso.D_opt.r2.toFixed(3)})`,
+          ? `L_opt = k·C^c with k = ${sig(iso.loss_opt.k)}, c = ${sig(iso.loss_opt.exponent)}`
+          : `L_opt = E + k·C^−γ (the frontier floored at E) with ` +
+            `${param("E", frontier.E, "E_frontier", "isoflop")}, ` +
+            `${param("k", frontier.k, "k_frontier", "isoflop")}, ` +
+            `${param("γ", frontier.gamma, "gamma_frontier", "isoflop")}`) +
+        ".",
     );
   } else {
     lines.push(`- ${label}, Approach 2: unavailable (see warnings).`);
   }
   lines.push(
     `- ${label}, Approach 3 (parametric): L(N, D) = E + A/N^α + B/D^β with ` +
-      `E = ${sig(p.E)}${ci("E")}, A = ${sig(p.A)}${ci("A")}, B = ${sig(p.B)}${ci("B")}, ` +
-      `α = ${sig(p.alpha)}${ci("alpha")}, β = ${sig(p.beta)}${ci("beta")}; ` +
-      `N_opt ∝ C^${p.a.toFixed(3)}${ci("a")}, D_opt ∝ C^${p.b.toFixed(3)}${ci("b")}` +
+      `${param("E", p.E, "E")}, ${param("A", p.A, "A")}, ${param("B", p.B, "B")}, ` +
+      `${param("α", p.alpha, "alpha")}, ${param("β", p.beta, "beta")}; ` +
+      `N_opt ∝ C^a with ${param("a", p.a, "a")}, D_opt ∝ C^b with ${param("b", p.b, "b")}` +
       ` (${p.converged ? "converged" : `not converged: ${p.status}`})`,
   );
   return lines;
@@ -301,35 +440,13 @@ export function formatTable(sweep: SweepFit): string {
 function tableRow(r: TableRow): string[] {
   const withCi = (v: number, ci: [number, number] | undefined, f: (x: number) => string) =>
     ci === undefined ? f(v) : `${f(v)} [${f(ci[0])}, ${f(ci[1])}]`;
-  const extrapolated = r.extrapolation > 1.01 ? ` (×${r.extrapolation.toPrecision(2)})` : "";
+  const extrapolated = r.extrapolation > 1.01 ? ` (×${times(r.extrapolation).slice(0, -1)})` : "";
   return [
     `${sci(r.C)}${extrapolated}`,
     r.approach === "isoflop" ? "2 IsoFLOP" : "3 parametric",
     withCi(r.N, r.ci?.N, sig),
     withCi(r.D, r.ci?.D, sig),
-    withCi(r.D_per_N, r.ci?.D_per_N, (x) => x.toPrecision(3)),
-    withCi(r.loss, r.ci?.loss, (x) => x.toFixed(4)),
+    withCi(r.D_per_N, r.ci?.D_per_N, sig),
+    withCi(r.loss, r.ci?.loss, loss4),
   ];
-}
-
-/**
- * Three significant digits, exponent form outside [1e-3, 1e5).
- *
- * @param x A number.
- * @returns The text.
- */
-export function sig(x: number): string {
-  const a = Math.abs(x);
-  if (a !== 0 && (a < 1e-3 || a >= 1e5)) return x.toExponential(2).replace("e+", "e");
-  return x.toPrecision(3);
-}
-
-/**
- * A FLOP count in exponent form: `3.0e11`.
- *
- * @param x FLOPs.
- * @returns The text.
- */
-export function sci(x: number): string {
-  return x.toExponential(1).replace("e+", "e");
 }

@@ -10,7 +10,9 @@ import { outputDir, type SweepConfig } from "./config.ts";
 import type { SweepFamily } from "../plan/family.ts";
 import { mockWorker } from "./mock.ts";
 import { addReplicates, type BudgetGrid, type PlannedPoint, planSweep } from "../plan/plan.ts";
-import { compact, createProgress } from "./progress.ts";
+import { compact, createProgress, formatDuration } from "./progress.ts";
+import { type CostModel, measureCosts, pointCostS, studyCostS } from "./estimate.ts";
+import { plainExponents, sci, sig } from "./format.ts";
 import { writeReport } from "./report.ts";
 import { fitSweep, type SweepChecks, type SweepFit } from "./sweep_fit.ts";
 import { openResultsLog, type ResultRecord } from "./results.ts";
@@ -34,6 +36,11 @@ export interface StudyEnvironment {
   dataset?: DatasetInfo;
   /** The in-process trainer, created on first use (not needed for `--mock` or `--workers`). */
   localWorker?: () => Promise<Worker>;
+  /**
+   * Start the in-process trainer's backend and describe it in one line (which backend and why,
+   * the native kernels); printed before the time estimate.
+   */
+  describeLocal?: () => Promise<string>;
 }
 
 /** Options of {@linkcode runSweep}. */
@@ -48,6 +55,11 @@ export interface RunSweepOptions {
   backoffMs?: number;
   /** Stop after planning (write `plan.json`, train nothing). */
   planOnly?: boolean;
+  /**
+   * Measure each point's cost with short probe runs before training in-process, print the
+   * estimate and base the ETA on it. @default true for the in-process trainer
+   */
+  estimate?: boolean;
 }
 
 /** What {@linkcode runSweep} produced. */
@@ -106,18 +118,31 @@ export async function runSweep(
   try {
     if (log.tornLine) write("results.jsonl ended in a torn line (a killed write); ignored it.\n");
     const workers = await chooseWorkers(config, env);
+    const local = !config.mock && config.workers.length === 0;
+    if (local && env.describeLocal !== undefined) write(`${await env.describeLocal()}\n`);
+    let costs: CostModel | undefined;
+    let measured = !(local && (options.estimate ?? true));
     const train = async (points: PlannedPoint[]) => {
       const pending = points.filter((p) => !log.records.has(p.key));
+      if (!measured && pending.length > 0) {
+        measured = true;
+        costs = await measureCosts(workers[0]!, pending, {
+          ...(options.signal === undefined ? {} : { signal: options.signal }),
+        });
+        if (costs !== undefined) write(describeEstimate(costs, pending));
+      }
       if (pending.length < points.length) {
         write(
           `resuming: ${points.length - pending.length} of ${points.length} points already done\n`,
         );
       }
+      const model = costs;
       const progress = createProgress({
         points: pending,
         skipped: points.length - pending.length,
         tty,
         write,
+        ...(model === undefined ? {} : { cost: (p: PlannedPoint) => pointCostS(model, p) }),
       });
       const summary = await runPoints(points, {
         workers,
@@ -281,7 +306,7 @@ export async function reportStudy(
   const trainedBy = trainersLine(records);
   const summary = await writeReport(dir, sweep, {
     name: config.name,
-    family: `${env.family.name} (size = ${env.family.sizeParam})`,
+    family: `${env.family.name} models sized by ${env.family.sizeParam}`,
     dataset: config.dataset,
     dataUnit: env.family.dataUnit,
     points: records.length,
@@ -358,16 +383,16 @@ async function runRounds(
       ...(config.model === undefined ? {} : { model: config.model }),
     });
     if ("stop" in next) {
-      context.write(`adaptive: stopped (${next.stop}): ${next.reason}\n`);
+      context.write(`adaptive: stopped (${next.stop}): ${plainExponents(next.reason)}\n`);
       return { rounds, stop: next };
     }
     await appendRound(path, next);
     rounds.push(next);
     context.write(
       `adaptive round ${next.round} (${next.kind}): ` +
-        next.grids.map((g) => `C=${g.budget_flops.toExponential(1)} +${g.points.length}`).join(
+        next.grids.map((g) => `C=${sci(g.budget_flops)} +${g.points.length}`).join(
           ", ",
-        ) + `\n` + next.reasons.map((r) => `  ${r}\n`).join(""),
+        ) + `\n` + next.reasons.map((r) => `  ${plainExponents(r)}\n`).join(""),
     );
     await context.train(next.grids.flatMap((g) => g.points));
   }
@@ -384,6 +409,24 @@ async function chooseWorkers(config: SweepConfig, env: StudyEnvironment): Promis
   }
   if (env.localWorker === undefined) throw new Error("No in-process trainer is available.");
   return [await env.localWorker()];
+}
+
+/**
+ * The time estimate in one line: the measured study cost and what it was measured from.
+ *
+ * @param model The measured cost model.
+ * @param points The points still to train.
+ * @returns Text (one line).
+ */
+export function describeEstimate(model: CostModel, points: readonly PlannedPoint[]): string {
+  const total = studyCostS(model, points);
+  const probes = model.probes.map((p) =>
+    `${(p.stepS * 1000).toPrecision(2)} ms/step at ${sig(p.stepFlops)} FLOPs/step ` +
+    `(${p.steps[0]}- and ${p.steps[1]}-step runs)`
+  ).join(", ");
+  return `estimate: ${formatDuration(total)} to train ${points.length} point` +
+    `${points.length === 1 ? "" : "s"} on this machine, from short probe runs ` +
+    `(${model.probeS.toFixed(1)} s): ${probes}\n`;
 }
 
 /**
@@ -405,21 +448,19 @@ export function describePlan(
   const total = grids.reduce((s, g) => s + g.points.reduce((t, p) => t + p.flops, 0), 0);
   const lines = [
     `sweep ${config.name}: ${family.name} on ${config.dataset}, ${points} points on ` +
-    `${grids.length} budgets, ${total.toExponential(2)} FLOPs in all` +
+    `${grids.length} budgets, ${sig(total)} FLOPs in all` +
     (config.mock
       ? " (mock)"
       : config.workers.length > 0
-      ? ` on ${config.workers.length} workers`
+      ? ` on ${config.workers.length} worker${config.workers.length === 1 ? "" : "s"}`
       : " (in-process)") +
     ` → ${dir}`,
   ];
   for (const g of grids) {
     lines.push(
-      `  C=${g.budget_flops.toExponential(1)}: centre N≈${compact(g.centre_params)} · ` +
+      `  C=${sci(g.budget_flops)}: centre N≈${compact(g.centre_params)} · ` +
         g.points.map((p) =>
-          `${family.sizeParam}=${p.size} (N=${compact(p.params)}, D/N=${
-            (p.data / p.params).toPrecision(2)
-          })`
+          `${family.sizeParam}=${p.size} (N=${compact(p.params)}, D/N=${sig(p.data / p.params)})`
         ).join(", "),
     );
     for (const w of g.warnings) lines.push(`    warning: ${w}`);

@@ -6,6 +6,7 @@
  */
 import { median } from "../stats.ts";
 import { checkableThreshold, type FitResult, fitScalingLaws } from "../fit/mod.ts";
+import { plainExponents } from "./format.ts";
 import type { PlotRun } from "./plots.ts";
 import type { ResultRecord } from "./results.ts";
 
@@ -61,13 +62,13 @@ export const E_COLLAPSED_NATS = 0.01;
 export const FORECAST_TARGETS = { lossErrorPct: 1 } as const;
 
 /**
- * The budget label of a curve: the planned budget in compact exponent form, e.g. `3e+11`.
+ * The budget label of a curve: the planned budget in compact exponent form, e.g. `3e11`.
  *
  * @param flops Budget (FLOPs).
  * @returns The label.
  */
 export function budgetLabel(flops: number): string {
-  return flops.toExponential();
+  return plainExponents(flops.toExponential());
 }
 
 /**

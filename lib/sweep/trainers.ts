@@ -4,13 +4,14 @@
  *
  * @module
  */
+import { sci } from "./format.ts";
 import type { ResultRecord } from "./results.ts";
 
 /**
  * One markdown line naming every trainer of a study and its points.
  *
  * @param records The study's records.
- * @returns e.g. ``Trained by: `http://gpu-1:8100` (torch-cuda) — 10 points (C=1e+12: size 64, 96…)``,
+ * @returns e.g. ``Trained by: `http://gpu-1:8100` (torch-cuda) — 10 points (C=1.0e12: size 64, 96…)``,
  *   or `undefined` when there are none.
  *
  * @example
@@ -32,7 +33,7 @@ export function trainersLine(records: readonly ResultRecord[]): string | undefin
       budgets.set(r.budget_flops, [...(budgets.get(r.budget_flops) ?? []), r.size]);
     }
     const points = [...budgets].sort((a, b) => a[0] - b[0]).map(([c, sizes]) =>
-      `C=${c.toExponential(2)}: size ${sizes.sort((a, b) => a - b).join(", ")}`
+      `C=${sci(c)}: size ${sizes.sort((a, b) => a - b).join(", ")}`
     ).join("; ");
     return `\`${worker}\`` + (backends.length === 0 ? "" : ` (${backends.join(", ")})`) +
       ` — ${rs.length} point${rs.length === 1 ? "" : "s"} (${points})`;

@@ -76,3 +76,40 @@ Deno.test("compact() and formatDuration() write short numbers", () => {
   assert.equal(formatDuration(185), "3m05s");
   assert.equal(formatDuration(12), "12s");
 });
+
+Deno.test("createProgress() with a measured cost model: the ETA is the remaining cost, scaled by the pace of the finished work", () => {
+  let clock = 0;
+  // Measured: each point costs its samples / 1000 seconds.
+  const cost = (p: (typeof points)[number]) => p.samples / 1000;
+  const total = points.reduce((s, p) => s + cost(p), 0);
+  const progress = createProgress({
+    points,
+    skipped: 0,
+    tty: false,
+    write: () => {},
+    now: () => clock,
+    cost,
+  });
+  assert.equal(progress.remainingS(), total, "before anything runs: the measurement itself");
+  // The first point takes twice its measured cost.
+  progress.handle({ type: "start", point: points[0]!, worker: "w", attempt: 1 });
+  clock = 2 * cost(points[0]!) * 1000;
+  progress.handle({ type: "done", point: points[0]!, record: record(points[0]!.key) });
+  const prior = 0.1 * total;
+  const spent = cost(points[0]!);
+  const expected = (total - spent) * (prior + 2 * spent) / (prior + spent);
+  assert.ok(Math.abs(progress.remainingS()! - expected) < 1e-9, `${progress.remainingS()}`);
+  // Half-way through the second point, at the same slow pace.
+  progress.handle({ type: "start", point: points[1]!, worker: "w", attempt: 1 });
+  clock += cost(points[1]!) * 1000;
+  progress.handle({
+    type: "progress",
+    point: points[1]!,
+    worker: "w",
+    progress: { step: 5, steps: 10 },
+  });
+  const spent2 = spent + cost(points[1]!) / 2;
+  const expected2 = (total - spent2) * (prior + 2 * spent2) / (prior + spent2);
+  assert.ok(Math.abs(progress.remainingS()! - expected2) < 1e-9);
+  assert.match(progress.statusLine(), new RegExp(`ETA ${formatDuration(expected2)}$`));
+});

@@ -78,7 +78,7 @@ Deno.test("markdownToHtml() renders headings, lists, tables and escapes HTML", (
   assert.match(html, /<p>text &amp; more<\/p>/);
 });
 
-Deno.test("fitSweep() holds out a budget 10× above the rest, scores both fits' forecasts, and the summary leads with them", () => {
+Deno.test("fitSweep() holds out a budget 10× above the rest, scores both fits' forecasts, and the summary leads with the answer, then them", () => {
   const held: ResultRecord[] = [];
   const C = 3e12, centre = 0.3 * C ** 0.45;
   for (const f of [0.25, 0.5, 1, 2, 4]) {
@@ -133,7 +133,42 @@ Deno.test("fitSweep() holds out a budget 10× above the rest, scores both fits' 
     entropyNats: law.E,
   });
   const sections = [...summary.matchAll(/^## (.*)$/gm)].map((m) => m[1]!);
-  assert.match(sections[0]!, /^Forecast check: 3\.0e12 held out \(10× above/);
+  assert.match(sections[0]!, /^The answer \(E free; 95% bootstrap intervals\)$/);
+  assert.match(sections[1]!, /^Forecast check: 3\.0e12 held out \(10× above/);
+  // One headline per table budget (the 5 swept, ×10 and ×100), each with three intervals; until
+  // the fitter marks a row recommended, each is Approach 2's, and the summary says so.
+  const answer = summary.split("\n").filter((l) => l.startsWith("- **At C = "));
+  assert.equal(answer.length, 7);
+  for (const line of answer) assert.equal((line.match(/\[/g) ?? []).length, 3, line);
+  assert.match(answer[6]!, /^- \*\*At C = 3\.0e14 FLOPs, .* 100× past the largest trained budget/);
+  assert.match(summary, /† Approach 2 \(IsoFLOP\); the fit marks no row recommended/);
+  assert.doesNotMatch(summary, /\de\+\d/, "one number format: no e+ exponents");
+  // Each interval of a law follows the parameter it belongs to.
+  assert.match(summary, /N_opt = k·C\^a with k = [\d.e]+ \[[^\]]+\], a = 0\.\d+ \[/);
   assert.match(summary, /\| 3\.0e12 \| E = entropy \| 3 parametric \|/);
   assert.match(summary, /E = entropy, Approach 3/);
+});
+
+Deno.test("the report's warnings: 10.0009× past the data is 10× (no 'more than 10× (up to 10.00×)'), m printed rounded", async () => {
+  const { extrapolationWarning } = await import("../../../lib/fit/warnings.ts");
+  const row = (extrapolation: number) => ({ approach: "parametric", extrapolation }) as never;
+  assert.equal(extrapolationWarning([row(10.0009)]), undefined);
+  assert.match(
+    extrapolationWarning([row(10.0009), row(100.01)])!.message,
+    /^1 requested .*\(up to 100×\)/,
+  );
+  const { fitScalingLaws } = await import("../../../lib/fit/mod.ts");
+  const fit = fitScalingLaws({
+    // Each point's C is 3× m·N·D: every point mismatches.
+    points: records().map((r) => ({
+      N: r.N,
+      D: r.D,
+      C: 3 * 4.068275456150677 * r.N * r.D,
+      loss: r.loss,
+    })),
+    flops_per_param_token: 4.068275456150677,
+    bootstrap: 0,
+  });
+  const mismatch = fit.warnings.find((w) => w.code === "flops_mismatch")!;
+  assert.match(mismatch.message, /than 1\.5× away from 4\.068·N·D;/);
 });

@@ -12,7 +12,7 @@ async function mockConfig(overrides: Partial<SweepFile> = {}) {
 
 const quiet = { write: () => {}, tty: false, backoffMs: 10 };
 
-Deno.test("runSweep() with --mock writes results, fit, summary, four SVG plots and report.html", async () => {
+Deno.test("runSweep() with --mock writes results, fit, summary, the hero figure and four SVG plots and report.html", async () => {
   const config = await mockConfig();
   const env = studyEnvironment(config);
   const outcome = await runSweep(config, env, quiet);
@@ -36,7 +36,7 @@ Deno.test("runSweep() with --mock writes results, fit, summary, four SVG plots a
     assert.ok(svg.includes("<path"), `${plot} draws marks`);
   }
   const html = await Deno.readTextFile(`${dir}/${REPORT_FILES.html}`);
-  assert.equal(html.match(/<svg/g)?.length, 4);
+  assert.equal(html.match(/<svg/g)?.length, 5);
   assert.ok(!/<script|src="http/.test(html), "self-contained, no scripts or remote resources");
   const summary = await Deno.readTextFile(`${dir}/${REPORT_FILES.summary}`);
   assert.match(summary, /\| C \(FLOPs\) \| approach \| N_opt/);
