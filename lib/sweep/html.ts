@@ -8,7 +8,9 @@ import { loss4, sci, sig } from "./format.ts";
 import {
   extrapolationText,
   headlineBasis,
+  headlineFrom,
   headlines,
+  recommendationPhrase,
   type SummaryContext,
   summaryParts,
 } from "./summary.ts";
@@ -26,13 +28,15 @@ export interface HtmlInput {
 
 /** What each plot shows, as its caption. */
 const CAPTIONS: Record<string, string> = {
-  hero: "IsoFLOP curves (loss vs parameters at each budget) with their minima, the fitted " +
-    "compute-optimal frontier through them, and the forecast at each requested budget past the " +
-    "data with its 95% interval box; the held-out budget's curve is marked, with the forecast " +
-    "made without it.",
+  hero: "IsoFLOP curves (loss vs parameters at each budget) with their minima, the answer's " +
+    "compute-optimal line through the requested budgets, and its forecast at each budget past the " +
+    "data with its 95% interval box; the held-out budget's curve is dashed, beside the same " +
+    "forecast made without it.",
   isoflop: "IsoFLOP curves: the fitted parabolas and their minima.",
-  optimal: "N_opt and D_opt against compute: both approaches' power laws with bootstrap bands.",
-  frontier: "The compute-optimal loss against compute, with the fitted floor E.",
+  optimal: "N_opt and D_opt against compute: the recommended rows and both approaches' power " +
+    "laws, each with its interval band.",
+  frontier: "The compute-optimal loss against compute (the recommended rows and both " +
+    "approaches), with the fitted floor E.",
   approach3: "Approach 3's predicted loss against the observed loss, one point per run.",
 };
 
@@ -114,6 +118,7 @@ function answerTable(sweep: SweepFit, context: SummaryContext): string {
   if (hs.length === 0) return "<p>No budget could be tabulated (see the warnings).</p>";
   const bs = sweep.fit.bootstrap;
   const level = bs === null ? "" : ` (${Math.round(bs.confidence * 100)}% intervals)`;
+  const rec = hs.some((h) => h.basis === "recommended");
   const cell = (v: number, ci: readonly [number, number] | undefined, f: (x: number) => string) =>
     `<td class="main">${f(v)}` +
     (ci === undefined ? "" : ` <span class="ci">[${f(ci[0])}, ${f(ci[1])}]</span>`) + `</td>`;
@@ -122,13 +127,16 @@ function answerTable(sweep: SweepFit, context: SummaryContext): string {
     return `<tr><td class="main">${sci(h.C)}</td>${cell(r.N, r.ci?.N, sig)}` +
       `${cell(r.D, r.ci?.D, sig)}${cell(r.loss, r.ci?.loss, loss4)}` +
       `<td>${escapeHtml(extrapolationText(r.extrapolation))}</td>` +
-      `<td>${escapeHtml(h.row.approach === "isoflop" ? "Approach 2" : "Approach 3")}` +
-      `${h.basis === "fallback" ? "†" : ""}</td></tr>`;
+      `<td>${escapeHtml(headlineFrom(h))}</td></tr>`;
   }).join("\n");
-  const fallback = hs.some((h) => h.basis === "fallback")
-    ? `<p class="lead">† ${escapeHtml(headlineBasis(hs.find((h) => h.basis === "fallback")!))}.` +
-      ` E is fitted (E free).</p>`
-    : `<p class="lead">Rows the fit recommends; E is fitted (E free).</p>`;
+  const notes = [
+    ...(rec ? [`Recommended: ${recommendationPhrase(sweep.fit)}.`] : []),
+    ...(hs.some((h) => h.basis === "fallback")
+      ? [`† ${headlineBasis(hs.find((h) => h.basis === "fallback")!)}.`]
+      : []),
+    "E is fitted (E free).",
+  ];
+  const fallback = `<p class="lead">${escapeHtml(notes.join(" "))}</p>`;
   return `<div class="scroll"><table class="answer"><caption style="text-align:left">` +
     `<strong>The answer${escapeHtml(level)}:</strong> at compute C, train N parameters on D ` +
     `${escapeHtml(context.dataUnit)}, expect loss L</caption>` +

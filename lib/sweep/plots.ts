@@ -2,12 +2,15 @@
  * The report's plots as Vega-Lite specifications, rendered headlessly to SVG (Vega-Lite compiles
  * to Vega; Vega's `View.toSVG()` needs no canvas or browser).
  *
- * - `hero.svg`: the report's one picture — the IsoFLOP curves, their minima, the fitted frontier
- *   and the forecast at each requested budget with its interval box, the held-out budget marked;
+ * - `hero.svg`: the report's one picture — the IsoFLOP curves, their minima, the answer's
+ *   compute-optimal line (the recommended rows, or Approach 2's frontier when none is marked) and
+ *   its forecast at each requested budget with its interval box, the held-out budget marked with
+ *   the same forecaster's forecast made without it;
  * - `isoflop.svg`: loss vs N per budget, the fitted parabolas and their optima;
  * - `optimal.svg`: N_opt and D_opt vs C, Approach 2's per-budget optima and power laws with the
- *   bootstrap CI band, and Approach 3's optimum for comparison;
- * - `frontier.svg`: loss vs C for every run, the compute-optimal loss of both approaches, the
+ *   bootstrap CI band, Approach 3's optimum and the recommended rows with their bands;
+ * - `frontier.svg`: loss vs C for every run, the compute-optimal loss of the recommended rows and
+ *   both approaches, the
  *   fitted E and (when known) the source's true entropy;
  * - `approach3.svg`: Approach 3's predicted loss vs the observed loss.
  *
@@ -98,6 +101,13 @@ const logScale = { type: "log" as const };
 /** Every log axis labels its ticks in the report's number format (`1e9`, `3e4`). */
 const logAxis = { labelExpr: AXIS_LABEL_EXPR };
 
+/** Each approach's name in the plots' legends. */
+const APPROACH_SHORT: Record<TableRow["approach"], string> = {
+  recommended: "recommended",
+  isoflop: "Approach 2",
+  parametric: "Approach 3",
+};
+
 /** Colours of the hero figure's budgets (no red or black: those are the forecast and frontier). */
 const BUDGET_COLOURS = [
   "#4c78a8",
@@ -150,7 +160,10 @@ function heroSpec({ runs, fit, answer = [], heldOut = new Set() }: PlotInput): v
   const points = runs.map((r) => ({ N: r.N, loss: r.loss, series: series(r.budget) }));
   const forecastRows = answer.filter((r) => r.extrapolation > 1.01);
   const approach = answer[0]?.approach ?? "isoflop";
-  const frontierName = `fitted frontier (Approach ${approach === "isoflop" ? 2 : 3})`;
+  const who = APPROACH_SHORT[approach];
+  const frontierName = approach === "recommended"
+    ? "recommended compute-optimal line"
+    : `fitted frontier (${who})`;
   const frontier: Record<string, unknown>[] = [];
   const trained = (fit.isoflop?.budgets ?? []).map((b) => b.C);
   const cLo = Math.min(...trained, ...answer.map((r) => r.C));
@@ -168,7 +181,9 @@ function heroSpec({ runs, fit, answer = [], heldOut = new Set() }: PlotInput): v
       frontier.push({ N: r.N, loss: r.loss, series: frontierName, order: i })
     );
   }
-  const forecastName = "forecast (box: 95% interval)";
+  const forecastName = `${
+    approach === "recommended" ? "recommended forecast" : `forecast (${who})`
+  } (box: 95% interval)`;
   const forecasts = forecastRows.map((r) => ({
     N: r.N,
     loss: r.loss,
@@ -182,10 +197,13 @@ function heroSpec({ runs, fit, answer = [], heldOut = new Set() }: PlotInput): v
   const heldForecasts: Record<string, unknown>[] = [];
   let heldName = "";
   for (const h of held) {
-    const f = h.forecasts.find((x) => x.approach === approach) ?? h.forecasts[0];
+    // The same forecaster as the answer's rows; never another approach's under its name.
+    const f = approach === "recommended"
+      ? h.recommended ?? undefined
+      : h.forecasts.find((x) => x.approach === approach);
     if (f === undefined) continue;
     const trainedCs = fit.backtest!.train_budgets.map((b) => b.C);
-    heldName = `held-out ${sci(h.C)} forecast from ≤ ${sci(Math.max(...trainedCs))}`;
+    heldName = `held-out ${sci(h.C)}: ${who}, fit on ≤ ${sci(Math.max(...trainedCs))}`;
     heldForecasts.push({
       N: f.N,
       loss: f.loss,
@@ -374,9 +392,11 @@ function optimalSpec({ fit, dataUnit }: PlotInput): vl.TopLevelSpec {
   }
   const lines: Record<string, unknown>[] = [];
   for (const row of fit.table) {
-    const approach = row.approach === "isoflop"
-      ? "Approach 2 (IsoFLOP)"
-      : "Approach 3 (parametric)";
+    const approach = {
+      recommended: "recommended",
+      isoflop: "Approach 2 (IsoFLOP)",
+      parametric: "Approach 3 (parametric)",
+    }[row.approach];
     for (
       const [q, value, ci] of [
         ["N_opt (parameters)", row.N, row.ci?.N],
@@ -456,7 +476,11 @@ function frontierSpec({ runs, fit, entropyNats }: PlotInput): vl.TopLevelSpec {
   const optimal = fit.table.map((row) => ({
     C: row.C,
     loss: row.loss,
-    approach: row.approach === "isoflop" ? "Approach 2 L_opt(C)" : "Approach 3 L(N_opt, D_opt)",
+    approach: {
+      recommended: "recommended L_opt(C)",
+      isoflop: "Approach 2 L_opt(C)",
+      parametric: "Approach 3 L(N_opt, D_opt)",
+    }[row.approach],
     ...(row.ci === null ? {} : { lo: row.ci.loss[0], hi: row.ci.loss[1] }),
   }));
   const rules = [{ y: fit.parametric.E, what: `fitted E = ${fit.parametric.E.toFixed(3)}` }];

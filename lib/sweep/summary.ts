@@ -4,7 +4,8 @@
  *
  * @module
  */
-import type { FitResult, TableRow } from "../fit/mod.ts";
+import type { FitResult, FitWarning, TableRow } from "../fit/mod.ts";
+import type { IntervalComponents, Recommendation } from "../fit/schema.ts";
 import {
   E_COLLAPSED_NATS,
   type FitLoss,
@@ -108,7 +109,12 @@ export function summaryParts(sweep: SweepFit, context: SummaryContext): SummaryP
       ? ""
       : `"E = entropy" fixes it at the source's known entropy rate; `) +
     `Approach 2 fits a parabola to each IsoFLOP curve (loss vs ln N at one budget) and power ` +
-    `laws through their minima; Approach 3 fits L(N, D) = E + A/N^α + B/D^β to every run.`,
+    `laws through their minima; Approach 3 fits L(N, D) = E + A/N^α + B/D^β to every run` +
+    (fit.recommendation === null
+      ? "."
+      : `; "recommended" is the fit's one row per budget, by a fixed rule (${
+        recommendationPhrase(fit).split(";")[0]
+      }).`),
   ];
   const answer = formatAnswer(sweep, context);
   const forecast = checks.forecasts.length > 0 ? formatForecastCheck(sweep, context) : [];
@@ -119,10 +125,20 @@ export function summaryParts(sweep: SweepFit, context: SummaryContext): SummaryP
   lines.push("");
   lines.push(formatTable(sweep));
   lines.push("");
+  if (fit.table.some((r) => r.recommended === true)) {
+    lines.push(
+      "The recommended rows' intervals are the rule's (noise, model error from the rolling " +
+        "origins, widened to the other approaches); the approaches' are bootstrap intervals.",
+      "",
+    );
+  }
   lines.push(`## Laws${level}`);
   lines.push("");
   lines.push(...formatLaws(fit, "E free"));
   if (sweep.constrained !== null) lines.push(...formatLaws(sweep.constrained, "E = entropy"));
+  if (fit.recommendation !== null) {
+    lines.push(`- Recommended rows (the fit's rule): ${recommendationPhrase(fit)}.`);
+  }
   if (context.entropyNats !== undefined) {
     const p = fit.parametric;
     const gap = p.E - context.entropyNats;
@@ -163,11 +179,13 @@ export function summaryParts(sweep: SweepFit, context: SummaryContext): SummaryP
     `- positive curvature at every budget: ${checks.positiveCurvature ? "yes" : "**no**"}`,
   );
   lines.push(`- N_opt rising with C: ${checks.nOptRising ? "yes" : "**no**"}`);
-  if (fit.warnings.length > 0) {
+  const eWarnings = (sweep.constrained?.warnings ?? []).filter((w) => E_CODES.has(w.code));
+  if (fit.warnings.length > 0 || eWarnings.length > 0) {
     lines.push("");
     lines.push("## Warnings");
     lines.push("");
-    for (const w of fit.warnings) lines.push(`- ${w.code}: ${plainExponents(w.message)}`);
+    for (const w of fit.warnings) lines.push(warningLine(w));
+    for (const w of eWarnings) lines.push(warningLine(w, "E = entropy fit"));
   }
   lines.push("");
   lines.push("## Per-budget optima (Approach 2)");
@@ -230,13 +248,123 @@ export function headlines(sweep: SweepFit): Headline[] {
  * @returns e.g. `Approach 2 (IsoFLOP; no row is marked recommended, so Approach 2 is shown)`.
  */
 export function headlineBasis(h: Headline): string {
-  const approach = h.row.approach === "isoflop"
-    ? "Approach 2 (IsoFLOP)"
-    : "Approach 3 (parametric)";
-  return h.basis === "recommended"
-    ? `${approach}, the fit's recommended row`
-    : `${approach}; the fit marks no row recommended, so ` +
-      (h.row.approach === "isoflop" ? "Approach 2 is shown" : "the only row is shown");
+  if (h.basis === "recommended") return "the fit's recommended row";
+  const approach = APPROACH_NAMES[h.row.approach];
+  return `${approach}; the fit marks no row recommended, so ` +
+    (h.row.approach === "isoflop" ? "Approach 2 is shown" : "the only row is shown");
+}
+
+/** Each approach's name in prose. */
+export const APPROACH_NAMES: Record<TableRow["approach"], string> = {
+  recommended: "recommended",
+  isoflop: "Approach 2 (IsoFLOP)",
+  parametric: "Approach 3 (parametric)",
+};
+
+/** Each approach's short label in the audit tables, the recommended row's first. */
+export const APPROACH_LABELS: Record<TableRow["approach"], string> = {
+  recommended: "recommended",
+  isoflop: "2 IsoFLOP",
+  parametric: "3 parametric",
+};
+
+/** Order of the approaches in the audit tables: the recommended row first. */
+const APPROACH_ORDER: Record<TableRow["approach"], number> = {
+  recommended: 0,
+  isoflop: 1,
+  parametric: 2,
+};
+
+/** Where a recommended quantity comes from, in words. */
+function sourceName(
+  source: IntervalComponents["source"],
+  quantity: "N" | "loss",
+  identified: Recommendation["E_identified"] | undefined,
+): string {
+  if (source === "isoflop") {
+    return quantity === "N" || identified?.isoflop === false
+      ? "Approach 2's power law"
+      : "Approach 2's loss frontier";
+  }
+  return `Approach 3's ${source} form`;
+}
+
+/**
+ * The recommended rows' rule in one short phrase, e.g. "N from Approach 2's power law, loss from
+ * Approach 3's joint form; past the data the intervals include model error from the sweep's own
+ * history, and they are widened to the other approaches' forecasts where those disagree" (each
+ * clause only when some recommended row's `interval_components` says so). The full rule is the
+ * answer's `recommendation.rule`.
+ *
+ * @param fit The fit.
+ * @returns The phrase, or "" when the fit has no recommendation.
+ */
+export function recommendationPhrase(fit: FitResult): string {
+  const rec = fit.recommendation;
+  const rows = fit.table.filter((r) => r.recommended === true);
+  const first = rows[0]?.interval_components;
+  const sources = rec?.sources ??
+    (first === undefined ? undefined : { N: first.N.source, loss: first.loss.source });
+  if (sources === undefined) return "";
+  const ids = rec?.E_identified;
+  const comps = rows.flatMap((r) =>
+    r.interval_components === undefined ? [] : [r.interval_components.N, r.interval_components.loss]
+  );
+  const model = comps.some((c) => c.model_sd_log > 0);
+  const widened = comps.some((c) => c.widened_to.length > 0);
+  return `N from ${sourceName(sources.N, "N", ids)}, loss from ${
+    sourceName(sources.loss, "loss", ids)
+  }` +
+    (model
+      ? "; past the data the intervals include model error from the sweep's own history"
+      : "") +
+    (widened
+      ? `${model ? ", and are" : "; intervals"} widened to the other approaches' forecasts ` +
+        "where those disagree"
+      : "");
+}
+
+/** Warning codes in plain words (the code itself follows, for looking it up in docs/fit.md). */
+export const WARNING_LABELS: Record<FitWarning["code"], string> = {
+  few_budgets: "Few budgets",
+  budget_refused: "A budget could not be used",
+  edge_optimum: "Optimum at the edge of a budget's sizes",
+  extrapolation: "Far past the data",
+  approaches_disagree: "The approaches disagree",
+  not_converged: "Fit did not converge",
+  boundary_exponent: "Exponent at its bound",
+  bootstrap_failures: "Some bootstrap refits failed",
+  bootstrap_reduced: "Fewer bootstrap resamples",
+  flops_mismatch: "FLOPs do not match m·N·D",
+  isoflop_unavailable: "Approach 2 unavailable",
+  E_at_bound: "The floor E sits on a bound",
+  frontier_unavailable: "No loss frontier",
+  fragile_forecast: "Forecast hangs on one budget",
+  backtest_miss: "Held-out forecast missed",
+  sensitivity_skipped: "Leave-one-out skipped",
+  E_unidentified: "The runs do not pin down the floor E",
+  E_not_applied: "The requested E constraint was not applied",
+  below_floor: "Forecast below the known floor",
+};
+
+/** Warning codes about E, listed from the E = entropy fit too. */
+const E_CODES = new Set<FitWarning["code"]>([
+  "E_at_bound",
+  "E_unidentified",
+  "E_not_applied",
+  "below_floor",
+]);
+
+/**
+ * One warning as a markdown bullet in plain words: `- **Far past the data** (extrapolation): …`.
+ *
+ * @param w The warning.
+ * @param from Which fit raised it, when not the E-free one.
+ * @returns The line.
+ */
+export function warningLine(w: FitWarning, from?: string): string {
+  return `- **${WARNING_LABELS[w.code] ?? w.code}** (${w.code}` +
+    `${from === undefined ? "" : `, ${from}`}): ${plainExponents(w.message)}`;
 }
 
 /**
@@ -253,6 +381,29 @@ export function extrapolationText(extrapolation: number): string {
 }
 
 /**
+ * A headline's source in a few words: `recommended`, or `Approach 2†` for the fallback.
+ *
+ * @param h The headline.
+ * @returns The text.
+ */
+export function headlineFrom(h: Headline): string {
+  if (h.basis === "recommended") return "recommended";
+  return `Approach ${h.row.approach === "isoflop" ? 2 : 3}†`;
+}
+
+/**
+ * The fit label of a forecast check: `E free`, `E = entropy`, or, when the entropy was requested
+ * but could not reach this forecast's loss, `E = entropy requested, not applied`.
+ *
+ * @param f The forecast check.
+ * @returns The label.
+ */
+export function forecastFitLabel(f: ForecastCheck): string {
+  if (f.fit === "free") return "E free";
+  return f.eApplied ? "E = entropy" : "E = entropy requested, not applied";
+}
+
+/**
  * The answer as markdown: at each requested budget, "train N on D, expect L", with intervals.
  *
  * @param sweep The fitted sweep.
@@ -261,9 +412,12 @@ export function extrapolationText(extrapolation: number): string {
  */
 export function formatAnswer(sweep: SweepFit, context: SummaryContext): string[] {
   const bs = sweep.fit.bootstrap;
-  const level = bs === null ? "" : `; ${Math.round(bs.confidence * 100)}% bootstrap intervals`;
-  const lines = [`## The answer (E free${level})`, ""];
   const hs = headlines(sweep);
+  const rec = hs.some((h) => h.basis === "recommended");
+  const level = bs === null
+    ? ""
+    : `; ${Math.round(bs.confidence * 100)}% ${rec ? "intervals" : "bootstrap intervals"}`;
+  const lines = [`## The answer (E free${level})`, ""];
   if (hs.length === 0) return [...lines, "- No budget could be tabulated (see the warnings)."];
   for (const h of hs) {
     const r = h.row;
@@ -271,9 +425,10 @@ export function formatAnswer(sweep: SweepFit, context: SummaryContext): string[]
       `- **At C = ${sci(h.C)} FLOPs, train N = ${withInterval(r.N, r.ci?.N)} parameters on ` +
         `D = ${withInterval(r.D, r.ci?.D)} ${context.dataUnit}; expect loss ` +
         `${lossWithInterval(r.loss, r.ci?.loss)}** — ${extrapolationText(r.extrapolation)} ` +
-        `(Approach ${r.approach === "isoflop" ? 2 : 3}${h.basis === "fallback" ? "†" : ""})`,
+        `(${headlineFrom(h)})`,
     );
   }
+  if (rec) lines.push("", `Recommended: ${recommendationPhrase(sweep.fit)}.`);
   const fallback = hs.find((h) => h.basis === "fallback");
   if (fallback !== undefined) lines.push("", `† ${headlineBasis(fallback)}.`);
   return lines;
@@ -302,7 +457,10 @@ export function formatForecastCheck(sweep: SweepFit, context: SummaryContext): s
   lines.push(
     `The laws are refitted on the ${trained.length} budgets ${sci(Math.min(...trained))}–` +
       `${sci(top)} (${times(top / Math.min(...trained))}) and forecast the held-out ` +
-      `budget's compute optimum; "observed" is that budget's own parabola vertex.`,
+      `budget's compute optimum; "observed" is that budget's own parabola vertex` +
+      (checks.forecasts.some((f) => f.approach === "recommended")
+        ? `; "recommended" is the recommended row's rule applied to the same budgets.`
+        : "."),
   );
   lines.push("");
   const yesNo = (b: boolean | null) => b === null ? "—" : b ? "yes" : "**no**";
@@ -324,8 +482,8 @@ export function formatForecastCheck(sweep: SweepFit, context: SummaryContext): s
     ],
     checks.forecasts.map((f) => [
       sci(f.C),
-      f.fit === "free" ? "E free" : "E = entropy",
-      f.approach === "isoflop" ? "2 IsoFLOP" : "3 parametric",
+      forecastFitLabel(f),
+      APPROACH_LABELS[f.approach],
       `${sig(f.N.predicted)}${interval(f.N.ci, sig)}`,
       sig(f.N.observed),
       signedPct(f.nErrorPct),
@@ -342,7 +500,8 @@ export function formatForecastCheck(sweep: SweepFit, context: SummaryContext): s
   );
   const nInside = checks.forecasts.filter((f) => f.N.inside === true);
   const name = (f: ForecastCheck) =>
-    `${f.approach === "isoflop" ? "A2" : "A3"} ${f.fit === "free" ? "E free" : "E = entropy"}`;
+    `${{ recommended: "recommended", isoflop: "A2", parametric: "A3" }[f.approach]} ` +
+    forecastFitLabel(f);
   lines.push(
     `- Optimum loss within ${FORECAST_TARGETS.lossErrorPct} %: ` +
       `${within.length} of ${checks.forecasts.length} forecasts` +
@@ -386,11 +545,18 @@ function formatLaws(fit: FitResult, label: string): string[] {
       withInterval(value, group === "parametric" ? bs?.parametric[key] : bs?.isoflop?.[key])
     }`;
   const lines: string[] = [];
+  // A constraint is named only where the rows say it was applied.
+  const applied = (approach: TableRow["approach"]) => {
+    const rows = fit.table.filter((r) => r.approach === approach);
+    return label === "E free" || rows.length === 0 || rows.some((r) => r.E_constraint !== "free")
+      ? label
+      : `${label} requested, not applied (E_constraint free)`;
+  };
   if (fit.isoflop !== null) {
     const iso = fit.isoflop;
     const frontier = iso.loss_frontier;
     lines.push(
-      `- ${label}, Approach 2 (IsoFLOP parabolas, ${iso.n_used} budgets): ` +
+      `- ${applied("isoflop")}, Approach 2 (IsoFLOP parabolas, ${iso.n_used} budgets): ` +
         `N_opt = k·C^a with ${param("k", iso.N_opt.k, "k_N", "isoflop")}, ` +
         `${param("a", iso.a, "a", "isoflop")} (R² ${iso.N_opt.r2.toFixed(3)}); ` +
         `D_opt = k·C^b with ${param("k", iso.D_opt.k, "k_D", "isoflop")}, ` +
@@ -407,7 +573,7 @@ function formatLaws(fit: FitResult, label: string): string[] {
     lines.push(`- ${label}, Approach 2: unavailable (see warnings).`);
   }
   lines.push(
-    `- ${label}, Approach 3 (parametric): L(N, D) = E + A/N^α + B/D^β with ` +
+    `- ${applied("parametric")}, Approach 3 (parametric): L(N, D) = E + A/N^α + B/D^β with ` +
       `${param("E", p.E, "E")}, ${param("A", p.A, "A")}, ${param("B", p.B, "B")}, ` +
       `${param("α", p.alpha, "alpha")}, ${param("β", p.beta, "beta")}; ` +
       `N_opt ∝ C^a with ${param("a", p.a, "a")}, D_opt ∝ C^b with ${param("b", p.b, "b")}` +
@@ -425,12 +591,13 @@ function signedPct(x: number): string {
  * The compute-optimal table as markdown: one row per table budget and approach.
  *
  * @param sweep The fitted sweep.
- * @returns | C | approach | N_opt | D_opt | D/N | predicted loss | rows with CIs.
+ * @returns | C | approach | N_opt | D_opt | D/N | predicted loss | rows with intervals, the
+ *   recommended row first at each budget (its intervals include model error).
  */
 export function formatTable(sweep: SweepFit): string {
   const wanted = new Set(sweep.tableBudgets);
   const rows = sweep.fit.table.filter((r) => wanted.has(r.C))
-    .sort((a, b) => a.C - b.C || (a.approach < b.approach ? -1 : 1));
+    .sort((a, b) => a.C - b.C || APPROACH_ORDER[a.approach] - APPROACH_ORDER[b.approach]);
   return markdownTable(
     ["C (FLOPs)", "approach", "N_opt", "D_opt", "D/N", "predicted loss"],
     rows.map(tableRow),
@@ -443,7 +610,7 @@ function tableRow(r: TableRow): string[] {
   const extrapolated = r.extrapolation > 1.01 ? ` (×${times(r.extrapolation).slice(0, -1)})` : "";
   return [
     `${sci(r.C)}${extrapolated}`,
-    r.approach === "isoflop" ? "2 IsoFLOP" : "3 parametric",
+    APPROACH_LABELS[r.approach],
     withCi(r.N, r.ci?.N, sig),
     withCi(r.D, r.ci?.D, sig),
     withCi(r.D_per_N, r.ci?.D_per_N, sig),

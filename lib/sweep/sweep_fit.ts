@@ -6,6 +6,7 @@
  */
 import { median } from "../stats.ts";
 import { checkableThreshold, type FitResult, fitScalingLaws } from "../fit/mod.ts";
+import type { Forecast, RecommendedForecast } from "../fit/schema.ts";
 import { plainExponents } from "./format.ts";
 import type { PlotRun } from "./plots.ts";
 import type { ResultRecord } from "./results.ts";
@@ -135,10 +136,15 @@ export function flopsPerParamToken(runs: readonly { N: number; D: number; C: num
 
 /** One forecast of a held-out optimum, scored against what the held-out budget observed. */
 export interface ForecastCheck {
-  /** `free` (E fitted) or `entropy` (E fixed at the source's entropy). */
+  /** `free` (E fitted) or `entropy` (E fixed at the source's entropy was requested). */
   fit: "free" | "entropy";
-  /** Which approach. */
-  approach: "isoflop" | "parametric";
+  /**
+   * Whether the fit's E constraint reached this forecast's loss: false on every `free` forecast,
+   * and on an `entropy` one whose loss could not use the fixed E (see {@linkcode eReached}).
+   */
+  eApplied: boolean;
+  /** Which approach: `recommended` is the fit's recommended row, forecast by its rule. */
+  approach: "recommended" | "isoflop" | "parametric";
   /** Held-out budget (FLOPs) and how far above the largest fitted one it lies. */
   C: number;
   extrapolation: number;
@@ -199,22 +205,62 @@ export function checkSweep(
       ? {}
       : { entropyInsideE: eCi[0] <= entropy && entropy <= eCi[1] }),
     forecasts: [
-      ...forecastChecks(fit, "free"),
-      ...(options.constrained ? forecastChecks(options.constrained, "entropy") : []),
+      ...forecastChecks(fit, null),
+      ...(options.constrained ? forecastChecks(options.constrained, fit) : []),
     ],
   };
 }
 
-function forecastChecks(fit: FitResult, kind: ForecastCheck["fit"]): ForecastCheck[] {
+/** A held-out budget's forecasts, the recommended one first. */
+function heldForecasts(
+  held: { forecasts: Forecast[]; recommended?: RecommendedForecast | null },
+): (Forecast | RecommendedForecast)[] {
+  return [...(held.recommended == null ? [] : [held.recommended]), ...held.forecasts];
+}
+
+/**
+ * Whether a constrained fit's E reached one held-out forecast's loss. Approach 3 always fits with
+ * E fixed, and so does a recommended loss taken from it (the constrained fit's
+ * `recommendation.sources.loss`). Approach 2 (and a recommended loss taken from it) applies E
+ * only through its loss frontier: not when the full constrained fit's rows of that approach say
+ * `E_constraint: free` (no frontier on all budgets, so none on fewer), nor when the forecast's loss
+ * is the very number the free fit forecast (both fell back to the pure power law, which has no E).
+ *
+ * @param constrained The fit with E fixed.
+ * @param free The fit with E free.
+ * @param C The held-out budget.
+ * @param f The constrained fit's forecast there.
+ * @returns True when the fixed E shaped the forecast's loss.
+ */
+export function eReached(
+  constrained: FitResult,
+  free: FitResult,
+  C: number,
+  f: Forecast | RecommendedForecast,
+): boolean {
+  if (f.approach === "parametric") return true;
+  const source = constrained.recommendation?.sources.loss;
+  if (f.approach === "recommended" && source !== undefined && source !== "isoflop") return true;
+  const rows = constrained.table.filter((r) => r.approach === f.approach);
+  if (rows.length > 0 && rows.every((r) => r.E_constraint === "free")) return false;
+  const held = free.backtest?.held_out.find((h) => h.C === C);
+  const twin = held === undefined
+    ? undefined
+    : heldForecasts(held).find((g) => g.approach === f.approach);
+  return twin === undefined || twin.loss !== f.loss;
+}
+
+function forecastChecks(fit: FitResult, free: FitResult | null): ForecastCheck[] {
   const out: ForecastCheck[] = [];
   for (const held of fit.backtest?.held_out ?? []) {
     const observed = held.observed;
     if (observed === null) continue;
-    for (const f of held.forecasts) {
+    for (const f of heldForecasts(held)) {
       const inside = (v: number, ci: [number, number] | undefined) =>
         ci === undefined ? null : ci[0] <= v && v <= ci[1];
       out.push({
-        fit: kind,
+        fit: free === null ? "free" : "entropy",
+        eApplied: free !== null && eReached(fit, free, held.C, f),
         approach: f.approach,
         C: held.C,
         extrapolation: held.extrapolation,

@@ -74,6 +74,12 @@ Deno.test({
       assert.equal(answerRows.length, 7, "5 trained budgets, ×10 and ×100");
       for (const row of answerRows) assert.equal((row.match(/\[/g) ?? []).length, 3, row);
       assert.match(answerRows[6]!, /^3\.0e13\b.*100× past the largest trained budget/s);
+      // Each headline is the fit's recommended row, and the rule is named under the table.
+      for (const row of answerRows) assert.match(row, /\brecommended$/, row);
+      const note = await page.locator("#answer p.lead").last().innerText();
+      assert.match(note, /^Recommended: N from Approach 2's power law, loss from Approach 3's/);
+      const lead = await box("#answer p.lead >> nth=-1");
+      assert.ok(lead !== null && lead.bottom <= 800, "the rule is above the fold");
 
       // One number format: no `e+`, no thousands separators, no raw markdown backticks.
       const text = await page.locator("body").innerText();
@@ -107,6 +113,12 @@ Deno.test({
         return { swatches, drawn: [...drawn] };
       });
       assert.ok(legend.swatches.length >= 7, `legend entries: ${JSON.stringify(legend)}`);
+      const names = await page.$$eval(
+        "#plot-hero svg .role-legend-label text",
+        (texts) => texts.map((t) => t.textContent ?? ""),
+      );
+      assert.ok(names.includes("recommended forecast (box: 95% interval)"), names.join("; "));
+      assert.ok(!names.some((n) => /Approach 3/.test(n)), `no series mislabelled: ${names}`);
       for (const s of legend.swatches) {
         assert.ok(
           legend.drawn.includes(s.colour.toLowerCase()),

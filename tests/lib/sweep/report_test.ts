@@ -1,8 +1,22 @@
 import assert from "node:assert/strict";
 import { MockLawSchema } from "../../../lib/sweep/config.ts";
 import { lawLoss } from "../../../lib/sweep/mock.ts";
-import { checkSweep, fitSweep, flopsPerParamToken } from "../../../lib/sweep/sweep_fit.ts";
-import { formatSummary, formatTable } from "../../../lib/sweep/summary.ts";
+import {
+  checkSweep,
+  fitSweep,
+  flopsPerParamToken,
+  type SweepFit,
+} from "../../../lib/sweep/sweep_fit.ts";
+import {
+  formatSummary,
+  formatTable,
+  headlines,
+  type SummaryContext,
+  WARNING_LABELS,
+  warningLine,
+} from "../../../lib/sweep/summary.ts";
+import { buildPlotSpecs } from "../../../lib/sweep/plots.ts";
+import { FitWarningSchema } from "../../../lib/fit/schema.ts";
 import { markdownToHtml } from "../../../lib/sweep/html.ts";
 import type { ResultRecord } from "../../../lib/sweep/results.ts";
 
@@ -59,8 +73,14 @@ Deno.test("fitSweep() fits the sweep's runs with the sweep's own FLOPs multiplie
   assert.equal(checks.nOptRising, true);
   assert.ok(Math.abs(checks.entropyGap! - (sweep.fit.parametric.E - 1)) < 1e-12);
   const table = formatTable(sweep);
-  assert.equal(table.split("\n").length, 2 + 2 * 6, "6 budgets × 2 approaches");
+  assert.equal(table.split("\n").length, 2 + 3 * 6, "6 budgets × (recommended + 2 approaches)");
   assert.match(table, /\(×10\)/);
+  // Every row is labelled by its own approach, the recommended one first at each budget.
+  const labels = table.split("\n").slice(2).map((l) => l.split(" | ")[1]);
+  assert.deepEqual(
+    labels,
+    Array.from({ length: 6 }, () => ["recommended", "2 IsoFLOP", "3 parametric"]).flat(),
+  );
   // Only the ×100 row is past 10× the data (the fitter's own warning over the table's budgets).
   const far = sweep.fit.warnings.filter((w) => w.code === "extrapolation");
   assert.equal(far.length, 1);
@@ -109,10 +129,22 @@ Deno.test("fitSweep() holds out a budget 10× above the rest, scores both fits' 
   assert.notEqual(sweep.constrained, null);
   assert.equal(sweep.constrained!.parametric.E, law.E);
   const forecasts = sweep.checks.forecasts;
+  // The recommended forecast first, beside each approach's, for each fit.
   assert.deepEqual(
-    forecasts.map((f) => `${f.fit}/${f.approach}`).sort(),
-    ["entropy/isoflop", "entropy/parametric", "free/isoflop", "free/parametric"],
+    forecasts.map((f) => `${f.fit}/${f.approach}`),
+    [
+      "free/recommended",
+      "free/parametric",
+      "free/isoflop",
+      "entropy/recommended",
+      "entropy/parametric",
+      "entropy/isoflop",
+    ],
   );
+  const heldRec = sweep.fit.backtest!.held_out[0]!.recommended!;
+  assert.equal(forecasts[0]!.N.predicted, heldRec.N);
+  assert.equal(forecasts[0]!.loss.predicted, heldRec.loss);
+  assert.deepEqual(forecasts.map((f) => f.eApplied), [false, false, false, true, true, true]);
   for (const f of forecasts) {
     assert.equal(f.C, sweep.fit.backtest!.held_out[0]!.C);
     assert.ok(Math.abs(f.extrapolation - 10) < 0.5, `extrapolation ${f.extrapolation}`);
@@ -133,20 +165,113 @@ Deno.test("fitSweep() holds out a budget 10× above the rest, scores both fits' 
     entropyNats: law.E,
   });
   const sections = [...summary.matchAll(/^## (.*)$/gm)].map((m) => m[1]!);
-  assert.match(sections[0]!, /^The answer \(E free; 95% bootstrap intervals\)$/);
+  assert.match(sections[0]!, /^The answer \(E free; 95% intervals\)$/);
   assert.match(sections[1]!, /^Forecast check: 3\.0e12 held out \(10× above/);
-  // One headline per table budget (the 5 swept, ×10 and ×100), each with three intervals; until
-  // the fitter marks a row recommended, each is Approach 2's, and the summary says so.
+  // One headline per table budget (the 5 swept, ×10 and ×100), each with three intervals, each
+  // the fit's recommended row, named with its rule in one phrase.
   const answer = summary.split("\n").filter((l) => l.startsWith("- **At C = "));
   assert.equal(answer.length, 7);
   for (const line of answer) assert.equal((line.match(/\[/g) ?? []).length, 3, line);
   assert.match(answer[6]!, /^- \*\*At C = 3\.0e14 FLOPs, .* 100× past the largest trained budget/);
-  assert.match(summary, /† Approach 2 \(IsoFLOP\); the fit marks no row recommended/);
+  const rec = sweep.fit.table.filter((r) => r.recommended === true && r.C === 3e14)[0]!;
+  assert.ok(answer[6]!.includes(`expect loss ${rec.loss.toFixed(4)}`), answer[6]);
+  for (const line of answer) assert.match(line, /\(recommended\)$/);
+  assert.match(summary, /^Recommended: N from Approach 2's power law, loss from Approach 3's/m);
+  assert.doesNotMatch(summary, /†/, "no fallback when every budget has a recommended row");
+  assert.match(summary, /\| 3\.0e12 \| E = entropy \| recommended \|/);
   assert.doesNotMatch(summary, /\de\+\d/, "one number format: no e+ exponents");
   // Each interval of a law follows the parameter it belongs to.
   assert.match(summary, /N_opt = k·C\^a with k = [\d.e]+ \[[^\]]+\], a = 0\.\d+ \[/);
   assert.match(summary, /\| 3\.0e12 \| E = entropy \| 3 parametric \|/);
   assert.match(summary, /E = entropy, Approach 3/);
+
+  // Without recommended rows (an older fit), the headline falls back to Approach 2, marked †.
+  const old: SweepFit = {
+    ...sweep,
+    fit: {
+      ...sweep.fit,
+      table: sweep.fit.table.filter((r) => r.approach !== "recommended"),
+      recommendation: null,
+    },
+  };
+  assert.ok(headlines(old).every((h) => h.basis === "fallback" && h.row.approach === "isoflop"));
+  const oldSummary = formatSummary(old, CONTEXT);
+  assert.match(oldSummary, /\(Approach 2†\)$/m);
+  assert.match(oldSummary, /† Approach 2 \(IsoFLOP\); the fit marks no row recommended/);
+  assert.doesNotMatch(formatTable(old), /recommended/);
+
+  // A constraint that did not reach a row is never claimed: with the E = entropy fit's Approach 2
+  // rows computed without E (no frontier), its forecast and its law say so.
+  const unapplied: SweepFit = {
+    ...sweep,
+    constrained: {
+      ...sweep.constrained!,
+      table: sweep.constrained!.table.map((r) =>
+        r.approach === "isoflop" ? { ...r, E_constraint: "free" as const } : r
+      ),
+    },
+  };
+  const checks = checkSweep(unapplied.fit, {
+    entropyNats: law.E,
+    constrained: unapplied.constrained,
+  });
+  const a2 = checks.forecasts.find((f) => f.fit === "entropy" && f.approach === "isoflop")!;
+  assert.equal(a2.eApplied, false);
+  const text = formatSummary({ ...unapplied, checks }, CONTEXT);
+  assert.match(text, /\| E = entropy requested, not applied \| 2 IsoFLOP \|/);
+  assert.match(text, /\| E = entropy \| 3 parametric \|/);
+  assert.match(text, /- E = entropy requested, not applied \(E_constraint free\), Approach 2/);
+  assert.match(text, /- E = entropy, Approach 3/);
+
+  // The hero figure draws the recommended rows under their own name, and the held-out forecast
+  // beside them is the recommended one made without the held-out budget.
+  const specs = buildPlotSpecs({
+    runs: sweep.runs,
+    fit: sweep.fit,
+    dataUnit: "tokens",
+    answer: headlines(sweep).map((h) => h.row),
+    heldOut: new Set(["3e12"]),
+  });
+  const layers =
+    (specs.hero as unknown as { layer: { data: { values: Record<string, unknown>[] } }[] })
+      .layer.flatMap((l) => l.data.values);
+  const series = new Set(layers.map((v) => v.series));
+  assert.ok(series.has("recommended forecast (box: 95% interval)"), [...series].join("; "));
+  assert.ok(series.has("recommended compute-optimal line"));
+  assert.ok(![...series].some((n) => /Approach 3/.test(String(n))), "nothing named Approach 3");
+  const heldPoint = layers.find((v) => String(v.series).startsWith("held-out"))!;
+  assert.match(String(heldPoint.series), /^held-out 3\.0e12: recommended, fit on ≤ 3\.0e11$/);
+  assert.equal(heldPoint.N, heldRec.N);
+  assert.equal(heldPoint.nLo, heldRec.ci!.N[0]);
+});
+
+const CONTEXT: SummaryContext = {
+  name: "t",
+  family: "toy",
+  dataset: "law",
+  dataUnit: "tokens",
+  points: 25,
+  mock: true,
+  fitLoss: "loss",
+  entropyNats: law.E,
+};
+
+Deno.test("every warning code has a plain-language label, and the report prints it before the code", () => {
+  for (const code of FitWarningSchema.shape.code.options) {
+    assert.ok(WARNING_LABELS[code] !== undefined && WARNING_LABELS[code] !== code, code);
+  }
+  assert.equal(
+    warningLine(
+      { code: "E_not_applied", message: "needs 3 usable budgets (C = 3.00e+12)" },
+      "E = entropy fit",
+    ),
+    "- **The requested E constraint was not applied** (E_not_applied, E = entropy fit): " +
+      "needs 3 usable budgets (C = 3.00e12)",
+  );
+  assert.match(
+    warningLine({ code: "below_floor", message: "x" }),
+    /^- \*\*Forecast below the known floor\*\* \(below_floor\): x$/,
+  );
 });
 
 Deno.test("the report's warnings: 10.0009× past the data is 10× (no 'more than 10× (up to 10.00×)'), m printed rounded", async () => {
