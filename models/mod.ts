@@ -9,6 +9,10 @@ import { gpt } from "./gpt.ts";
 import { vit } from "./vit.ts";
 
 export * from "./family.ts";
+// What a compiled step needs to schedule the same computation (lib/backend/webgpu/graph.ts).
+export type { GptConfig } from "./gpt.ts";
+export { sinCos2d, type VitConfig } from "./vit.ts";
+export { LAYER_NORM_EPS } from "./layers.ts";
 
 /** A family of any config type, as the registry holds it. */
 // deno-lint-ignore no-explicit-any

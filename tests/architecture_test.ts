@@ -20,9 +20,10 @@ const SOURCES = ["lib", "routes", "data", "models", "main.ts", "mod.ts"];
  */
 const LAYERS: readonly (readonly string[])[] = [
   ["lib/errors.ts", "lib/markdown.ts", "lib/stats.ts", "lib/random.ts", "lib/config", "lib/ops"],
-  ["lib/fit", "data", "lib/backend"],
+  ["lib/fit", "data"],
   ["models"],
-  ["lib/train"],
+  // A backend runs what the models describe: the compiled WebGPU step schedules their layers.
+  ["lib/backend", "lib/train"],
   ["lib/plan", "lib/service"],
   ["lib/sweep", "routes"],
   ["lib/queue", "lib/docs"],

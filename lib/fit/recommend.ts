@@ -475,7 +475,7 @@ export const RECOMMENDATION_RULE =
   "D_opt = C/(m·N_opt). Loss: Approach 3 in the joint form E + (A/N^α + B/D^β)^γ (it nests " +
   "the additive law and uses every run), else Approach 2's frontier (or its power law when its E " +
   "is not identified), else the additive law; never a forecast below a known floor. Interval: " +
-  "exp(ln q̂ ± √((t·noise)² + (z·model)²)), noise the power law's prediction standard error " +
+  "exp(ln q̂ ± max(t·noise, z·model)), noise the power law's prediction standard error " +
   "(Approach 2's N, Student-t with n − 2 df) or the source's bootstrap spread (IQR/1.349, t = z), model its " +
   "rolling-origin error per e-fold of extrapolation × ln max(C/largest budget, 1), then widened " +
   "to contain every other candidate's forecast.";

@@ -385,7 +385,7 @@ export const TableRowSchema = z.object({
     loss: IntervalComponentsSchema,
   }).optional().openapi({
     description: "Recommended rows only: where the N (and D = C/(m·N)) and loss intervals come " +
-      "from. `ci` and `prediction_interval` are exp(ln q̂ ± √((t·noise)² + (z·model)²)), widened to " +
+      "from. `ci` and `prediction_interval` are exp(ln q̂ ± max(t·noise, z·model)), widened to " +
       "the other candidates' forecasts; the prediction interval adds run-to-run noise.",
   }),
 }).openapi("TableRow");

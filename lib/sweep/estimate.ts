@@ -8,7 +8,7 @@
  *
  * @module
  */
-import type { PlannedPoint } from "../plan/plan.ts";
+import type { PlannedPoint } from "../plan/mod.ts";
 import type { Trainer } from "./worker.ts";
 
 /** One probed model: its FLOPs per step and what a step and a point cost there. */

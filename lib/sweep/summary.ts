@@ -5,7 +5,7 @@
  * @module
  */
 import type { FitResult, FitWarning, TableRow } from "../fit/mod.ts";
-import type { IntervalComponents, Recommendation } from "../fit/schema.ts";
+import type { IntervalComponents, Recommendation } from "../fit/mod.ts";
 import {
   E_COLLAPSED_NATS,
   type FitLoss,

@@ -6,7 +6,7 @@
  */
 import { median } from "../stats.ts";
 import { checkableThreshold, type FitResult, fitScalingLaws } from "../fit/mod.ts";
-import type { Forecast, RecommendedForecast } from "../fit/schema.ts";
+import type { Forecast, RecommendedForecast } from "../fit/mod.ts";
 import { plainExponents } from "./format.ts";
 import type { PlotRun } from "./plots.ts";
 import type { ResultRecord } from "./results.ts";

@@ -23,9 +23,8 @@ import {
   type StepStats,
   useDevice,
 } from "../backend/webgpu/mod.ts";
-import type { GptConfig } from "../../models/gpt.ts";
-import type { VitConfig } from "../../models/vit.ts";
-import type { Batch } from "../../data/types.ts";
+import type { GptConfig, VitConfig } from "../../models/mod.ts";
+import type { Batch } from "../../data/mod.ts";
 import { nextBatch } from "./evaluate.ts";
 import { TrainingError, TrainInputError } from "./errors.ts";
 import type { TrainPlan } from "./plan.ts";

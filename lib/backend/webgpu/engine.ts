@@ -15,7 +15,7 @@
  *
  * @module
  */
-import type { Batch } from "../../../data/types.ts";
+import type { Batch } from "../../../data/mod.ts";
 import type { GpuContext } from "./device.ts";
 import {
   buildGraph,

@@ -12,9 +12,7 @@
  *
  * @module
  */
-import type { GptConfig } from "../../../models/gpt.ts";
-import { sinCos2d, type VitConfig } from "../../../models/vit.ts";
-import { LAYER_NORM_EPS } from "../../../models/layers.ts";
+import { type GptConfig, LAYER_NORM_EPS, sinCos2d, type VitConfig } from "../../../models/mod.ts";
 import { type Arena, type KernelSpec, type Region, subRegion } from "./program.ts";
 import { matmul, splitKParts, splitKSum } from "./matmul.ts";
 import { columnSums, geluBackward } from "./elementwise.ts";

@@ -81,7 +81,7 @@ Deno.test("measureCosts() has nothing to measure for no points", async () => {
   assert.deepEqual(calls, []);
 });
 
-Deno.test("describeEstimate() and describePlan() speak plainly: the measured total, '1 worker', one number format", async () => {
+Deno.test("describeEstimate() and describePlan() speak plainly: the measured total, '1 trainer', one number format", async () => {
   const { describeEstimate, describePlan } = await import("../../../lib/sweep/sweep.ts");
   const { resolveSweepConfig } = await import("../../../lib/sweep/config.ts");
   const model = {
@@ -103,6 +103,6 @@ Deno.test("describeEstimate() and describePlan() speak plainly: the measured tot
     sizesPerBudget: 3,
   });
   const plan = describePlan(config, toyFamily(), grids, "out");
-  assert.match(plan, / on 1 worker → out\n/);
+  assert.match(plan, / on 1 trainer → out\n/);
   assert.doesNotMatch(plan, /e\+/);
 });
