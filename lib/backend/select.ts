@@ -295,7 +295,9 @@ function wantedBackend(
   if (choice.mode === "named") {
     return { wanted: choice.name, chosenBy: "env", allowSoftwareAdapter };
   }
-  return { chosenBy: "auto", allowSoftwareAdapter };
+  // A software adapter trains only where webgpu is named (tests): the automatic choice never
+  // takes one, whatever FLOPS_FIT_WEBGPU_ALLOW_SOFTWARE says.
+  return { chosenBy: "auto", allowSoftwareAdapter: false };
 }
 
 /**

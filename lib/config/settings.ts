@@ -135,7 +135,7 @@ export const SettingsSchema = z.object({
     "Dataset cache directory (unset: `$XDG_CACHE_HOME/flops-fit`, else `~/.cache/flops-fit`).",
   ),
   webgpuAllowSoftware: flag(false).describe(
-    "Lets a software WebGPU adapter (llvmpipe) be used, in tests; auto refuses one unless set.",
+    "Lets a software WebGPU adapter (llvmpipe) train where `FLOPS_FIT_BACKEND=webgpu` names it (tests only); the automatic choice always refuses one.",
   ),
   queue: z.string().min(1).optional().describe(
     "Postgres URL of the queue (`deno task worker` without `--queue`).",

@@ -116,7 +116,7 @@ Deno.test("probeBackend() walks the candidates as selectBackend() does, starting
   assert.equal(named.chosenBy, "env");
 });
 
-Deno.test("a software adapter counts as usable only when the choice allows it", async () => {
+Deno.test("a software adapter counts as usable only where webgpu is named and the choice allows it", async () => {
   const seen: boolean[] = [];
   const gpu = {
     ...fakeGpu(false),
@@ -127,7 +127,11 @@ Deno.test("a software adapter counts as usable only when the choice allows it", 
   };
   await probeBackend({ candidates: [gpu] });
   await probeBackend({ candidates: [gpu], choice: { mode: "auto", allowSoftwareAdapter: true } });
-  assert.deepEqual(seen, [false, true]);
+  await probeBackend({
+    candidates: [gpu],
+    choice: { mode: "named", name: "cpu", allowSoftwareAdapter: true },
+  }).catch(() => undefined);
+  assert.deepEqual(seen, [false, false, true]);
 });
 
 Deno.test({
