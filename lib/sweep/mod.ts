@@ -38,7 +38,7 @@ export {
   type TrainCallOptions,
   type Trainer,
   type TrainFn,
-} from "./worker.ts";
+} from "./trainer.ts";
 export {
   type FamilyAnswer,
   fetchFamilyTable,

@@ -68,7 +68,7 @@ export class PermanentError extends FlopsFitError {
  *
  * @example
  * ```ts
- * import { isPermanentStatus } from "./worker.ts";
+ * import { isPermanentStatus } from "./trainer.ts";
  * if (!isPermanentStatus(422) || isPermanentStatus(429) || isPermanentStatus(503)) throw new Error();
  * ```
  */
