@@ -44,7 +44,7 @@ export {
   fetchFamilyTable,
   httpTrainer,
   parseTrainerList,
-} from "./http_worker.ts";
+} from "./http_trainer.ts";
 export { localTrainer, type LocalTrainerOptions } from "./local.ts";
 export { lawLoss, mockTrainer } from "./mock.ts";
 export {

@@ -1,6 +1,6 @@
 /**
  * Scheduling planned points over trainers (`trainer.ts`: in-process, the mock, or HTTP servers
- * speaking `POST /v1/train` through `http_worker.ts`), with per-worker concurrency, retries with
+ * speaking `POST /v1/train` through `http_trainer.ts`), with per-trainer concurrency, retries with
  * exponential back-off, a per-point timeout and fail-over when a worker dies.
  *
  * Every finished point is appended to the results log before the next is counted, so a sweep
@@ -30,7 +30,7 @@ export {
   fetchFamilyTable,
   httpTrainer,
   parseTrainerList,
-} from "./http_worker.ts";
+} from "./http_trainer.ts";
 
 /** What the runner reports as it goes. */
 export type RunEvent =

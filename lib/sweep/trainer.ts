@@ -1,7 +1,7 @@
 /**
  * What a place that trains points is, to the scheduler (`runner.ts`): a name, a concurrency and a
  * `train` function — the in-process trainer (`local.ts`), the mock (`mock.ts`) or any server
- * speaking `POST /v1/train` (`http_worker.ts`) — and the one rule for which failures retrying
+ * speaking `POST /v1/train` (`http_trainer.ts`) — and the one rule for which failures retrying
  * cannot fix.
  *
  * @module
