@@ -6,7 +6,7 @@
  */
 import { createRoute, z } from "@hono/zod-openapi";
 import { planAdaptive } from "../lib/plan/adaptive.ts";
-import { planSweep } from "../lib/plan/plan.ts";
+import { planSweep } from "../lib/plan/grids.ts";
 import { FamilyDescriptionSchema } from "../lib/plan/family_description.ts";
 import { familyForSweep } from "../lib/plan/study.ts";
 import { ConfigError } from "../models/mod.ts";

@@ -11,7 +11,7 @@
  * @module
  */
 import type { PointProgress, RunEvent } from "./runner.ts";
-import type { PlannedPoint } from "../plan/plan.ts";
+import type { PlannedPoint } from "../plan/grids.ts";
 
 /** Options of {@linkcode createProgress}. */
 export interface ProgressOptions {
