@@ -45,7 +45,7 @@ const PENDING_DOORS = new Set([
   "routes/datasets.ts -> data/examples.ts",
   "routes/datasets.ts -> data/types.ts",
   "routes/train.ts -> lib/train/datasets.ts",
-  "routes/train.ts -> lib/train/plan.ts",
+  "routes/train.ts -> lib/train/run_plan.ts",
   "routes/train.ts -> lib/train/request.ts",
   "routes/plan.ts -> lib/plan/adaptive.ts",
   "routes/plan.ts -> lib/plan/grids.ts",

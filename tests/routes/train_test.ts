@@ -3,7 +3,7 @@ import * as tf from "@tensorflow/tfjs-core";
 import { ensureBackend } from "../../lib/backend/select.ts";
 import { loadConfig } from "../../lib/service/config.ts";
 import { createApp } from "../../routes/mod.ts";
-import { planTraining } from "../../lib/train/plan.ts";
+import { planTraining } from "../../lib/train/run_plan.ts";
 import { TrainRequestSchema } from "../../lib/train/request.ts";
 import { resolveTiny } from "../lib/train/_tiny_data.ts";
 import { STRICT_TRAINER, strictResolver, TINY_TRAINER } from "../lib/train/_tiny_trainer.ts";
