@@ -13,7 +13,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import type { AdaptivePlan } from "../lib/plan/adaptive.ts";
 import type { AdaptiveJobInput } from "../lib/plan/mod.ts";
-import { planSweep } from "../lib/plan/plan.ts";
+import { planSweep } from "../lib/plan/grids.ts";
 import { ADAPTIVE_PLAN_MODULE } from "../lib/service/job_pool.ts";
 import { FamilyDescriptionSchema } from "../lib/plan/family_description.ts";
 import { familyForSweep } from "../lib/plan/study.ts";

@@ -17,7 +17,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { probeBackend } from "../lib/backend/select.ts";
 import { registryResolver } from "../lib/train/datasets.ts";
-import { type DatasetResolver, planData, planTraining } from "../lib/train/plan.ts";
+import { type DatasetResolver, planData, planTraining } from "../lib/train/run_plan.ts";
 import { TrainRequestSchema, TrainResultSchema } from "../lib/train/request.ts";
 import type { TrainRequest, TrainResult } from "../lib/train/request.ts";
 import { checkTrainingLimits, limitsOf } from "../lib/service/limits.ts";

@@ -37,7 +37,7 @@ const LAYERS: readonly (readonly string[])[] = [
  */
 const PENDING_DOORS = new Set([
   "lib/sweep/plots.ts -> lib/fit/isoflop.ts",
-  "lib/sweep/progress.ts -> lib/plan/plan.ts",
+  "lib/sweep/progress.ts -> lib/plan/grids.ts",
   "lib/train/train.ts -> lib/backend/blas/pool.ts",
   "lib/service/train_entry.ts -> lib/train/datasets.ts",
   "lib/service/train_entry.ts -> lib/train/request.ts",
@@ -46,10 +46,10 @@ const PENDING_DOORS = new Set([
   "routes/datasets.ts -> data/examples.ts",
   "routes/datasets.ts -> data/types.ts",
   "routes/train.ts -> lib/train/datasets.ts",
-  "routes/train.ts -> lib/train/plan.ts",
+  "routes/train.ts -> lib/train/run_plan.ts",
   "routes/train.ts -> lib/train/request.ts",
   "routes/plan.ts -> lib/plan/adaptive.ts",
-  "routes/plan.ts -> lib/plan/plan.ts",
+  "routes/plan.ts -> lib/plan/grids.ts",
   "routes/plan.ts -> lib/plan/family_description.ts",
   "routes/plan.ts -> lib/plan/study.ts",
 ]);

@@ -52,10 +52,10 @@ const POLICY: Record<string, Policy> = {
     run: "plan",
     why: "trains 20 points for minutes",
   },
-  [`${NPX_DENO} task -q sweep --workers http://10.0.0.7:8000,http://10.0.0.8:8000`]: {
+  [`${NPX_DENO} task -q sweep --trainers http://10.0.0.7:8000,http://10.0.0.8:8000`]: {
     skip: "example addresses of the reader's own servers",
   },
-  [`${NPX_DENO} task -q sweep --workers http://10.0.0.7:8000,http://10.0.0.8:8000 --concurrency 1`]:
+  [`${NPX_DENO} task -q sweep --trainers http://10.0.0.7:8000,http://10.0.0.8:8000 --concurrency 1`]:
     { skip: "example addresses of the reader's own servers" },
   [`${NPX_DENO} task -q sweep --adaptive --mock --config examples/adaptive_study.json`]: {
     run: "as printed",
@@ -292,8 +292,8 @@ Deno.test({
         let command = rewrite(c.command);
         if (policy.run === "plan") command += " --plan";
         if (c.command.includes("examples/my-model.json")) {
-          // The sweep file names the worker on 8100; the flag (which wins) names the test's port.
-          command += ` --workers http://127.0.0.1:${torchPort}`;
+          // The sweep file names the trainer on 8100; the flag (which wins) names the test's port.
+          command += ` --trainers http://127.0.0.1:${torchPort}`;
         }
         await t.step(`${c.file}:${c.line}: ${c.command.slice(0, 90)}`, async () => {
           const out = await new Deno.Command("bash", {

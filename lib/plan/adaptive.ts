@@ -22,7 +22,7 @@ import type { SweepFamily } from "./family.ts";
 import { type CurveFit, fitCurve, fitCurves, type ObservedPoint } from "./isoflop.ts";
 import { evalParabola, fitLine, fitParabola, quantile } from "../fit/mod.ts";
 import { mulberry32, normalDraw } from "../random.ts";
-import { type BudgetGrid, planGrid, type PointTemplate } from "./plan.ts";
+import { type BudgetGrid, planGrid, type PointTemplate } from "./grids.ts";
 
 /** Options of {@linkcode planAdaptive}. */
 export interface AdaptiveOptions extends PointTemplate {

@@ -9,7 +9,7 @@
 import { type AdaptivePlan, planAdaptive } from "./adaptive.ts";
 import type { FamilyDescription } from "./family_description.ts";
 import type { ObservedPoint } from "./isoflop.ts";
-import type { PointTemplate } from "./plan.ts";
+import type { PointTemplate } from "./grids.ts";
 import { familyForSweep, type ParamCount } from "./study.ts";
 
 /** Input of {@linkcode planAdaptiveJob}: what `POST /v1/plan` validated, as plain data. */

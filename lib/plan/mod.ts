@@ -26,7 +26,7 @@ export {
   type PointRequest,
   type PointTemplate,
   snapSizes,
-} from "./plan.ts";
+} from "./grids.ts";
 export {
   type AdaptiveOptions,
   type AdaptivePlan,

@@ -9,7 +9,7 @@
  * @module
  */
 import type { PlannedPoint } from "../plan/mod.ts";
-import type { Trainer } from "./worker.ts";
+import type { Trainer } from "./trainer.ts";
 
 /** One probed model: its FLOPs per step and what a step and a point cost there. */
 export interface ProbeFit {

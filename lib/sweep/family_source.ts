@@ -21,7 +21,7 @@ import {
 } from "../plan/mod.ts";
 import { familyNames, getFamily } from "../../models/mod.ts";
 import type { SweepConfig } from "./config.ts";
-import { type FamilyAnswer, fetchFamilyTable } from "./http_worker.ts";
+import { type FamilyAnswer, fetchFamilyTable } from "./http_trainer.ts";
 
 /** A family and where its table came from. */
 export interface ResolvedFamily {

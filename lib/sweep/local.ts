@@ -6,7 +6,7 @@
  */
 import type { BackendChoice } from "../config/mod.ts";
 import { summarizeIssues } from "../errors.ts";
-import { PermanentError, permanentIfInvalid, statusError, type Trainer } from "./worker.ts";
+import { PermanentError, permanentIfInvalid, statusError, type Trainer } from "./trainer.ts";
 
 /** Options of {@linkcode localTrainer}: what the program's configuration says. */
 export interface LocalTrainerOptions {

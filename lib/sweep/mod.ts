@@ -38,13 +38,13 @@ export {
   type TrainCallOptions,
   type Trainer,
   type TrainFn,
-} from "./worker.ts";
+} from "./trainer.ts";
 export {
   type FamilyAnswer,
   fetchFamilyTable,
   httpTrainer,
   parseTrainerList,
-} from "./http_worker.ts";
+} from "./http_trainer.ts";
 export { localTrainer, type LocalTrainerOptions } from "./local.ts";
 export { lawLoss, mockTrainer } from "./mock.ts";
 export {

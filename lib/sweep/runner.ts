@@ -1,6 +1,6 @@
 /**
- * Scheduling planned points over trainers (`worker.ts`: in-process, the mock, or HTTP servers
- * speaking `POST /v1/train` through `http_worker.ts`), with per-worker concurrency, retries with
+ * Scheduling planned points over trainers (`trainer.ts`: in-process, the mock, or HTTP servers
+ * speaking `POST /v1/train` through `http_trainer.ts`), with per-trainer concurrency, retries with
  * exponential back-off, a per-point timeout and fail-over when a worker dies.
  *
  * Every finished point is appended to the results log before the next is counted, so a sweep
@@ -12,7 +12,7 @@
  */
 import type { PlannedPoint } from "../plan/mod.ts";
 import type { ResultRecord, ResultsLog } from "./results.ts";
-import { PermanentError, type PointProgress, type Trainer } from "./worker.ts";
+import { PermanentError, type PointProgress, type Trainer } from "./trainer.ts";
 
 // The worker contract and the HTTP client live in their own modules; re-exported here so callers
 // that schedule points import one module.
@@ -24,13 +24,13 @@ export {
   type TrainCallOptions,
   type Trainer,
   type TrainFn,
-} from "./worker.ts";
+} from "./trainer.ts";
 export {
   type FamilyAnswer,
   fetchFamilyTable,
   httpTrainer,
   parseTrainerList,
-} from "./http_worker.ts";
+} from "./http_trainer.ts";
 
 /** What the runner reports as it goes. */
 export type RunEvent =

@@ -5,7 +5,7 @@
  * @module
  */
 import { getDataset } from "../../data/mod.ts";
-import type { DatasetResolver } from "./plan.ts";
+import type { DatasetResolver } from "./run_plan.ts";
 
 /**
  * A resolver over the dataset registry.

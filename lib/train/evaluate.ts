@@ -7,7 +7,7 @@ import * as tf from "@tensorflow/tfjs-core";
 import type { Batch, Dataset } from "../../data/mod.ts";
 import type { Model } from "../../models/mod.ts";
 import { TrainingError } from "./errors.ts";
-import type { TrainPlan } from "./plan.ts";
+import type { TrainPlan } from "./run_plan.ts";
 import type { TrainRequest } from "./request.ts";
 
 /**

@@ -6,9 +6,9 @@
 export { AdamW } from "./adamw.ts";
 export type { AdamWOptions, StepOptions } from "./adamw.ts";
 export { defaultDatasetResolver, registryResolver } from "./datasets.ts";
-export { planData, planTraining, resolvePlan, wholeSteps } from "./plan.ts";
+export { planData, planTraining, resolvePlan, wholeSteps } from "./run_plan.ts";
 export { TrainingError, TrainInputError } from "./errors.ts";
-export type { DatasetResolver, PlanData, PlanOptions, TrainPlan } from "./plan.ts";
+export type { DatasetResolver, PlanData, PlanOptions, TrainPlan } from "./run_plan.ts";
 export {
   AdapterReportSchema,
   BudgetSchema,

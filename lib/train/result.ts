@@ -6,7 +6,7 @@
  */
 import type { BackendInfo } from "../backend/select.ts";
 import { median } from "../stats.ts";
-import type { TrainPlan } from "./plan.ts";
+import type { TrainPlan } from "./run_plan.ts";
 import type { TrainRequest, TrainResult } from "./request.ts";
 
 /** Steps averaged into the reported final train loss: at most this many… */

@@ -26,7 +26,7 @@ import {
   planTraining,
   resolvePlan,
   type TrainPlan,
-} from "./plan.ts";
+} from "./run_plan.ts";
 import { explainFailure, TrainingError } from "./errors.ts";
 import { evaluate, nextBatch } from "./evaluate.ts";
 import { buildResult } from "./result.ts";

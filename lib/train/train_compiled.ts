@@ -27,7 +27,7 @@ import type { GptConfig, VitConfig } from "../../models/mod.ts";
 import type { Batch } from "../../data/mod.ts";
 import { nextBatch } from "./evaluate.ts";
 import { TrainingError, TrainInputError } from "./errors.ts";
-import type { TrainPlan } from "./plan.ts";
+import type { TrainPlan } from "./run_plan.ts";
 import type { TrainProgress, TrainRequest, TrainResult } from "./request.ts";
 import { buildResult } from "./result.ts";
 import { learningRate } from "./schedule.ts";

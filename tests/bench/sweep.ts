@@ -8,7 +8,7 @@
 import { planAdaptive } from "../../lib/plan/adaptive.ts";
 import { studyEnvironment } from "../../lib/sweep/cli.ts";
 import { resolveSweepConfig } from "../../lib/sweep/config.ts";
-import { planSweep } from "../../lib/plan/plan.ts";
+import { planSweep } from "../../lib/plan/grids.ts";
 import { runSweep } from "../../lib/sweep/sweep.ts";
 
 /** Repetitions per timing; the median is reported. */

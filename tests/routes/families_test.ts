@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { getDataset } from "../../data/mod.ts";
 import { parseFamilyDescription } from "../../lib/plan/family_description.ts";
 import { loadConfig } from "../../lib/service/config.ts";
-import { planTraining } from "../../lib/train/plan.ts";
+import { planTraining } from "../../lib/train/run_plan.ts";
 import { TrainRequestSchema } from "../../lib/train/request.ts";
 import { createApp } from "../../routes/mod.ts";
 

@@ -4,7 +4,7 @@ import { ensureBackend } from "../../lib/backend/select.ts";
 import { loadConfig } from "../../lib/service/config.ts";
 import { createApp } from "../../routes/mod.ts";
 import { frame } from "../../routes/train.ts";
-import { planTraining } from "../../lib/train/plan.ts";
+import { planTraining } from "../../lib/train/run_plan.ts";
 import { TrainRequestSchema } from "../../lib/train/request.ts";
 import { resolveTiny } from "../lib/train/_tiny_data.ts";
 import { STRICT_TRAINER, strictResolver, TINY_TRAINER } from "../lib/train/_tiny_trainer.ts";

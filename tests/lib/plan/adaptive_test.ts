@@ -3,7 +3,7 @@ import { planAdaptive } from "../../../lib/plan/adaptive.ts";
 import { MockLawSchema } from "../../../lib/sweep/config.ts";
 import type { ObservedPoint } from "../../../lib/plan/isoflop.ts";
 import { lawLoss } from "../../../lib/sweep/mock.ts";
-import { planGrid, planSweep } from "../../../lib/plan/plan.ts";
+import { planGrid, planSweep } from "../../../lib/plan/grids.ts";
 import { toyFamily } from "./_family.ts";
 
 const family = toyFamily();

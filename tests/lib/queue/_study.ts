@@ -7,7 +7,7 @@
 import type { OpenQueue } from "../../../lib/queue/db.ts";
 import { attachStudy, type JobPolicy } from "../../../lib/queue/store.ts";
 import { studyId } from "../../../lib/queue/coordinator.ts";
-import type { PlannedPoint } from "../../../lib/plan/plan.ts";
+import type { PlannedPoint } from "../../../lib/plan/grids.ts";
 import type { SweepConfig } from "../../../lib/sweep/config.ts";
 import { studyEnvironment } from "../../../lib/sweep/cli.ts";
 import { planStudy } from "../../../lib/sweep/sweep.ts";

@@ -11,7 +11,7 @@ import { formatStatus, jobPolicy, studyId } from "../../../lib/queue/coordinator
 import { isConnectionError } from "../../../lib/queue/worker.ts";
 import { resolveSweepConfig } from "../../../lib/sweep/config.ts";
 import type { PointRow } from "../../../lib/queue/store.ts";
-import type { PlannedPoint } from "../../../lib/plan/plan.ts";
+import type { PlannedPoint } from "../../../lib/plan/grids.ts";
 
 Deno.test("redactUrl hides the password, keeps the user, host, port and database", () => {
   assert.equal(

@@ -7,7 +7,7 @@
  * @module
  */
 import type { FamilyDescription } from "../../../lib/plan/family_description.ts";
-import type { PointRequest } from "../../../lib/plan/plan.ts";
+import type { PointRequest } from "../../../lib/plan/grids.ts";
 
 /** Tokens per sample of `my-model`. */
 export const STUB_CONTEXT = 32;

@@ -8,8 +8,8 @@ import {
   stepFlops,
   studyCostS,
 } from "../../../lib/sweep/estimate.ts";
-import { planSweep } from "../../../lib/plan/plan.ts";
-import type { Trainer } from "../../../lib/sweep/worker.ts";
+import { planSweep } from "../../../lib/plan/grids.ts";
+import type { Trainer } from "../../../lib/sweep/trainer.ts";
 import { toyFamily } from "../plan/_family.ts";
 import { formatDuration } from "../../../lib/sweep/progress.ts";
 

@@ -7,7 +7,7 @@ import { REPORT_FILES } from "../../../lib/sweep/report.ts";
 import { parseResults } from "../../../lib/sweep/results.ts";
 import { toRecord } from "../../../lib/sweep/runner.ts";
 import { runSweep } from "../../../lib/sweep/sweep.ts";
-import { PermanentError } from "../../../lib/sweep/worker.ts";
+import { PermanentError } from "../../../lib/sweep/trainer.ts";
 import { startStubTrainer, STUB_CONTEXT, stubTable } from "./_stub_trainer.ts";
 
 const quiet = { write: () => {}, tty: false, backoffMs: 5 };

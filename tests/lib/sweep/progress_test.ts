@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { compact, createProgress, formatDuration } from "../../../lib/sweep/progress.ts";
-import { planSweep } from "../../../lib/plan/plan.ts";
+import { planSweep } from "../../../lib/plan/grids.ts";
 import type { ResultRecord } from "../../../lib/sweep/results.ts";
 import { toyFamily } from "../plan/_family.ts";
 

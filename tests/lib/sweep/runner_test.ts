@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { MockLawSchema } from "../../../lib/sweep/config.ts";
 import { mockTrainer } from "../../../lib/sweep/mock.ts";
-import { planSweep, type PointRequest } from "../../../lib/plan/plan.ts";
+import { planSweep, type PointRequest } from "../../../lib/plan/grids.ts";
 import { openResultsLog, parseResults } from "../../../lib/sweep/results.ts";
 import {
   httpTrainer,

@@ -81,7 +81,7 @@ Deno.test("runSweep() stopped mid-way keeps finished points and a rerun complete
 });
 
 Deno.test("runSweep() against 3 worker processes, one killed mid-sweep, records every point exactly once", async () => {
-  const fixture = new URL("./fixtures/mock_worker.ts", import.meta.url).pathname;
+  const fixture = new URL("./fixtures/mock_trainer.ts", import.meta.url).pathname;
   const children = [0, 1, 2].map(() =>
     new Deno.Command(Deno.execPath(), {
       args: ["run", "-A", fixture],

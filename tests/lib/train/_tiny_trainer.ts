@@ -11,7 +11,7 @@ import type { TrainerRef } from "../../../lib/service/training_pool.ts";
 import type { TrainOptions } from "../../../lib/train/train.ts";
 import { runTraining } from "../../../lib/train/train.ts";
 import type { TrainRequest, TrainResult } from "../../../lib/train/request.ts";
-import type { DatasetResolver } from "../../../lib/train/plan.ts";
+import type { DatasetResolver } from "../../../lib/train/run_plan.ts";
 import { resolveTiny } from "./_tiny_data.ts";
 
 /** This module's `trainPoint`, as a trainer reference for the pool. */

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { compiledModelSpec } from "../../../lib/train/train_compiled.ts";
 import { TrainInputError } from "../../../lib/train/errors.ts";
-import type { TrainPlan } from "../../../lib/train/plan.ts";
+import type { TrainPlan } from "../../../lib/train/run_plan.ts";
 
 const FIXTURE = new URL("./fixtures/train_compiled.ts", import.meta.url).pathname;
 

@@ -7,9 +7,9 @@ import {
   planSweep,
   pointKey,
   snapSizes,
-} from "../../../lib/plan/plan.ts";
+} from "../../../lib/plan/grids.ts";
 import { DEFAULT_BATCH_SIZE, TrainRequestSchema } from "../../../lib/train/request.ts";
-import { planTraining } from "../../../lib/train/plan.ts";
+import { planTraining } from "../../../lib/train/run_plan.ts";
 import { PRESETS, resolveSweepConfig } from "../../../lib/sweep/config.ts";
 import { familyForSweep } from "../../../lib/plan/study.ts";
 import { getDataset } from "../../../data/mod.ts";

@@ -1,7 +1,7 @@
 /**
  * What a place that trains points is, to the scheduler (`runner.ts`): a name, a concurrency and a
  * `train` function — the in-process trainer (`local.ts`), the mock (`mock.ts`) or any server
- * speaking `POST /v1/train` (`http_worker.ts`) — and the one rule for which failures retrying
+ * speaking `POST /v1/train` (`http_trainer.ts`) — and the one rule for which failures retrying
  * cannot fix.
  *
  * @module
@@ -68,7 +68,7 @@ export class PermanentError extends FlopsFitError {
  *
  * @example
  * ```ts
- * import { isPermanentStatus } from "./worker.ts";
+ * import { isPermanentStatus } from "./trainer.ts";
  * if (!isPermanentStatus(422) || isPermanentStatus(429) || isPermanentStatus(503)) throw new Error();
  * ```
  */
@@ -115,7 +115,7 @@ const RESOURCE_MESSAGE = /allocation failed|out of memory/i;
  *
  * @example
  * ```ts
- * import { PermanentError, permanentIfInvalid } from "./worker.ts";
+ * import { PermanentError, permanentIfInvalid } from "./trainer.ts";
  * const wrapped = new Error("Training failed", { cause: new RangeError("The split holds 0 tokens") });
  * if (!(permanentIfInvalid(wrapped) instanceof PermanentError)) throw new Error("unexpected");
  * ```

@@ -127,7 +127,7 @@ export const DEFAULT_DATA_PER_PARAM = 20;
  *
  * @example
  * ```ts
- * import { planSweep } from "./plan.ts";
+ * import { planSweep } from "./grids.ts";
  * const sizes = [8, 16, 32, 64, 128].map((s) => ({ size: s, params: 100 * s * s, flopsPerSample: 600 * s * s }));
  * const family = { name: "toy", sizeParam: "d", dataUnit: "tokens" as const, unitsPerSample: 1, sizes };
  * const grids = planSweep({ family, budgets: [1e10], dataset: "x", sizesPerBudget: 3 });

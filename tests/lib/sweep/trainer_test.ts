@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { localTrainer } from "../../../lib/sweep/local.ts";
-import { PermanentError, permanentIfInvalid } from "../../../lib/sweep/worker.ts";
+import { PermanentError, permanentIfInvalid } from "../../../lib/sweep/trainer.ts";
 
 Deno.test("permanentIfInvalid() makes input errors permanent, through causes, and nothing else", () => {
   const wrapped = new Error("Training failed on blas: RangeError: The split holds 0 tokens.", {

@@ -8,7 +8,7 @@
  * @module
  */
 import { type FamilyDescription, parseFamilyDescription } from "../plan/mod.ts";
-import { type PointProgress, statusError, type Trainer } from "./worker.ts";
+import { type PointProgress, statusError, type Trainer } from "./trainer.ts";
 
 /**
  * A trainer that trains over HTTP: `POST {url}/v1/train` with the point's request as the body.

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { BACKEND_CANDIDATES } from "../../../lib/backend/select.ts";
-import { planTraining } from "../../../lib/train/plan.ts";
+import { planTraining } from "../../../lib/train/run_plan.ts";
 import { TrainInputError } from "../../../lib/train/errors.ts";
 import { TrainRequestSchema } from "../../../lib/train/request.ts";
 import type { Dataset } from "../../../data/types.ts";

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { loadConfig } from "../../../lib/service/config.ts";
-import { planSweep } from "../../../lib/plan/plan.ts";
+import { planSweep } from "../../../lib/plan/grids.ts";
 import { openResultsLog } from "../../../lib/sweep/results.ts";
 import { httpTrainer, PermanentError, runPoints } from "../../../lib/sweep/runner.ts";
 import { familyForSweep } from "../../../lib/plan/study.ts";
