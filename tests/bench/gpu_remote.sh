@@ -12,10 +12,10 @@
 # GPU idle), (4) the server end to end: `POST /v1/train` of GPT 128/4/4 for 40 steps (it must pick
 # webgpu on its own and answer with `dispatches_per_step`), then SIGTERM and its exit code (the
 # tfjs path's server died of SIGSEGV there). PART_S overrides the seconds each part may take
-# (default 240); TRAIN_JSON overrides the train request; PARTS picks parts (default
-# "webgpu torch numerics server").
+# (default 120, so the four parts fit one 10-minute device call); TRAIN_JSON overrides the train
+# request; PARTS picks parts (default "webgpu torch numerics server").
 set -uo pipefail
-part_s=${PART_S:-240}
+part_s=${PART_S:-120}
 cd "$(dirname "$0")/../.."
 
 # Run one part under `timeout`, keep its JSON lines, and report a non-zero exit as a JSON line.
