@@ -16,7 +16,12 @@ import { type GptConfig, LAYER_NORM_EPS, sinCos2d, type VitConfig } from "../../
 import { type Arena, type KernelSpec, type Region, subRegion } from "./program.ts";
 import { matmul, splitKParts, splitKSum } from "./matmul.ts";
 import { columnSums, geluBackward } from "./elementwise.ts";
-import { layerNormBackward, layerNormForward, layerNormParamGrads } from "./layer_norm.ts";
+import {
+  layerNormBackward,
+  layerNormForward,
+  layerNormParamGrads,
+  type LayerNormShape,
+} from "./layer_norm.ts";
 import {
   attentionOutput,
   attentionProbs,
@@ -174,6 +179,91 @@ function weightGradients(a: Alloc): WeightGrad {
       splitKSum({ label: `${o.label} sum`, partial, c: o.c, parts, accumulate: true }),
     ];
   };
+}
+
+/** Buffers and shape of the backward of a linear layer y = x·W + b, W `(inputs, outputs)`. */
+interface LinearGrad {
+  /** Label prefix, e.g. `blocks.0.mlp.fc2`. */
+  label: string;
+  /** The layer's input x `(rows, inputs)`, saved by the forward. */
+  x: Region;
+  /** dL/dy `(rows, outputs)`. */
+  dy: Region;
+  /** W `(inputs, outputs)`, read for dx. */
+  w: Region;
+  /** dL/dW `(inputs, outputs)`, accumulated. */
+  dw: Region;
+  /** dL/db `(outputs)`, accumulated. */
+  db: Region;
+  /** dL/dx `(rows, inputs)`, written; absent where nothing reads it (the patch embedding). */
+  dx?: Region;
+  rows: number;
+  inputs: number;
+  outputs: number;
+}
+
+/**
+ * The backward of y = x·W + b: dx = dy·Wᵀ (NT), dW += xᵀ·dy (TN, split over the rows when the
+ * gradient has few tiles), db += Σ_rows dy.
+ */
+function linearBackward(weightGrad: WeightGrad, o: LinearGrad): KernelSpec[] {
+  const { rows, inputs, outputs } = o;
+  return [
+    ...(o.dx === undefined ? [] : [
+      matmul({
+        label: `${o.label} dx NT`,
+        a: o.dy,
+        b: o.w,
+        c: o.dx,
+        m: rows,
+        n: inputs,
+        k: outputs,
+        transB: true,
+      }),
+    ]),
+    ...weightGrad({
+      label: `${o.label} dW TN`,
+      a: o.x,
+      b: o.dy,
+      c: o.dw,
+      m: inputs,
+      n: outputs,
+      k: rows,
+    }),
+    columnSums({
+      label: `${o.label} db`,
+      x: o.dy,
+      out: o.db,
+      rows,
+      cols: outputs,
+      accumulate: true,
+    }),
+  ];
+}
+
+/**
+ * The backward of a LayerNorm y = (x − μ)·rstd·g + b: dx (written to `dxOut`, plus `dxIn` when
+ * given: the residual gradient passing by), then dg += Σ_rows dy·x̂ and db += Σ_rows dy.
+ */
+function layerNormGrads(
+  o: LayerNormShape & {
+    x: Region;
+    g: Region;
+    mean: Region;
+    rstd: Region;
+    dy: Region;
+    dxIn?: Region;
+    dxOut: Region;
+    dg: Region;
+    db: Region;
+  },
+): KernelSpec[] {
+  const { label, dg, db, ...rest } = o;
+  const { g: _g, dxIn: _dxIn, dxOut: _dxOut, ...stats } = rest;
+  return [
+    layerNormBackward({ ...rest, label: `${label} dx` }),
+    layerNormParamGrads({ ...stats, label: `${label} dg`, dg, db }),
+  ];
 }
 
 /** Dimensions of the transformer trunk. */
@@ -345,44 +435,25 @@ export function buildGraph(o: GraphOptions): Graph {
       );
     } else {
       specs.push(
-        matmul({
-          label: "head dx NT",
-          a: dlogits!,
-          b: p("head.w"),
-          c: dyf,
-          m: rows,
-          n: d,
-          k: v,
-          transB: true,
-        }),
-      );
-      specs.push(
-        ...weightGrad({
-          label: "head dW TN",
-          a: lnf.y,
-          b: dlogits!,
-          c: dp("head.w"),
-          m: d,
-          n: v,
-          k: rows,
-        }),
-      );
-      specs.push(
-        columnSums({
-          label: "head db",
-          x: dlogits!,
-          out: dp("head.b"),
+        ...linearBackward(weightGrad, {
+          label: "head",
+          x: lnf.y,
+          dy: dlogits!,
+          w: p("head.w"),
+          dw: dp("head.w"),
+          db: dp("head.b"),
+          dx: dyf,
           rows,
-          cols: v,
-          accumulate: true,
+          inputs: d,
+          outputs: v,
         }),
       );
     }
     const gA = a("grad A", rows * d);
     const gB = a("grad B", rows * d);
     specs.push(
-      layerNormBackward({
-        label: "ln_f dx",
+      ...layerNormGrads({
+        label: "ln_f",
         ...shape,
         x: xL,
         g: p("ln_f.g"),
@@ -390,16 +461,6 @@ export function buildGraph(o: GraphOptions): Graph {
         rstd: lnf.rstd,
         dy: dyf,
         dxOut: gA,
-      }),
-    );
-    specs.push(
-      layerNormParamGrads({
-        label: "ln_f dg",
-        ...shape,
-        x: xL,
-        mean: lnf.mean,
-        rstd: lnf.rstd,
-        dy: dyf,
         dg: dp("ln_f.g"),
         db: dp("ln_f.b"),
       }),
@@ -533,42 +594,23 @@ export function buildGraph(o: GraphOptions): Graph {
   }
   const dyf = a("d ln_f.y", b * d);
   specs.push(
-    matmul({
-      label: "head dx NT",
-      a: dlogits!,
-      b: p("head.w"),
-      c: dyf,
-      m: b,
-      n: d,
-      k,
-      transB: true,
-    }),
-  );
-  specs.push(
-    ...weightGrad({
-      label: "head dW TN",
-      a: lnf.y,
-      b: dlogits!,
-      c: dp("head.w"),
-      m: d,
-      n: k,
-      k: b,
-    }),
-  );
-  specs.push(
-    columnSums({
-      label: "head db",
-      x: dlogits!,
-      out: dp("head.b"),
+    ...linearBackward(weightGrad, {
+      label: "head",
+      x: lnf.y,
+      dy: dlogits!,
+      w: p("head.w"),
+      dw: dp("head.w"),
+      db: dp("head.b"),
+      dx: dyf,
       rows: b,
-      cols: k,
-      accumulate: true,
+      inputs: d,
+      outputs: k,
     }),
   );
   const dxc = a("d cls rows", b * d);
   specs.push(
-    layerNormBackward({
-      label: "ln_f dx",
+    ...layerNormGrads({
+      label: "ln_f",
       ...shape,
       x: xc,
       g: p("ln_f.g"),
@@ -576,16 +618,6 @@ export function buildGraph(o: GraphOptions): Graph {
       rstd: lnf.rstd,
       dy: dyf,
       dxOut: dxc,
-    }),
-  );
-  specs.push(
-    layerNormParamGrads({
-      label: "ln_f dg",
-      ...shape,
-      x: xc,
-      mean: lnf.mean,
-      rstd: lnf.rstd,
-      dy: dyf,
       dg: dp("ln_f.g"),
       db: dp("ln_f.b"),
     }),
@@ -608,24 +640,16 @@ export function buildGraph(o: GraphOptions): Graph {
   const demb = a("d patch emb", b * patches * d);
   specs.push(vitPatchRowsGrad({ label: "patch rows dx", dx: g0, demb, tokens: t, width: d }));
   specs.push(
-    ...weightGrad({
-      label: "patch dW TN",
-      a: patchRows,
-      b: demb,
-      c: dp("patch.w"),
-      m: pd,
-      n: d,
-      k: b * patches,
-    }),
-  );
-  specs.push(
-    columnSums({
-      label: "patch db",
-      x: demb,
-      out: dp("patch.b"),
+    ...linearBackward(weightGrad, {
+      label: "patch",
+      x: patchRows,
+      dy: demb,
+      w: p("patch.w"),
+      dw: dp("patch.w"),
+      db: dp("patch.b"),
       rows: b * patches,
-      cols: d,
-      accumulate: true,
+      inputs: pd,
+      outputs: d,
     }),
   );
   checkCovered(o.layout, covered);
@@ -770,63 +794,33 @@ function trunkBackward(
     const n = `blocks.${l}`;
     const r = acts[l]!;
     specs.push(
-      matmul({
-        label: `${n}.fc2 dx NT`,
-        a: g2,
-        b: p(`${n}.mlp.fc2.w`),
-        c: dH,
-        m: rows,
-        n: m,
-        k: c,
-        transB: true,
-      }),
-      ...weightGrad({
-        label: `${n}.fc2 dW TN`,
-        a: r.h,
-        b: g2,
-        c: dp(`${n}.mlp.fc2.w`),
-        m,
-        n: c,
-        k: rows,
-      }),
-      columnSums({
-        label: `${n}.fc2 db`,
-        x: g2,
-        out: dp(`${n}.mlp.fc2.b`),
+      ...linearBackward(weightGrad, {
+        label: `${n}.fc2`,
+        x: r.h,
+        dy: g2,
+        w: p(`${n}.mlp.fc2.w`),
+        dw: dp(`${n}.mlp.fc2.w`),
+        db: dp(`${n}.mlp.fc2.b`),
+        dx: dH,
         rows,
-        cols: c,
-        accumulate: true,
+        inputs: m,
+        outputs: c,
       }),
       geluBackward({ label: `${n}.gelu dx`, x: r.u, dy: dH, dx: dU }),
-      matmul({
-        label: `${n}.fc1 dx NT`,
-        a: dU,
-        b: p(`${n}.mlp.fc1.w`),
-        c: dY,
-        m: rows,
-        n: c,
-        k: m,
-        transB: true,
-      }),
-      ...weightGrad({
-        label: `${n}.fc1 dW TN`,
-        a: r.y2,
-        b: dU,
-        c: dp(`${n}.mlp.fc1.w`),
-        m: c,
-        n: m,
-        k: rows,
-      }),
-      columnSums({
-        label: `${n}.fc1 db`,
-        x: dU,
-        out: dp(`${n}.mlp.fc1.b`),
+      ...linearBackward(weightGrad, {
+        label: `${n}.fc1`,
+        x: r.y2,
+        dy: dU,
+        w: p(`${n}.mlp.fc1.w`),
+        dw: dp(`${n}.mlp.fc1.w`),
+        db: dp(`${n}.mlp.fc1.b`),
+        dx: dY,
         rows,
-        cols: m,
-        accumulate: true,
+        inputs: c,
+        outputs: m,
       }),
-      layerNormBackward({
-        label: `${n}.ln2 dx`,
+      ...layerNormGrads({
+        label: `${n}.ln2`,
         ...shape,
         x: r.x1,
         g: p(`${n}.ln2.g`),
@@ -835,43 +829,20 @@ function trunkBackward(
         dy: dY,
         dxIn: g2,
         dxOut: g1,
-      }),
-      layerNormParamGrads({
-        label: `${n}.ln2 dg`,
-        ...shape,
-        x: r.x1,
-        mean: r.mean2,
-        rstd: r.rstd2,
-        dy: dY,
         dg: dp(`${n}.ln2.g`),
         db: dp(`${n}.ln2.b`),
       }),
-      matmul({
-        label: `${n}.proj dx NT`,
-        a: g1,
-        b: p(`${n}.attn.proj.w`),
-        c: dAtt,
-        m: rows,
-        n: c,
-        k: c,
-        transB: true,
-      }),
-      ...weightGrad({
-        label: `${n}.proj dW TN`,
-        a: r.att,
-        b: g1,
-        c: dp(`${n}.attn.proj.w`),
-        m: c,
-        n: c,
-        k: rows,
-      }),
-      columnSums({
-        label: `${n}.proj db`,
-        x: g1,
-        out: dp(`${n}.attn.proj.b`),
+      ...linearBackward(weightGrad, {
+        label: `${n}.proj`,
+        x: r.att,
+        dy: g1,
+        w: p(`${n}.attn.proj.w`),
+        dw: dp(`${n}.attn.proj.w`),
+        db: dp(`${n}.attn.proj.b`),
+        dx: dAtt,
         rows,
-        cols: c,
-        accumulate: true,
+        inputs: c,
+        outputs: c,
       }),
       attentionScoresBackward({
         label: `${n}.attn dS`,
@@ -890,35 +861,20 @@ function trunkBackward(
         dout: dAtt,
         dqkv: dQkv,
       }),
-      matmul({
-        label: `${n}.qkv dx NT`,
-        a: dQkv,
-        b: p(`${n}.attn.qkv.w`),
-        c: dY,
-        m: rows,
-        n: c,
-        k: 3 * c,
-        transB: true,
-      }),
-      ...weightGrad({
-        label: `${n}.qkv dW TN`,
-        a: r.y1,
-        b: dQkv,
-        c: dp(`${n}.attn.qkv.w`),
-        m: c,
-        n: 3 * c,
-        k: rows,
-      }),
-      columnSums({
-        label: `${n}.qkv db`,
-        x: dQkv,
-        out: dp(`${n}.attn.qkv.b`),
+      ...linearBackward(weightGrad, {
+        label: `${n}.qkv`,
+        x: r.y1,
+        dy: dQkv,
+        w: p(`${n}.attn.qkv.w`),
+        dw: dp(`${n}.attn.qkv.w`),
+        db: dp(`${n}.attn.qkv.b`),
+        dx: dY,
         rows,
-        cols: 3 * c,
-        accumulate: true,
+        inputs: c,
+        outputs: 3 * c,
       }),
-      layerNormBackward({
-        label: `${n}.ln1 dx`,
+      ...layerNormGrads({
+        label: `${n}.ln1`,
         ...shape,
         x: r.x,
         g: p(`${n}.ln1.g`),
@@ -927,14 +883,6 @@ function trunkBackward(
         dy: dY,
         dxIn: g1,
         dxOut: g2,
-      }),
-      layerNormParamGrads({
-        label: `${n}.ln1 dg`,
-        ...shape,
-        x: r.x,
-        mean: r.mean1,
-        rstd: r.rstd1,
-        dy: dY,
         dg: dp(`${n}.ln1.g`),
         db: dp(`${n}.ln1.b`),
       }),
