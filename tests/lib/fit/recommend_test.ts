@@ -11,12 +11,14 @@ import { fitIsoflop } from "../../../lib/fit/isoflop.ts";
 import { preparePoints } from "../../../lib/fit/points.ts";
 import {
   eIdentified,
+  type Forecaster,
   normalQuantile,
   type Origin,
   powerLawNoise,
   PRIOR_ORIGINS,
   PRIOR_SCALE_N,
   robustSd,
+  rollingOrigins,
   scoreCandidate,
   studentQuantile,
 } from "../../../lib/fit/recommend.ts";
@@ -91,6 +93,25 @@ Deno.test("eIdentified() and powerLawNoise(): E's range and the line's predictio
   const [near, far] = powerLawNoise(iso, [1e19, 1e23])!;
   assert.equal(near!.df, 2);
   assert.ok(near!.sd > 0 && far!.sd > 2 * near!.sd, "the error grows away from the data");
+});
+
+Deno.test("rollingOrigins(): a planned 2× step whose measured C falls a little short is an origin", () => {
+  // The default study's budgets as measured: 6e9 and 1.2e10 are a 1.9997× step.
+  const budgets = [2.9947e9, 5.9965e9, 1.19911e10, 2.99907e10];
+  const points: FitPoint[] = [];
+  for (const c of budgets) {
+    const nOpt = 0.1 * c ** 0.5;
+    for (const k of [-1, -0.5, 0, 0.5, 1]) {
+      const N = nOpt * Math.exp(k);
+      points.push({ N, D: c / (6 * N), C: c, loss: 2 + 0.1 * k * k });
+    }
+  }
+  const set = preparePoints(points, OPTS);
+  const exact: Forecaster = (_, flops) =>
+    flops.map((c) => ({ N: 0.1 * c ** 0.5, loss: 2, eUnidentified: false }));
+  const origins = rollingOrigins(set, fitIsoflop(set, set.budgets), { isoflop: exact });
+  assert.deepEqual(origins.map((o) => o.label), [set.budgets[2]!.label, set.budgets[3]!.label]);
+  assert.deepEqual(origins[0]!.train, [2.9947e9, 5.9965e9]);
 });
 
 const sweeps = loadPublishedSweeps();
