@@ -24,7 +24,15 @@
  *    shrunk toward a prior s₀_q with ν₀ = {@linkcode PRIOR_ORIGINS} pseudo-origins, so that one or
  *    two origins cannot make it 0 ({@linkcode PRIOR_SCALE_N}, {@linkcode PRIOR_SCALE_LOSS}); per
  *    candidate, and `pooled` over every candidate's errors — the sweep's own difficulty of
- *    forecasting q, whoever forecasts it — which sizes the interval.
+ *    forecasting q, whoever forecasts it — which sizes the interval. Why pooled, not the source's
+ *    own history, for N_opt: Approach 2's own errors give tighter, still calibrated intervals on
+ *    synthetic drifting sweeps, but where the vertices bend (the default study: Approach 2 +11 %
+ *    and +19 % at 2–2.5×, then +93 % at 10×) its own short history understates its miss, and the
+ *    other approaches' larger misses at the same origins (+15 to +38 %) are the evidence that the
+ *    sweep's allocation is hard to forecast. Two alternatives that also cover that study widen the
+ *    published sweeps' median N_opt interval past 3× (their noise term leads): adding a new
+ *    vertex's scatter to the power law's standard error (√(1 + 1/n + …)), and Student-t's quantile
+ *    for the scale's ν₀ + n degrees of freedom.
  * 5. Interval. In logs: ln q̂ ± max(t·σ_noise, z·σ_model), z the normal quantile of the confidence,
  *    σ_model = s_q(pooled)·ln max(R, 1), R = C / the largest data budget. σ_noise: for N_opt from
  *    `isoflop` the power law's prediction standard error through the vertices
