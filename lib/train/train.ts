@@ -32,6 +32,7 @@ import { evaluate, nextBatch } from "./evaluate.ts";
 import { buildResult } from "./result.ts";
 import type { TrainProgress, TrainRequest, TrainResult } from "./request.ts";
 import { learningRate } from "./schedule.ts";
+import { evalEvent, progressDue, progressEvent } from "./events.ts";
 import { defaultDatasetResolver } from "./datasets.ts";
 import { runCompiledPlan } from "./train_compiled.ts";
 
@@ -276,39 +277,15 @@ async function runPlan(
         diverged = true;
         break;
       }
-      const samples = stepsDone * plan.batchSize;
-      if (
-        onProgress !== undefined && (stepsDone % progressEvery === 0 || stepsDone === plan.steps)
-      ) {
-        onProgress({
-          type: "progress",
-          step: stepsDone,
-          steps: plan.steps,
-          samples,
-          flops: samples * plan.flopsPerSample,
-          loss,
-          lr,
-          grad_norm: normValue[0]!,
-          elapsed_s: (performance.now() - started) / 1000,
-          num_tensors: tf.memory().numTensors,
-        });
+      const at = { plan, stepsDone, lr, started };
+      if (onProgress !== undefined && progressDue(stepsDone, progressEvery, plan.steps)) {
+        onProgress(progressEvent(at, { loss, gradNorm: normValue[0]! }));
       }
       const every = request.eval.every_steps;
       if (every > 0 && stepsDone % every === 0 && stepsDone < plan.steps) {
         const e = await evaluate(model, plan, request, options);
         evals.push({ step: stepsDone, ...e.point });
-        onProgress?.({
-          type: "eval",
-          step: stepsDone,
-          steps: plan.steps,
-          samples,
-          flops: samples * plan.flopsPerSample,
-          loss: e.point.loss,
-          ...(e.point.accuracy === undefined ? {} : { accuracy: e.point.accuracy }),
-          lr,
-          elapsed_s: (performance.now() - started) / 1000,
-          num_tensors: tf.memory().numTensors,
-        });
+        onProgress?.(evalEvent(at, e.point));
       }
       await yieldToEventLoop();
     }

@@ -30,6 +30,7 @@ import { TrainingError, TrainInputError } from "./errors.ts";
 import type { TrainPlan } from "./run_plan.ts";
 import type { TrainProgress, TrainRequest, TrainResult } from "./request.ts";
 import { buildResult } from "./result.ts";
+import { evalEvent, progressDue, progressEvent } from "./events.ts";
 import { learningRate } from "./schedule.ts";
 import { median } from "../stats.ts";
 
@@ -186,22 +187,8 @@ export async function runCompiledPlan(
         diverged = true;
         return;
       }
-      const samples = stepsDone * plan.batchSize;
-      if (
-        onProgress !== undefined && (stepsDone % progressEvery === 0 || stepsDone === plan.steps)
-      ) {
-        onProgress({
-          type: "progress",
-          step: stepsDone,
-          steps: plan.steps,
-          samples,
-          flops: samples * plan.flopsPerSample,
-          loss,
-          lr: next.lr,
-          grad_norm: gradNorm,
-          elapsed_s: (performance.now() - started) / 1000,
-          num_tensors: tf.memory().numTensors,
-        });
+      if (onProgress !== undefined && progressDue(stepsDone, progressEvery, plan.steps)) {
+        onProgress(progressEvent({ plan, stepsDone, lr: next.lr, started }, { loss, gradNorm }));
       }
     };
 
@@ -220,19 +207,7 @@ export async function runCompiledPlan(
         const e = await evaluateCompiled(compiled, plan, request, options);
         lastDone = performance.now();
         evals.push({ step: stepsDone, ...e.point });
-        const samples = stepsDone * plan.batchSize;
-        onProgress?.({
-          type: "eval",
-          step: stepsDone,
-          steps: plan.steps,
-          samples,
-          flops: samples * plan.flopsPerSample,
-          loss: e.point.loss,
-          ...(e.point.accuracy === undefined ? {} : { accuracy: e.point.accuracy }),
-          lr,
-          elapsed_s: (performance.now() - started) / 1000,
-          num_tensors: tf.memory().numTensors,
-        });
+        onProgress?.(evalEvent({ plan, stepsDone, lr, started }, e.point));
       }
       await yieldToEventLoop();
     }
