@@ -21,6 +21,7 @@ export { BYTE_VOCAB_SIZE, detokenize, tokenize } from "./tokenizer.ts";
 export { resolveDataDir } from "./cache.ts";
 export * from "./errors.ts";
 export { concatBatches, takeExamples } from "./examples.ts";
+export { PreparationTracker } from "./preparation.ts";
 
 /** Registered datasets, in listing order. */
 const REGISTRY: readonly Dataset[] = [

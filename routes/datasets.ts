@@ -10,16 +10,16 @@
  */
 import { createRoute, z } from "@hono/zod-openapi";
 import {
+  type Batch,
   type Dataset,
   getDataset,
   listDatasets,
   NotPreparedError,
+  PreparationTracker,
   resolveDataDir,
+  takeExamples,
   UnknownSplitError,
 } from "../data/mod.ts";
-import { PreparationTracker } from "../data/preparation.ts";
-import { takeExamples } from "../data/examples.ts";
-import type { Batch } from "../data/types.ts";
 import { type AppContext, createRouter } from "./context.ts";
 import { asProblem, type Problem, problem, ProblemError } from "./problem.ts";
 import { BatchSchema, binaryResponse, jsonBody } from "./batch_encoding.ts";

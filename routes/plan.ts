@@ -11,12 +11,14 @@
  * @module
  */
 import { createRoute, z } from "@hono/zod-openapi";
-import type { AdaptivePlan } from "../lib/plan/adaptive.ts";
-import type { AdaptiveJobInput } from "../lib/plan/mod.ts";
-import { planSweep } from "../lib/plan/grids.ts";
+import {
+  type AdaptiveJobInput,
+  type AdaptivePlan,
+  FamilyDescriptionSchema,
+  familyForSweep,
+  planSweep,
+} from "../lib/plan/mod.ts";
 import { ADAPTIVE_PLAN_MODULE } from "../lib/service/job_pool.ts";
-import { FamilyDescriptionSchema } from "../lib/plan/family_description.ts";
-import { familyForSweep } from "../lib/plan/study.ts";
 import { ConfigError } from "../models/mod.ts";
 import { type AppContext, createRouter } from "./context.ts";
 import { problem } from "./problem.ts";

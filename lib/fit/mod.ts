@@ -50,6 +50,7 @@ export {
   evalParabola,
   fitParabola,
   fitQuadratic,
+  isoflopOptimum,
   parabolaMinimum,
   type QuadraticFit,
 } from "./isoflop.ts";

@@ -7,9 +7,13 @@
  *
  * @module
  */
-import { registryResolver } from "../train/datasets.ts";
-import type { TrainRequest, TrainResult } from "../train/request.ts";
-import { runTraining, type TrainOptions } from "../train/train.ts";
+import {
+  registryResolver,
+  runTraining,
+  type TrainOptions,
+  type TrainRequest,
+  type TrainResult,
+} from "../train/mod.ts";
 
 /**
  * Train one point inside a worker.

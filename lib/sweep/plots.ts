@@ -18,8 +18,7 @@
  */
 import * as vega from "vega";
 import * as vl from "vega-lite";
-import { evalParabola, isoflopOptimum } from "../fit/isoflop.ts";
-import type { FitResult, TableRow } from "../fit/mod.ts";
+import { evalParabola, type FitResult, isoflopOptimum, type TableRow } from "../fit/mod.ts";
 import { AXIS_LABEL_EXPR, sci } from "./format.ts";
 
 /** One run as the plots see it. */

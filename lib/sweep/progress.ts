@@ -14,7 +14,7 @@
  * @module
  */
 import type { PointProgress, RunEvent } from "./runner.ts";
-import type { PlannedPoint } from "../plan/grids.ts";
+import type { PlannedPoint } from "../plan/mod.ts";
 import { sci } from "./format.ts";
 
 /** Options of {@linkcode createProgress}. */

@@ -19,7 +19,7 @@ import {
   type SelectOptions,
 } from "../backend/select.ts";
 import { AdamW } from "./adamw.ts";
-import { float32Pool } from "../backend/blas/pool.ts";
+import { float32Pool } from "../backend/blas/mod.ts";
 import {
   type DatasetResolver,
   type PlanData,
