@@ -127,7 +127,7 @@ export interface ClassifyOptions {
  *
  * - a limit the work reported → {@linkcode LimitExceededError} with that name and value;
  * - out of memory → `out-of-memory` (422);
- * - no training backend, or a declared 503 → {@linkcode UnavailableError};
+ * - a declared 503 (no training backend, an unreadable dataset) → {@linkcode UnavailableError};
  * - a declared 4xx (or, for trainings, a `TypeError`/`RangeError`/`SyntaxError`/`ZodError`) →
  *   `invalid` with that status;
  * - anything else → `crashed`: 422 for a training (documented), 500 for a job (a bug).
@@ -150,15 +150,10 @@ export function classifyWorkerError(
     });
   }
   if (isOutOfMemory(error)) return new WorkerFailedError("out-of-memory", error, { subject });
-  if (error.name === "BackendError") {
-    // No compute backend could start in the worker: the server's fault, not the request's.
-    return new UnavailableError(
-      `No training backend is available: ${error.message}`,
-      BACKEND_RETRY_AFTER_S,
-    );
-  }
   if (error.status === 503) {
-    // A resource the work needs is unavailable (e.g. a dataset that cannot be read).
+    // A resource the work needs is unavailable: no compute backend could start in the worker
+    // (BackendError), or a dataset cannot be read. The server's fault, not the request's; told
+    // by the status every library error carries across the worker boundary, not by class name.
     return new UnavailableError(error.message, BACKEND_RETRY_AFTER_S);
   }
   const declared4xx = error.status !== undefined && error.status < 500;

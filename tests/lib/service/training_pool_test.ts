@@ -1,5 +1,7 @@
 import assert from "node:assert/strict";
 import { LimitExceededError } from "../../../lib/errors.ts";
+import { BackendError } from "../../../lib/backend/select.ts";
+import { describeError } from "../../../lib/service/worker_protocol.ts";
 import {
   runTrainingInWorker,
   type TrainerRef,
@@ -204,8 +206,10 @@ Deno.test("classifyWorkerError() recognises out-of-memory messages", () => {
   assert.ok(oom instanceof WorkerFailedError && oom.kind === "out-of-memory");
   const other = classifyWorkerError({ name: "Error", message: "disk on fire" });
   assert.ok(other instanceof WorkerFailedError && other.kind === "crashed");
-  const backend = classifyWorkerError({ name: "BackendError", message: "no adapter" });
+  // Told by the status it carries across the worker boundary, whatever its class is called.
+  const backend = classifyWorkerError(describeError(new BackendError("No WebGPU adapter.")));
   assert.ok(backend instanceof UnavailableError);
+  assert.equal(backend.status, 503);
 });
 
 Deno.test("TrainingPool.run() passes trainer options and keeps a trainer's declared status and field", async () => {
