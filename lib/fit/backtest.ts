@@ -19,7 +19,7 @@
 import { quadraticLeverages, quantile, runBootstrap } from "./bootstrap.ts";
 import { FitInputError } from "./errors.ts";
 import { fitIsoflop, fitParabola, isoflopOptimum } from "./isoflop.ts";
-import type { EConstraint } from "./law.ts";
+import type { LawOptions } from "./law.ts";
 import { estimateNoise } from "./noise.ts";
 import { recommendRows } from "./recommend.ts";
 import {
@@ -41,11 +41,7 @@ import type {
 } from "./schema.ts";
 
 /** Options of {@linkcode runBacktest}. */
-export interface BacktestOptions {
-  /** Huber δ. */
-  huberDelta: number;
-  /** m in C = m·N·D. */
-  flopsPerParamToken: number;
+export interface BacktestOptions extends LawOptions {
   /** `true`: hold out the largest budget; a number: every budget above it. @default true */
   holdOutAbove?: number | true;
   /** Bootstrap resamples for the forecasts' intervals (0: none). @default 0 */
@@ -56,8 +52,6 @@ export interface BacktestOptions {
   confidence?: number;
   /** Bootstrap resampling scheme. @default "residual" */
   method?: "residual" | "points";
-  /** Constraint on E. */
-  E?: EConstraint;
   /** Form of the Approach 3 law. @default "additive" */
   form?: LawForm;
 }

@@ -38,7 +38,7 @@
  * @module
  */
 import { fitIsoflop, isoflopOptimum, MIN_PARABOLA_POINTS } from "./isoflop.ts";
-import type { EConstraint } from "./law.ts";
+import type { LawOptions } from "./law.ts";
 import { parabolaLogResiduals, studentTDraw } from "./noise.ts";
 import {
   computeOptimal,
@@ -218,23 +218,17 @@ export function streamSeed(seed: number, purpose: string, flops: number): number
 }
 
 /** Options of {@linkcode runBootstrap}. */
-export interface BootstrapOptions {
+export interface BootstrapOptions extends LawOptions {
   /** Resamples. */
   resamples: number;
   /** PRNG seed. */
   seed: number;
   /** Interval level. */
   confidence: number;
-  /** Huber δ. */
-  huberDelta: number;
-  /** m in C = m·N·D. */
-  flopsPerParamToken: number;
   /** Budgets for the per-budget intervals. */
   budgets: readonly number[];
   /** Resampling scheme. @default "residual" */
   method?: "residual" | "points";
-  /** Constraint on E (Approach 3 and the loss frontier). */
-  E?: EConstraint;
   /** Run-to-run noise for prediction intervals; none when omitted or null. */
   noise?: { sd: number; df: number } | null;
 }

@@ -30,6 +30,21 @@ export interface EConstraint {
   max?: number;
 }
 
+/**
+ * What every refit of a sweep's laws shares, under one set of names: the bootstrap, the backtest,
+ * leave-one-budget-out sensitivity and the recommendation's forecasters each take these. The law's
+ * form travels with the fit being refitted (`ParametricFit.form`); only the backtest, which fits
+ * its training budgets afresh, takes a `form` of its own.
+ */
+export interface LawOptions {
+  /** Huber δ of the log-loss residuals. */
+  huberDelta: number;
+  /** m in C = m·N·D. */
+  flopsPerParamToken: number;
+  /** Constraint on E (Approach 3 and the loss frontier). */
+  E?: EConstraint;
+}
+
 /** θ = [a, b, e, α, β] with A = e^a, B = e^b, E = e^e; the joint form appends g = ln γ. */
 export type Theta = Float64Array;
 

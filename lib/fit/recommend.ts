@@ -54,6 +54,7 @@ import {
   type ParametricFit,
   type Theta,
 } from "./parametric.ts";
+import type { LawOptions } from "./law.ts";
 import { type Budget, type PointSet, subsetPoints } from "./points.ts";
 import { type BootstrapOutput, quantile, runBootstrap } from "./bootstrap.ts";
 import type {
@@ -140,13 +141,7 @@ export interface Origin {
 export type Forecaster = (set: PointSet, flops: readonly number[]) => CandidateForecast[] | null;
 
 /** Options of {@linkcode forecasters}. */
-export interface ForecasterOptions {
-  /** Huber δ. */
-  huberDelta: number;
-  /** m in C = m·N·D. */
-  flopsPerParamToken: number;
-  /** The request's E constraint. */
-  E?: EConstraint;
+export interface ForecasterOptions extends LawOptions {
   /** Full-data optima (θ) per Approach 3 form: warm starts that make each refit a quick one. */
   warm?: Partial<Record<LawForm, Theta>>;
 }

@@ -13,21 +13,15 @@
  * @module
  */
 import { fitIsoflop, isoflopOptimum, MIN_PARABOLA_POINTS } from "./isoflop.ts";
-import type { EConstraint } from "./law.ts";
+import type { LawOptions } from "./law.ts";
 import { computeOptimal, fitParametric, type ParametricFit } from "./parametric.ts";
 import { type Budget, type PointSet, subsetPoints } from "./points.ts";
 import type { IsoflopResult, SensitivityResult, SensitivityRow } from "./schema.ts";
 
 /** Options of {@linkcode runSensitivity}. */
-export interface SensitivityOptions {
+export interface SensitivityOptions extends LawOptions {
   /** Table budgets (FLOPs). */
   budgets: readonly number[];
-  /** Huber δ. */
-  huberDelta: number;
-  /** m in C = m·N·D. */
-  flopsPerParamToken: number;
-  /** Constraint on E. */
-  E?: EConstraint;
 }
 
 /** Fewest budgets for a leave-one-out (two must remain). */
