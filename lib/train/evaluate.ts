@@ -23,6 +23,43 @@ export async function nextBatch(batches: AsyncIterableIterator<Batch>): Promise<
   return next.value;
 }
 
+/** The held-out batches of one evaluation: a fresh stream and how many passes to read. */
+export interface EvalBatches {
+  /**
+   * The eval split's batches from `eval.seed` (the same samples at every evaluation), each the
+   * training micro-batch at most.
+   */
+  batches: AsyncIterableIterator<Batch>;
+  /** Passes that cover `eval.batches` × the eval batch size. */
+  passes: number;
+}
+
+/**
+ * The batches one evaluation reads: `eval.batches` × the eval batch size samples of the eval
+ * split, in passes of the training micro-batch (so evaluation fits the memory training does).
+ *
+ * @param plan The run's plan (eval split, batch sizes, context).
+ * @param request The request (eval batches and seed).
+ * @param options Data directory.
+ * @returns The stream and the number of passes.
+ */
+export function evalBatches(
+  plan: TrainPlan,
+  request: TrainRequest,
+  options: { dataDir?: string },
+): EvalBatches {
+  const micro = Math.min(plan.microBatchSize, plan.evalBatchSize);
+  const passes = Math.ceil((request.eval.batches * plan.evalBatchSize) / micro);
+  const batches = (plan.dataset as Dataset).batches({
+    split: plan.evalSplit,
+    batchSize: micro,
+    seed: request.eval.seed,
+    context: plan.context,
+    ...(options.dataDir ? { dataDir: options.dataDir } : {}),
+  });
+  return { batches, passes };
+}
+
 /**
  * Held-out loss (and metric) over `eval.batches` batches, evaluated in micro-batches:
  * loss = Σ_batches loss_b · n_b / Σ n_b (the sample-weighted mean).
@@ -40,16 +77,7 @@ export async function evaluate(
   options: { signal?: AbortSignal; dataDir?: string },
 ): Promise<{ point: { loss: number | null; accuracy?: number }; samples: number }> {
   const signal = options.signal;
-  const micro = Math.min(plan.microBatchSize, plan.evalBatchSize);
-  const samplesWanted = request.eval.batches * plan.evalBatchSize;
-  const passes = Math.ceil(samplesWanted / micro);
-  const batches = (plan.dataset as Dataset).batches({
-    split: plan.evalSplit,
-    batchSize: micro,
-    seed: request.eval.seed,
-    context: plan.context,
-    ...(options.dataDir ? { dataDir: options.dataDir } : {}),
-  });
+  const { batches, passes } = evalBatches(plan, request, options);
   let lossSum = 0;
   let metricSum = 0;
   let hasMetric = false;

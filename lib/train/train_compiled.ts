@@ -25,7 +25,7 @@ import {
 } from "../backend/webgpu/mod.ts";
 import type { GptConfig, VitConfig } from "../../models/mod.ts";
 import type { Batch } from "../../data/mod.ts";
-import { nextBatch } from "./evaluate.ts";
+import { evalBatches, nextBatch } from "./evaluate.ts";
 import { TrainingError, TrainInputError } from "./errors.ts";
 import type { TrainPlan } from "./run_plan.ts";
 import type { TrainProgress, TrainRequest, TrainResult } from "./request.ts";
@@ -263,15 +263,7 @@ async function evaluateCompiled(
   request: TrainRequest,
   options: CompiledRunOptions,
 ): Promise<{ point: { loss: number | null; accuracy?: number }; samples: number }> {
-  const micro = Math.min(plan.microBatchSize, plan.evalBatchSize);
-  const passes = Math.ceil((request.eval.batches * plan.evalBatchSize) / micro);
-  const batches = plan.dataset.batches({
-    split: plan.evalSplit,
-    batchSize: micro,
-    seed: request.eval.seed,
-    context: plan.context,
-    ...(options.dataDir ? { dataDir: options.dataDir } : {}),
-  });
+  const { batches, passes } = evalBatches(plan, request, options);
   let lossSum = 0;
   let accSum = 0;
   let hasAccuracy = false;
