@@ -9,7 +9,7 @@
  */
 import { parseArgs } from "node:util";
 import { PRESETS, resolveSweepConfig, type SweepConfig, type SweepFile } from "./config.ts";
-import { parseTrainerList } from "./runner.ts";
+import { parseTrainerList } from "./http_trainer.ts";
 import { type DatasetInfo, getDataset, UnknownDatasetError } from "../../data/mod.ts";
 import { getFamily } from "../../models/mod.ts";
 import { describeLocalBackend, localTrainer } from "./local.ts";

@@ -11,7 +11,7 @@
 import type { MockLaw } from "./config.ts";
 import { pointKey, type SweepFamily } from "../plan/mod.ts";
 import { hashString, mulberry32, normalDraw } from "../random.ts";
-import { PermanentError, type Trainer } from "./runner.ts";
+import { PermanentError, type Trainer } from "./trainer.ts";
 
 /**
  * The law's noiseless loss.

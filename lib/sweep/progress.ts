@@ -13,7 +13,8 @@
  *
  * @module
  */
-import type { PointProgress, RunEvent } from "./runner.ts";
+import type { RunEvent } from "./runner.ts";
+import type { PointProgress } from "./trainer.ts";
 import type { PlannedPoint } from "../plan/mod.ts";
 import { sci } from "./format.ts";
 

@@ -14,24 +14,6 @@ import type { PlannedPoint } from "../plan/mod.ts";
 import type { ResultRecord, ResultsLog } from "./results.ts";
 import { PermanentError, type PointProgress, type Trainer } from "./trainer.ts";
 
-// The worker contract and the HTTP client live in their own modules; re-exported here so callers
-// that schedule points import one module.
-export {
-  isPermanentStatus,
-  PermanentError,
-  type PointProgress,
-  statusError,
-  type TrainCallOptions,
-  type Trainer,
-  type TrainFn,
-} from "./trainer.ts";
-export {
-  type FamilyAnswer,
-  fetchFamilyTable,
-  httpTrainer,
-  parseTrainerList,
-} from "./http_trainer.ts";
-
 /** What the runner reports as it goes. */
 export type RunEvent =
   | { type: "start"; point: PlannedPoint; worker: string; attempt: number }

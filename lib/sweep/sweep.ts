@@ -31,7 +31,9 @@ import {
   type RoundRecord,
   type RoundStop,
 } from "./rounds.ts";
-import { httpTrainer, runPoints, type RunSummary, type Trainer } from "./runner.ts";
+import { runPoints, type RunSummary } from "./runner.ts";
+import type { Trainer } from "./trainer.ts";
+import { httpTrainer } from "./http_trainer.ts";
 
 /** What a study needs from the outside world (registries, the in-process trainer). */
 export interface StudyEnvironment {

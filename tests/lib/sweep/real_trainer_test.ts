@@ -2,7 +2,9 @@ import assert from "node:assert/strict";
 import { loadConfig } from "../../../lib/service/config.ts";
 import { planSweep } from "../../../lib/plan/grids.ts";
 import { openResultsLog } from "../../../lib/sweep/results.ts";
-import { httpTrainer, PermanentError, runPoints } from "../../../lib/sweep/runner.ts";
+import { runPoints } from "../../../lib/sweep/runner.ts";
+import { PermanentError } from "../../../lib/sweep/trainer.ts";
+import { httpTrainer } from "../../../lib/sweep/http_trainer.ts";
 import { familyForSweep } from "../../../lib/plan/study.ts";
 import { createApp } from "../../../routes/mod.ts";
 

@@ -3,14 +3,9 @@ import { MockLawSchema } from "../../../lib/sweep/config.ts";
 import { mockTrainer } from "../../../lib/sweep/mock.ts";
 import { planSweep, type PointRequest } from "../../../lib/plan/grids.ts";
 import { openResultsLog, parseResults } from "../../../lib/sweep/results.ts";
-import {
-  httpTrainer,
-  isPermanentStatus,
-  parseTrainerList,
-  PermanentError,
-  type RunEvent,
-  runPoints,
-} from "../../../lib/sweep/runner.ts";
+import { type RunEvent, runPoints } from "../../../lib/sweep/runner.ts";
+import { isPermanentStatus, PermanentError } from "../../../lib/sweep/trainer.ts";
+import { httpTrainer, parseTrainerList } from "../../../lib/sweep/http_trainer.ts";
 import { toyFamily } from "../plan/_family.ts";
 
 const family = toyFamily();
