@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { runFixture } from "./_fixture.ts";
 import { compiledModelSpec } from "../../../lib/train/train_compiled.ts";
 import { TrainInputError } from "../../../lib/train/errors.ts";
 import type { TrainPlan } from "../../../lib/train/run_plan.ts";
@@ -13,18 +14,7 @@ function close(a: number | null, b: number | null): boolean {
 Deno.test({
   name: "trainPoint() on the compiled WebGPU step: wasm's losses and evals, events, abort",
   async fn(t) {
-    const out = await new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", FIXTURE],
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    const stdout = new TextDecoder().decode(out.stdout);
-    const line = stdout.trim().split("\n").findLast((l) => l.startsWith("{"));
-    assert.ok(
-      line !== undefined,
-      `no result (exit ${out.code}): ${new TextDecoder().decode(out.stderr).slice(-800)}`,
-    );
-    const r = JSON.parse(line);
+    const { result: r } = await runFixture(FIXTURE);
     if (r.skipped !== undefined) {
       console.warn(`Compiled WebGPU check skipped: ${r.skipped}`);
       return;

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { runFixture } from "./_fixture.ts";
 
 const FIXTURE = new URL("./fixtures/webgpu_vs_wasm.ts", import.meta.url).pathname;
 
@@ -6,18 +7,7 @@ Deno.test({
   name: "trainPoint() on WebGPU gives the same losses as on wasm (any adapter; own process)",
   // Shader compilation on the llvmpipe software adapter makes the first run take ~20 s.
   async fn(t) {
-    const out = await new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", FIXTURE],
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    const stdout = new TextDecoder().decode(out.stdout);
-    const line = stdout.trim().split("\n").findLast((l) => l.startsWith("{"));
-    assert.ok(
-      line !== undefined,
-      `no result (exit ${out.code}): ${new TextDecoder().decode(out.stderr).slice(-800)}`,
-    );
-    const result = JSON.parse(line);
+    const { result, ...out } = await runFixture(FIXTURE);
     if (result.skipped !== undefined) {
       console.warn(`WebGPU check skipped: ${result.skipped}`);
       return;
